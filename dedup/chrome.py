@@ -1,0 +1,88 @@
+"""Chrome stage: find the site furniture in each document.
+
+Share buttons, comment prompts, "Source link", photo credits and newsletter
+pitches are repeated by every article of a site; they are not evidence that
+two articles share a story.  A line is chrome when
+
+1. it matches one of ``PATTERNS`` (for corpora too small to learn from, such
+   as the three seeds) and is short (``pattern_max_words``), or
+2. it is short (``repeat_max_words``) and the same line, normalised, occurs in
+   at least ``min_docs`` different documents of the corpus.
+
+The length limits keep article paragraphs out of both rules: a syndicated
+paragraph that appears in many copies is long and stays evidence; what a
+cluster of copies loses to rule 2 is at most its short headings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Iterable
+
+from .records import Document
+from .text import lines, normalize_text
+
+# Each pattern is matched against a normalised (case-folded, quotes folded)
+# line.  Grouped by the kind of furniture they catch.
+PATTERNS: dict[str, str] = {
+    "social": r"^(follow|like|join|find) us\b|^share (this|on|via|the)\b|^(facebook|twitter|x|whatsapp|telegram|linkedin|pinterest|reddit|email|print|copy link)( comments)?$",
+    "comments": r"^(leave a (reply|comment)|post (a )?comment|\d+ comments?|comments?|add comment|cancel reply)$|your email address will not be published|required fields are marked|^facebook comments$",
+    "navigation": r"^(source link|source|related (posts|articles|stories|content)|read more|read next|recommended|back to top( button)?|advertisement|sponsored( content)?|skip to (main )?content|more from [\w ]+|trending now|you may also like|tags?:.*|filed under:?.*)$",
+    "read-full": r"read the full (article|story|report)|click here to read|continue reading",
+    "credits": r"(via )?getty images$|\b(ap|afp|reuters|epa) photo\b|^(photo|image|picture|credit|photograph|illustration)s?( by)?\s*:|/(shutterstock|getty images|afp|reuters|ap)$|\.\s+(ap|afp|reuters|bloomberg)$",
+    "newsletter": r"subscribe to (our|the) (\w+ )?(newsletter|channel|podcast|updates)|sign up (for|to) (our|the) (\w+ )?(newsletter|updates|alerts)|\bour (\w+ )?newsletter\b|register here|\brsvp\b|send (us )?(tips|scoops|news tips)|all rights reserved|^copyright\b|^©",
+    "byline": r"^by [a-z][\w.'-]*( [a-z][\w.'-]*){0,3}$",
+    "contact": r"\S+@\S+\.[a-z]{2,}",
+}
+
+
+class ChromeDetector:
+    """Marks chrome lines; ``fit`` learns which short lines repeat across the corpus."""
+
+    def __init__(self, *, min_docs: int = 4, repeat_max_words: int = 20,
+                 pattern_max_words: int = 40, patterns: dict[str, str] | None = None) -> None:
+        if min_docs < 2:
+            raise ValueError("min_docs must be at least 2: a line in one document does not repeat")
+        self.min_docs = min_docs
+        self.repeat_max_words = repeat_max_words
+        self.pattern_max_words = pattern_max_words
+        self.patterns = dict(PATTERNS if patterns is None else patterns)
+        self._compiled = re.compile("|".join(f"(?:{p})" for p in self.patterns.values()))
+        self.repeated_: set[str] = set()
+
+    def fit(self, documents: Iterable[Document]) -> "ChromeDetector":
+        counts: Counter[str] = Counter()
+        for doc in documents:
+            counts.update({key for key, _ in self._short_lines(doc, self.repeat_max_words)})
+        self.repeated_ = {key for key, n in counts.items() if n >= self.min_docs}
+        return self
+
+    def spans(self, doc: Document) -> list[tuple[int, int]]:
+        """Character spans of ``doc.text`` that are chrome, in order."""
+        limit = max(self.pattern_max_words, self.repeat_max_words)
+        return [span for key, span in self._short_lines(doc, limit) if self._is_chrome(key)]
+
+    def why(self, line: str) -> str | None:
+        """Name the rule that makes ``line`` chrome, or None (for explaining decisions)."""
+        key = normalize_text(line)
+        if key in self.repeated_ and len(key.split()) <= self.repeat_max_words:
+            return f"repeated in at least {self.min_docs} documents"
+        if len(key.split()) <= self.pattern_max_words:
+            for name, pattern in self.patterns.items():
+                if re.search(pattern, key):
+                    return f"pattern '{name}'"
+        return None
+
+    def _is_chrome(self, key: str) -> bool:
+        words = len(key.split())
+        if words <= self.repeat_max_words and key in self.repeated_:
+            return True
+        return words <= self.pattern_max_words and self._compiled.search(key) is not None
+
+    @staticmethod
+    def _short_lines(doc: Document, max_words: int):
+        for start, end in lines(doc.text):
+            key = normalize_text(doc.text[start:end])
+            if key and len(key.split()) <= max_words:
+                yield key, (start, end)

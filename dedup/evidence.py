@@ -1,0 +1,83 @@
+"""Evidence a person can check: quotes, numbers and names two texts both carry."""
+
+from __future__ import annotations
+
+import re
+
+from .text import normalize_text
+
+_QUOTE = re.compile(r"[\u201c\"]([^\u201c\u201d\"\n]{3,200})[\u201d\"]|\u2018([^\u2018\u2019\n]{3,120})\u2019")
+_NUMBER = re.compile(r"(?:[$€£¥]\s?)?\d[\d,.]*(?:\s?(?:%|(?:percent|per cent|billion|million|trillion|bn)\b))?", re.I)
+_NAME = re.compile(r"\b(?:[A-Z][\w'’-]*[a-z0-9][\w'’-]*|[A-Z]{2,})(?:\s+(?:[A-Z][\w'’-]+|of|de|van|von)){0,4}")
+_NAME_TRIM = re.compile(r"(?:\s+(?:of|de|van|von))+$")
+_STOP_NAMES = {"the", "a", "an", "but", "and", "or", "in", "on", "at", "for", "to", "it", "this", "that",
+               "he", "she", "they", "we", "i", "if", "as", "by", "with", "from", "after", "while",
+               "despite", "even", "one", "other", "meanwhile", "however", "inside", "rather", "all"}
+
+
+def quotes(text: str) -> set[str]:
+    """Quoted phrases, normalised (trailing punctuation dropped)."""
+    found = set()
+    for match in _QUOTE.finditer(text):
+        phrase = normalize_text(match.group(1) or match.group(2)).strip(" .,;:!?'\"-")
+        if phrase:
+            found.add(phrase)
+    return found
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers with their units/currency ("$14 billion", "49%"), normalised."""
+    found = set()
+    for match in _NUMBER.finditer(text):
+        value = normalize_text(match.group()).rstrip(".,")
+        if any(ch.isdigit() for ch in value) and (len(value) > 1 or not value.isdigit()):
+            found.add(value.replace("per cent", "%").replace("percent", "%").replace(" %", "%"))
+    return found
+
+
+def names(text: str) -> set[str]:
+    """Capitalised names ("Alexandr Wang", "Scale AI").  A single capitalised word that
+    also occurs in lower case ("How", "Despite") is an ordinary word, not a name."""
+    found = set()
+    lower_words = set(re.findall(r"\b[a-z][\w'’-]*", text))
+    for match in _NAME.finditer(text):
+        words = _NAME_TRIM.sub("", match.group()).split()
+        while words and words[0].lower() in _STOP_NAMES:
+            words = words[1:]
+        if len(words) == 1 and words[0].lower() in lower_words:
+            continue
+        if words and (len(words) > 1 or len(words[0]) > 2):
+            found.add(normalize_text(" ".join(words)).replace("'s", "").replace("’s", ""))
+    return found
+
+
+def shared_quotes(a: str, b: str) -> list[str]:
+    """Quotes both texts carry, one containing the other counted; longest first."""
+    qa, qb = quotes(a), quotes(b)
+    shared = set()
+    for x in qa:
+        for y in qb:
+            short, long_ = (x, y) if len(x) <= len(y) else (y, x)
+            if short == long_ or re.search(rf"\b{re.escape(short)}\b", long_):
+                shared.add(short)
+    # Drop a quote contained in a longer shared one ("metastatic" inside "metastatic cancer").
+    return sorted((q for q in shared if not any(q != o and q in o for o in shared)), key=lambda q: (-len(q), q))
+
+
+def shared_items(a: set[str], b: set[str], limit: int = 8) -> list[str]:
+    return sorted(a & b, key=lambda x: (-len(x), x))[:limit]
+
+
+def describe_shared(a: str, b: str) -> list[str]:
+    """Evidence strings for content both texts carry."""
+    out = []
+    q = shared_quotes(a, b)
+    if q:
+        out.append("shared quotes: " + "; ".join(f'"{x}"' for x in q[:6]))
+    n = shared_items(numbers(a), numbers(b))
+    if n:
+        out.append("shared numbers: " + ", ".join(n))
+    m = shared_items(names(a), names(b))
+    if m:
+        out.append("shared names: " + ", ".join(m))
+    return out

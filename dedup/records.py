@@ -1,0 +1,215 @@
+"""Plain records passed between the stages of the pipeline.
+
+Every offset in these records is a character offset into ``Document.text``,
+the text as it was read (for .txt/.md/.jsonl that is the file's own text; for
+HTML it is the visible text extracted from the page).  Normalisation only
+ever happens on copies used for matching, never on what offsets point into.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Relations between two documents, strongest first.
+DUPLICATE = "duplicate"      # essentially the same article once chrome is set aside
+EXCERPT = "excerpt"          # one is largely contained, verbatim, in the other
+OVERLAP = "overlap"          # they share one or more verbatim passages
+PARAPHRASE = "paraphrase"    # the same report retold in other words
+RELATIONS = (DUPLICATE, EXCERPT, OVERLAP, PARAPHRASE)
+
+# Direction of derivation between the two documents of a pair.
+A_FROM_B = "a_from_b"
+B_FROM_A = "b_from_a"
+SIBLINGS = "siblings"        # both derive from a common (possibly absent) source
+UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article: its text and what we know about where it came from."""
+
+    id: str
+    text: str
+    title: str = ""
+    date: str | None = None      # ISO 8601 date or datetime, when known
+    url: str | None = None
+    source: str | None = None    # the outlet, e.g. "Financial Times"
+    path: str | None = None      # the file it was read from
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "date": self.date,
+            "url": self.url,
+            "source": self.source,
+            "path": self.path,
+            "chars": len(self.text),
+        }
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An input that could not be read, and why (never silently dropped)."""
+
+    path: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.reason}"
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "line": self.line, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stretch of text found verbatim (up to small edits) in both documents."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    text: str        # the passage as it reads in document a
+    words: int       # length in words, on the a side
+
+    def to_json(self) -> dict:
+        return {
+            "a_start": self.a_start,
+            "a_end": self.a_end,
+            "b_start": self.b_start,
+            "b_end": self.b_end,
+            "words": self.words,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A sentence of document a matched to a sentence of document b that says the same thing."""
+
+    a_start: int
+    a_end: int
+    b_start: int
+    b_end: int
+    score: float
+
+    def to_json(self) -> dict:
+        return {
+            "a_start": self.a_start,
+            "a_end": self.a_end,
+            "b_start": self.b_start,
+            "b_end": self.b_end,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass
+class Pair:
+    """What two documents share, what that makes them, and who took from whom."""
+
+    a: str
+    b: str
+    relation: str
+    jaccard: float = 0.0
+    containment_a_in_b: float = 0.0
+    containment_b_in_a: float = 0.0
+    passages: list[Passage] = field(default_factory=list)
+    alignments: list[Alignment] = field(default_factory=list)
+    aligned_a: float = 0.0       # share of a's sentences aligned to b
+    aligned_b: float = 0.0
+    similarity: float = 0.0      # document-level TF-IDF cosine
+    direction: str = UNKNOWN
+    confidence: float = 0.0
+    evidence: list[str] = field(default_factory=list)
+
+    def longest_passage(self) -> Passage | None:
+        return max(self.passages, key=lambda p: (p.words, -p.a_start), default=None)
+
+    def to_json(self) -> dict:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "relation": self.relation,
+            "jaccard": round(self.jaccard, 4),
+            "containment_a_in_b": round(self.containment_a_in_b, 4),
+            "containment_b_in_a": round(self.containment_b_in_a, 4),
+            "aligned_a": round(self.aligned_a, 4),
+            "aligned_b": round(self.aligned_b, 4),
+            "similarity": round(self.similarity, 4),
+            "direction": self.direction,
+            "confidence": round(self.confidence, 4),
+            "evidence": list(self.evidence),
+            "passages": [p.to_json() for p in self.passages],
+            "alignments": [al.to_json() for al in self.alignments],
+        }
+
+
+@dataclass(frozen=True)
+class Source:
+    """A source that documents cite but that is not in the corpus (e.g. the FT)."""
+
+    id: str           # "source:financial-times"
+    name: str         # "Financial Times"
+    cited_by: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "name": self.name, "cited_by": list(self.cited_by)}
+
+
+@dataclass(frozen=True)
+class Edge:
+    """``child`` derives from ``parent`` (a document id or an absent source id)."""
+
+    child: str
+    parent: str
+    relation: str
+    confidence: float
+    evidence: tuple[str, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "child": self.child,
+            "parent": self.parent,
+            "relation": self.relation,
+            "confidence": round(self.confidence, 4),
+            "evidence": list(self.evidence),
+        }
+
+
+@dataclass
+class ScanReport:
+    """Everything a scan found, in a deterministic order."""
+
+    documents: list[Document]
+    skipped: list[Skipped]
+    pairs: list[Pair]
+    families: list[list[str]]
+    sources: list[Source] = field(default_factory=list)
+    edges: list[Edge] = field(default_factory=list)
+    parameters: dict = field(default_factory=dict)
+
+    def document(self, doc_id: str) -> Document:
+        for doc in self.documents:
+            if doc.id == doc_id:
+                return doc
+        raise KeyError(doc_id)
+
+    def pair(self, a: str, b: str) -> Pair | None:
+        for pair in self.pairs:
+            if {pair.a, pair.b} == {a, b}:
+                return pair
+        return None
+
+    def to_json(self) -> dict:
+        return {
+            "parameters": self.parameters,
+            "documents": [d.to_json() for d in self.documents],
+            "skipped": [s.to_json() for s in self.skipped],
+            "pairs": [p.to_json() for p in self.pairs],
+            "families": [list(f) for f in self.families],
+            "sources": [s.to_json() for s in self.sources],
+            "edges": [e.to_json() for e in self.edges],
+        }

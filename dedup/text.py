@@ -1,0 +1,103 @@
+"""Tokenising and normalising text for matching, without losing original offsets.
+
+Matching runs on normalised word tokens (NFKC, case-folded), but each token
+keeps the character span it came from in the original text, so every passage
+we report can be sliced out of the text exactly as it was read.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+# A word is a run of letters/digits.  Curly quotes, dashes and other
+# punctuation are separators, so "Meta’s" and "Meta's" tokenise the same.
+_WORD = re.compile(r"\w+")
+_LINE = re.compile(r"[^\n]+")
+
+# Typographic characters folded to plain ASCII when comparing lines.
+_FOLD = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+    "\u2015": "-", "\u2212": "-",
+    "\u00a0": " ", "\u200b": "",
+})
+_SPACES = re.compile(r"\s+")
+
+
+def normalize_text(text: str) -> str:
+    """NFKC, typographic quotes/dashes folded, whitespace collapsed, case-folded."""
+    text = unicodedata.normalize("NFKC", text).translate(_FOLD)
+    return _SPACES.sub(" ", text).strip().casefold()
+
+
+def normalize_word(word: str) -> str:
+    if word.isascii():
+        return word.lower()
+    return unicodedata.normalize("NFKC", word).casefold()
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """Word tokens of a text: normalised words and their original character spans."""
+
+    words: list[str]
+    starts: np.ndarray   # int64, char offset of each token in the original text
+    ends: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+
+def tokenize(text: str) -> Tokens:
+    words, starts, ends = [], [], []
+    for match in _WORD.finditer(text):
+        words.append(normalize_word(match.group()))
+        starts.append(match.start())
+        ends.append(match.end())
+    return Tokens(words, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
+
+
+def lines(text: str) -> list[tuple[int, int]]:
+    """Character spans of the non-empty lines of ``text`` (surrounding blanks trimmed)."""
+    spans = []
+    for match in _LINE.finditer(text):
+        raw = match.group()
+        stripped = raw.strip()
+        if stripped:
+            start = match.start() + (len(raw) - len(raw.lstrip()))
+            spans.append((start, start + len(stripped)))
+    return spans
+
+
+# A sentence ends at . ! ? (optionally followed by closing quotes/brackets)
+# before whitespace, or at a line break.  Abbreviations such as "U.S." or
+# "Mr." may split a sentence early; for alignment that costs little.
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+|\n+")
+_ABBREVIATIONS = re.compile(r"\b(?:Mr|Mrs|Ms|Dr|Prof|St|Sr|Jr|Inc|Corp|Co|Ltd|vs|U\.S|U\.K|No|Gov|Sen|Rep|Gen)\.$")
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of ``text``, trimmed of surrounding blanks."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        if "\n" not in match.group() and _ABBREVIATIONS.search(text[start:match.start()]):
+            continue
+        _append_trimmed(text, start, match.start() if "\n" in match.group() else match.end(), spans)
+        start = match.end()
+    _append_trimmed(text, start, len(text), spans)
+    return spans
+
+
+def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if stripped:
+        offset = start + (len(piece) - len(piece.lstrip()))
+        spans.append((offset, offset + len(stripped)))
