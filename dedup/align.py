@@ -39,16 +39,18 @@ class Aligner:
 
     ``min_words``: shorter shared stretches are common phrases, not reuse.
     ``max_gap_words``: runs this close on both sides join into one passage (edits).
+    ``max_shift_words``: ... as long as the two sides' gaps differ by at most this much.
     ``max_occurrences``: a shingle repeated more often in one document is ignored as a seed.
     """
 
-    def __init__(self, *, shingle_size: int = 5, min_words: int = 10, max_gap_words: int = 8,
-                 max_occurrences: int = 16) -> None:
+    def __init__(self, *, shingle_size: int = 5, min_words: int = 10, max_gap_words: int = 15,
+                 max_shift_words: int = 5, max_occurrences: int = 16) -> None:
         if min_words < shingle_size:
             raise ValueError("min_words must be at least shingle_size")
         self.k = shingle_size
         self.min_words = min_words
         self.max_gap = max_gap_words
+        self.max_shift = max_shift_words
         self.max_occurrences = max_occurrences
 
     def align(self, a: Fingerprint, b: Fingerprint, text_a: str) -> Overlap:
@@ -107,6 +109,8 @@ class Aligner:
                 gap_a, gap_b = ta - c.a1 - 1, tb - c.b1 - 1
                 if not (-self.k < gap_a <= self.max_gap and -self.k < gap_b <= self.max_gap):
                     continue
+                if abs(gap_a - gap_b) > self.max_shift:
+                    continue   # edits change a few words; a big shift is another passage
                 if a.segments[c.a1] != a.segments[ta] or b.segments[c.b1] != b.segments[tb]:
                     continue   # never join across chrome
                 gap = max(gap_a, 0) + max(gap_b, 0)

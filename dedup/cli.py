@@ -138,8 +138,8 @@ def scan(
     if format is Format.json:
         write_output(to_json(report), output)
     else:
-        console = Console(record=output is not None, file=None if output is None else io.StringIO(), width=120
-                          if output else None)
+        console = Console(record=output is not None, file=None if output is None else io.StringIO(),
+                          width=None if output is None and sys.stdout.isatty() else 120)
         print_summary(report, console)
         if output is not None:
             write_output(console.export_text(), output)

@@ -85,9 +85,9 @@ class ParaphraseFinder:
             return []
         texts = [blank_spans(d.text, spans) for d, spans in zip(documents, chrome_spans)]
         model = TextModel().fit(texts)
-        candidates = self.candidate_pairs(model.word_matrix_, model.documents(texts))
-        facts = [Facts.of(t) for t in texts]
-        rare = _rare_names(facts)
+        candidates = self.candidate_pairs(model.word_matrix_, model.document_matrix_)
+        facts = _LazyFacts(texts)
+        rare = _rare_names(facts.names_by_document())
         pairs = []
         for n, (i, j, similarity) in enumerate(candidates):
             if progress:
@@ -211,11 +211,27 @@ def _distinctive(number: str) -> bool:
     return len(digits) >= 3 and not re.fullmatch(r"(19|20)\d\d", digits)
 
 
-def _rare_names(facts: Sequence[Facts]) -> set[str]:
+class _LazyFacts:
+    """Facts of each text, computed only for the documents that reach alignment."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = texts
+        self._cache: dict[int, Facts] = {}
+
+    def __getitem__(self, i: int) -> Facts:
+        if i not in self._cache:
+            self._cache[i] = Facts.of(self.texts[i])
+        return self._cache[i]
+
+    def names_by_document(self) -> list[frozenset[str]]:
+        return [frozenset(names(t)) for t in self.texts]
+
+
+def _rare_names(names_by_document: Sequence[frozenset[str]]) -> set[str]:
     """Names found in few documents (a name in every article of the corpus proves nothing)."""
-    counts = Counter(name for f in facts for name in f.names)
-    limit = max(2, len(facts) // 100)
-    return {name for name, n in counts.items() if n <= limit and n < len(facts)}
+    counts = Counter(name for found in names_by_document for name in found)
+    limit = max(2, len(names_by_document) // 100)
+    return {name for name, n in counts.items() if n <= limit and n < len(names_by_document)}
 
 
 class TextModel:
@@ -235,7 +251,8 @@ class TextModel:
 
     def fit(self, texts: Sequence[str]) -> "TextModel":
         self.word_matrix_ = self.words.fit_transform(texts).tocsr()
-        self.chars.fit(texts)
+        chars = self.chars.fit_transform(texts)
+        self.document_matrix_ = normalize(sp.hstack([self.word_matrix_, chars]).tocsr())
         corpus_sentences = [t[s:e] for t in texts for s, e in _content_sentences(t)]
         if len(corpus_sentences) > self.MAX_FIT_SENTENCES:
             step = len(corpus_sentences) / self.MAX_FIT_SENTENCES

@@ -35,7 +35,7 @@ class Scanner:
         self.shingler = Shingler(s.shingle_size)
         self.minhasher = MinHasher(s.num_perm, s.seed, s.window_words)
         self.candidates = CandidateFinder(self.minhasher, window_threshold=s.window_threshold,
-                                          document_threshold=s.document_threshold)
+                                          document_threshold=s.document_threshold, engine=s.engine)
         self.aligner = Aligner(shingle_size=s.shingle_size, min_words=s.min_passage_words,
                                max_gap_words=s.max_gap_words)
         self.classifier = Classifier(duplicate_containment=s.duplicate_containment,

@@ -23,9 +23,10 @@ class Settings:
     # Candidate generation.
     window_threshold: float = 0.3    # LSH Jaccard threshold between windows (containment)
     document_threshold: float = 0.5  # LSH Jaccard threshold between whole documents
+    engine: str = "numpy"            # LSH engine: "numpy" (vectorised) or "datasketch" (reference)
     # Alignment and classification.
     min_passage_words: int = 10      # shorter shared stretches are stock phrases
-    max_gap_words: int = 8           # edits up to this many words apart stay one passage
+    max_gap_words: int = 15          # runs this few words apart (edits) stay one passage
     duplicate_containment: float = 0.8  # both sides covered this much -> duplicate
     excerpt_containment: float = 0.8    # one side covered this much -> excerpt
     # Chrome.
@@ -50,6 +51,8 @@ class Settings:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
         if self.min_passage_words < self.shingle_size:
             raise ValueError("min_passage_words must be at least shingle_size")
+        if self.engine not in ("numpy", "datasketch"):
+            raise ValueError(f"engine must be numpy or datasketch, got {self.engine!r}")
         if self.chrome_min_docs < 2:
             raise ValueError("chrome_min_docs must be at least 2")
 

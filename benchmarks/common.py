@@ -1,0 +1,60 @@
+"""Shared helpers for the benchmarks: real text to build corpora from, and measuring."""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_MSRP = ROOT.parent / "shared" / "data" / "msrp"
+
+
+def msrp_pairs(folder: Path = DEFAULT_MSRP) -> list[tuple[int, str, str]]:
+    """(label, sentence 1, sentence 2) from the MSRP training split."""
+    path = Path(folder) / "msr_paraphrase_train.txt"
+    if not path.exists():
+        sys.exit(f"benchmark: error: {path}: MSRP training split not found (pass --msrp FOLDER)")
+    rows = [line.split("\t") for line in path.read_text(encoding="utf-8-sig").splitlines()[1:]]
+    return [(int(r[0]), r[3], r[4]) for r in rows if len(r) == 5]
+
+
+def news_sentences(folder: Path = DEFAULT_MSRP) -> list[str]:
+    return list(dict.fromkeys(s for _, a, b in msrp_pairs(folder) for s in (a, b)))
+
+
+def generated_corpus(n: int, seed: int = 1, folder: Path = DEFAULT_MSRP):
+    from dedup.synth import news_corpus
+    return news_corpus(n, news_sentences(folder), random.Random(seed))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+def run_isolated(script: Path, *args: str) -> dict:
+    """Run one measurement in a fresh process (so peak memory is its own) and read its JSON line."""
+    result = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{script.name} {' '.join(args)} failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def print_table(rows: list[dict], columns: list[tuple[str, str]]) -> None:
+    widths = [max(len(title), *(len(fmt.format(**r)) for r in rows)) for title, fmt in columns]
+    print("  ".join(title.rjust(w) for (title, _), w in zip(columns, widths)))
+    for r in rows:
+        print("  ".join(fmt.format(**r).rjust(w) for (_, fmt), w in zip(columns, widths)))

@@ -1,0 +1,137 @@
+"""Paraphrase alignment and lineage on real text: who retold whom, with evidence."""
+
+from __future__ import annotations
+
+from dedup import Scanner, load_path
+from dedup.records import A_FROM_B, B_FROM_A, PARAPHRASE, Document
+from dedup.synth import edit_words, word_slice
+
+from .conftest import SEED_000, SEED_001, SEED_002, ROOT, run_cli
+
+import random
+
+
+def test_seeds_000_and_001_are_one_paraphrase_family(seeds):
+    report = Scanner().scan(load_path(ROOT / "seeds"))
+    pair = report.pair(SEED_000, SEED_001)
+    assert pair is not None and pair.relation == PARAPHRASE
+    assert len(pair.alignments) >= 3
+    assert any("metastatic cancer" in line for line in pair.evidence)
+    assert [SEED_000, SEED_001] in report.families
+    # Every alignment's offsets cut a sentence out of each original file.
+    for al in pair.alignments:
+        sa = seeds[SEED_000][al.a_start:al.a_end]
+        sb = seeds[SEED_001][al.b_start:al.b_end]
+        assert sa == sa.strip() and len(sa.split()) >= 5 and len(sb.split()) >= 5
+    # The memo's own quote is among the aligned sentences on both sides.
+    assert any("metastatic cancer" in seeds[SEED_000][al.a_start:al.a_end].lower()
+               and "metastatic" in seeds[SEED_001][al.b_start:al.b_end].lower() for al in pair.alignments)
+
+
+def test_seed_002_is_not_derived_within_the_family_and_credits_the_absent_ft():
+    report = Scanner().scan(load_path(ROOT / "seeds"))
+    assert all(SEED_002 not in family for family in report.families)
+    assert report.pair(SEED_000, SEED_002) is None and report.pair(SEED_001, SEED_002) is None
+    (ft,) = [s for s in report.sources if s.name == "Financial Times"]
+    assert ft.cited_by == (SEED_002,)
+    (edge,) = [e for e in report.edges if e.child == SEED_002]
+    assert edge.parent == ft.id and edge.relation == "cites"
+    assert any("the Financial Times reported" in line for line in edge.evidence)
+    # A photo credit ("... AP") is chrome, not an attribution.
+    assert [s.name for s in report.sources] == ["Financial Times"]
+
+
+def nypost_002(text: str, date: str | None) -> Document:
+    return Document("nypost-002", text, date=date, source="New York Post")
+
+
+def test_later_copy_crediting_the_outlet_derives_from_it(seeds):
+    original = seeds[SEED_002]
+    copy_text = "As first reported by the New York Post, the tech world is talking.\n\n" + original
+    report = Scanner().scan([nypost_002(original, "2025-11-20"), Document("blog-copy", copy_text, date="2025-11-22")])
+    pair = report.pair("blog-copy", "nypost-002")
+    assert pair.relation == "duplicate"
+    assert pair.direction == A_FROM_B   # a = blog-copy derives from b = nypost-002
+    assert any("credits New York Post" in e for e in pair.evidence)
+    assert any("dated 2025-11-22, after" in e for e in pair.evidence)
+    (edge,) = [e for e in report.edges if e.relation == "duplicate"]
+    assert (edge.child, edge.parent) == ("blog-copy", "nypost-002")
+
+    # Swap the dates: the dates win over the attribution and the edge flips.
+    swapped = Scanner().scan([nypost_002(original, "2025-11-22"), Document("blog-copy", copy_text, date="2025-11-20")])
+    pair = swapped.pair("blog-copy", "nypost-002")
+    assert pair.direction == B_FROM_A
+    assert pair.confidence < 0.5   # conflicting evidence is less certain
+
+
+def test_without_dates_containment_decides(seeds):
+    original = seeds[SEED_002]
+    start = original.index("Rather than slow down")
+    excerpt = word_slice(original[start:], 0, int(0.4 * len(original.split())))
+    report = Scanner().scan([Document("full", original), Document("clip", excerpt)])
+    pair = report.pair("clip", "full")
+    assert pair.relation == "excerpt"
+    assert pair.direction == A_FROM_B   # clip derives from full
+    assert any("lies inside full" in e for e in pair.evidence)
+
+
+def test_same_topic_without_shared_sentences_is_not_paraphrase():
+    # Two short reports about the same company, written independently for this test.
+    a = ("Northwind Traders opened a new warehouse in Leeds on Tuesday. The company said the site will "
+         "employ about two hundred people once it is running. Local officials welcomed the investment. "
+         "Northwind has expanded quickly in the north of England over the past three years. Analysts expect "
+         "the retailer to report higher sales in its spring results. The chief executive did not comment.")
+    b = ("Shares in Northwind Traders fell sharply after a profit warning. The retailer blamed higher "
+         "energy costs and weak demand in its home furnishings unit. Northwind will close two stores in "
+         "Scotland and review its delivery contracts. Investors questioned the pace of its expansion. "
+         "The board said it still expects to pay a dividend this year. Trading in the shares was heavy.")
+    report = Scanner().scan([Document("a", a), Document("b", b)])
+    assert report.pairs == []
+
+
+def test_heavy_rewording_is_paraphrase_not_duplicate(seeds):
+    """35% of words replaced: verbatim passages are gone, the sentences still align."""
+    reworded = edit_words(seeds[SEED_002], 0.35, random.Random(3))
+    report = Scanner().scan([Document("orig", seeds[SEED_002]), Document("rewrite", reworded)])
+    pair = report.pair("orig", "rewrite")
+    assert pair.relation == PARAPHRASE
+    assert len(pair.alignments) >= 20
+    # Story order is kept: alignments increase on both sides.
+    starts_b = [al.b_start for al in sorted(pair.alignments, key=lambda al: al.a_start)]
+    assert starts_b == sorted(starts_b)
+
+
+def test_sentences_retold_by_other_outlets_align(news_pairs):
+    """Real paraphrases written by different outlets (MSRP, label 1) assembled into two articles."""
+    chosen = [(a, b) for label, a, b in news_pairs if label == "1"][:15]
+    report = Scanner().scan([Document("a", " ".join(a for a, _ in chosen)),
+                             Document("b", " ".join(b for _, b in chosen))])
+    pair = report.pair("a", "b")
+    assert pair.relation == PARAPHRASE
+    assert len(pair.alignments) >= 12
+    # Each alignment pairs a sentence with its own paraphrase.
+    text_a = " ".join(a for a, _ in chosen)
+    text_b = " ".join(b for _, b in chosen)
+    index = {a: b for a, b in chosen}
+    right = sum(index.get(text_a[al.a_start:al.a_end]) == text_b[al.b_start:al.b_end] for al in pair.alignments)
+    assert right >= 0.9 * len(pair.alignments)
+
+
+def test_cli_compare_shows_aligned_sentences_side_by_side():
+    result = run_cli("compare", str(ROOT / "seeds" / SEED_000), str(ROOT / "seeds" / SEED_001))
+    assert result.returncode == 0, result.stderr
+    assert "paraphrase" in result.stdout
+    assert "Aligned sentences" in result.stdout
+    assert "metastatic cancer" in result.stdout
+
+
+def test_json_report_has_lineage_fields():
+    import json
+    result = run_cli("scan", "--format", "json")
+    report = json.loads(result.stdout)
+    (pair,) = report["pairs"]
+    assert pair["relation"] == "paraphrase"
+    assert pair["direction"] in ("a_from_b", "b_from_a", "siblings", "unknown")
+    assert pair["alignments"] and {"a_start", "a_end", "b_start", "b_end", "score"} <= set(pair["alignments"][0])
+    assert report["sources"] == [{"id": "source:financial-times", "name": "Financial Times",
+                                  "cited_by": [SEED_002]}]
