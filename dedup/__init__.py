@@ -1,5 +1,6 @@
 """dedup: near-duplicate, excerpt, paraphrase and syndication detection for news articles."""
 
+from .index import Index, Verdict
 from .load import Corpus, InputError, load_path
 from .pipeline import Scanner
 from .records import (Alignment, Document, Edge, Pair, Passage, ScanReport, Skipped, Source)
@@ -8,8 +9,8 @@ from .settings import Settings
 __version__ = "0.1.0"
 
 __all__ = [
-    "Alignment", "Corpus", "Document", "Edge", "InputError", "Pair", "Passage", "ScanReport", "Scanner",
-    "Settings", "Skipped", "Source", "load_path", "scan", "__version__",
+    "Alignment", "Corpus", "Document", "Edge", "Index", "InputError", "Pair", "Passage", "ScanReport", "Scanner",
+    "Settings", "Skipped", "Source", "Verdict", "load_path", "scan", "__version__",
 ]
 
 

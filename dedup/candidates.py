@@ -32,6 +32,18 @@ def banding(threshold: float, num_perm: int) -> tuple[int, int]:
     return lsh.b, lsh.r
 
 
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) uint64: one key per band of each signature row; equal keys = same LSH bucket."""
+    keys = np.zeros((len(signatures), bands), dtype=np.uint64)
+    blocks = signatures[:, :bands * rows].astype(np.uint64).reshape(len(signatures), bands, rows)
+    for r in range(rows):   # polynomial combination; wraps mod 2**64
+        keys = keys * _MIX + blocks[:, :, r]
+    return keys
+
+
 class LSHEngine(Protocol):
     def colliding(self, signatures: np.ndarray, owners: np.ndarray, threshold: float) -> set[tuple[int, int]]:
         """Owner pairs (i < j) of any two signature rows that share an LSH bucket."""
@@ -65,8 +77,6 @@ class NumpyEngine:
     stage quadratic; the family still comes out connected.
     """
 
-    _MIX = np.uint64(0x9E3779B97F4A7C15)
-
     def __init__(self, num_perm: int, max_bucket: int = 200) -> None:
         self.num_perm = num_perm
         self.max_bucket = max_bucket
@@ -76,11 +86,7 @@ class NumpyEngine:
         found: set[tuple[int, int]] = set()
         if len(signatures) < 2:
             return found
-        for band in range(bands):
-            block = signatures[:, band * rows:(band + 1) * rows].astype(np.uint64)
-            keys = np.zeros(len(block), dtype=np.uint64)
-            for column in block.T:          # polynomial combination; wraps mod 2**64
-                keys = keys * self._MIX + column
+        for keys in band_keys(signatures, bands, rows).T:
             self._collect(keys, owners, found)
         return found
 

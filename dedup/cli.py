@@ -173,6 +173,85 @@ def compare(
         print_compare(pair, first, second, Console())
 
 
+index_app = typer.Typer(no_args_is_help=True, help="Inspect or edit a persistent index (see 'dedup filter').")
+app.add_typer(index_app, name="index")
+
+
+def open_index(location: str, *, create: bool = True):
+    from .index import Index, IndexError_
+    try:
+        return Index.open(location, create=create)
+    except IndexError_ as err:
+        fail(str(err))
+
+
+@app.command("filter")
+def filter_command(
+    index: str = typer.Option(..., "--index", "-i", help="Index file (created if missing; SQLite) or "
+                              "redis://HOST:PORT/DB?prefix=NAME for an index shared by several workers."),
+    inputs: Optional[list[Path]] = typer.Argument(None, help="JSONL files to read (default: standard input). "
+                                                  "One article per line: at least 'id' and 'text'."),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", "-r", help="Write near-duplicates and invalid "
+                                           "lines here, each with a 'dedup' field saying why."),
+    policy: str = typer.Option("drop", "--policy", help="drop: only unique documents go to stdout. "
+                               "flag: every document goes to stdout with a 'dedup' field."),
+    check_only: bool = typer.Option(False, "--check-only", help="Judge against the index without adding."),
+    max_line_mb: float = typer.Option(5.0, "--max-line-mb", help="Longer lines are rejected as invalid."),
+) -> None:
+    """Pre-ingest filter: pass new articles through, hold back near-copies of anything seen before.
+
+    Reads JSONL, answers each article against a persistent index (excerpts of an indexed
+    article count as copies) and adds the new ones. Every input line ends up in exactly one
+    output with a reason; malformed lines too. A summary and one line per held-back article
+    go to stderr. Example:
+
+      dedup filter --index news.index < incoming.jsonl > unique.jsonl 2> filter.log
+    """
+    from .filter import POLICIES, StreamFilter
+    if policy not in POLICIES:
+        fail(f"--policy must be one of {', '.join(POLICIES)}, got {policy!r}")
+    streams = []
+    for path in inputs or []:
+        try:
+            streams.append(open(path, encoding="utf-8", errors="replace"))
+        except OSError as err:
+            fail(f"{path}: cannot read: {err.strerror or err}")
+    try:
+        reject_stream = open(rejects, "a", encoding="utf-8") if rejects else None
+    except OSError as err:
+        fail(f"{rejects}: cannot write: {err.strerror or err}")
+    from .index import IndexError_
+    with open_index(index) as opened:
+        runner = StreamFilter(opened, policy=policy, check_only=check_only,
+                              max_line_bytes=int(max_line_mb * 2**20))
+        sources = streams or [sys.stdin]
+        try:
+            counts = [runner.run(source, sys.stdout, reject_stream, sys.stderr) for source in sources]
+        except IndexError_ as err:
+            fail(str(err))
+    total = {k: sum(getattr(c, k) for c in counts) for k in ("read", "unique", "duplicates", "invalid")}
+    typer.echo(f"dedup filter: {total['read']} lines: {total['unique']} unique, {total['duplicates']} "
+               f"near-duplicates, {total['invalid']} invalid", err=True)
+
+
+@index_app.command("stats")
+def index_stats(location: str = typer.Argument(..., help="Index file or redis:// URL.")) -> None:
+    """Documents, LSH bands and size on disk of an index, as JSON."""
+    import json
+    with open_index(location, create=False) as opened:
+        typer.echo(json.dumps(opened.stats(), indent=2))
+
+
+@index_app.command("remove")
+def index_remove(location: str = typer.Argument(..., help="Index file or redis:// URL."),
+                 doc_id: str = typer.Argument(..., help="Id of the document to forget.")) -> None:
+    """Forget one document (later copies of it will pass as new)."""
+    with open_index(location, create=False) as opened:
+        if not opened.remove(doc_id):
+            fail(f"{location}: no document with id {doc_id!r}", code=1)
+    typer.echo(f"removed {doc_id}")
+
+
 def version_callback(value: bool) -> None:
     if value:
         typer.echo(f"dedup {__version__}")
