@@ -40,8 +40,11 @@ def edit_words(text: str, rate: float, rng: random.Random, pool: list[str] | Non
         out.append(text[last:m.start()])
         word = m.group()
         if i in chosen:
-            choices = [w for w in rng.sample(pool, min(8, len(pool))) if w.lower() != word.lower()]
-            word = choices[0] if choices else word + "s"
+            pick = rng.randrange(len(pool))
+            replacement = pool[pick]
+            if replacement.lower() == word.lower():
+                replacement = pool[(pick + 1) % len(pool)]
+            word = replacement if replacement.lower() != word.lower() else word + "s"
         out.append(word)
         last = m.end()
     out.append(text[last:])

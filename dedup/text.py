@@ -55,12 +55,33 @@ class Tokens:
 
 
 def tokenize(text: str) -> Tokens:
-    words, starts, ends = [], [], []
-    for match in _WORD.finditer(text):
-        words.append(normalize_word(match.group()))
-        starts.append(match.start())
-        ends.append(match.end())
-    return Tokens(words, np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64))
+    """Word tokens (runs of \\w characters, as ``re`` defines them) with original spans.
+
+    Boundaries are found with numpy over the code points, which is several times
+    faster than one regex match object per word; the result equals
+    ``[(m.start(), m.end()) for m in re.finditer(r"\\w+", text)]``."""
+    if not text:
+        return Tokens([], np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    is_word = _ASCII_WORD[np.minimum(codes, 128)]
+    wide = codes >= 128
+    if wide.any():
+        unique = np.unique(codes[wide])
+        word_like = np.array([chr(c).isalnum() or chr(c) == "_" for c in unique.tolist()], dtype=bool)
+        is_word[wide] = word_like[np.searchsorted(unique, codes[wide])]
+    before = np.r_[False, is_word[:-1]]
+    after = np.r_[is_word[1:], False]
+    starts = np.flatnonzero(is_word & ~before)
+    ends = np.flatnonzero(is_word & ~after) + 1
+    if text.isascii():
+        lowered = text.lower()
+        words = [lowered[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
+    else:
+        words = [normalize_word(text[s:e]) for s, e in zip(starts.tolist(), ends.tolist())]
+    return Tokens(words, starts.astype(np.int64), ends.astype(np.int64))
+
+
+_ASCII_WORD = np.array([chr(c).isalnum() or chr(c) == "_" for c in range(128)] + [False], dtype=bool)
 
 
 def lines(text: str) -> list[tuple[int, int]]:
