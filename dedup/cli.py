@@ -115,6 +115,8 @@ def scan(
                                         "documents is site chrome, not evidence."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bars on stderr "
                                             f"(default: on for more than {PROGRESS_MIN_DOCUMENTS} documents)."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML report here: "
+                                        "derivation graphs, sortable pair tables, articles side by side."),
 ) -> None:
     """Scan a folder of articles and report which share text, where, and who took from whom.
 
@@ -135,6 +137,9 @@ def scan(
     show_progress = progress if progress is not None else len(corpus.documents) > PROGRESS_MIN_DOCUMENTS
     with progress_bar(show_progress) as callback:
         report = Scanner(settings).scan(corpus, progress=callback)
+    if html is not None:
+        from .html import render
+        write_output(render(report, title=f"dedup: {folder or 'seeds'}"), html)
     if format is Format.json:
         write_output(to_json(report), output)
     else:
@@ -150,6 +155,7 @@ def compare(
     a: Path = typer.Argument(..., help="First article (.txt .md .html .htm, or a one-line .jsonl)."),
     b: Path = typer.Argument(..., help="Second article."),
     format: Format = typer.Option(Format.text, "--format", "-f", help="text or json."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Also write the pair as a self-contained HTML page."),
 ) -> None:
     """Show one pair in detail: shared passages with offsets, aligned sentences, evidence."""
     documents = []
@@ -165,12 +171,16 @@ def compare(
     if first.id == second.id:
         from dataclasses import replace
         second = replace(second, id=f"{second.id} (b)")
-    pair = Scanner().compare(first, second)
+    report = Scanner().compare_report(first, second)
+    pair = report.pairs[0]
+    if html is not None:
+        from .html import render
+        write_output(render(report, title=f"dedup: {first.id} vs {second.id}"), html)
     if format is Format.json:
         import json
         sys.stdout.write(json.dumps(pair.to_json(), ensure_ascii=False, indent=2) + "\n")
     else:
-        print_compare(pair, first, second, Console())
+        print_compare(pair, report.document(pair.a), report.document(pair.b), Console())
 
 
 index_app = typer.Typer(no_args_is_help=True, help="Inspect or edit a persistent index (see 'dedup filter').")

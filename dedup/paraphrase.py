@@ -154,8 +154,12 @@ class ParaphraseFinder:
         sents_a = [text_a[s:e] for s, e in spans_a]
         sents_b = [text_b[s:e] for s, e in spans_b]
         scores = (model.sentences(sents_a) @ model.sentences(sents_b).T).toarray()
-        scores += self.anchor_bonus(sents_a, sents_b, names)
-        matches = self.match(scores, threshold)
+        bonus = self.anchor_bonus(sents_a, sents_b, names)
+        scores += bonus
+        # Below the ordinary threshold, a sentence match must carry its own evidence
+        # (a shared quote, figure or rare name), not just topical words.
+        weak = (scores < self.sentence_threshold) & (bonus == 0)
+        matches = self.match(np.where(weak, 0.0, scores), threshold, evidenced=bonus > 0)
         alignments = [Alignment(spans_a[i][0], spans_a[i][1], spans_b[j][0], spans_b[j][1],
                                 float(min(scores[i, j], 1.0))) for i, j in matches]
         return SentenceAlignment(alignments, len(matches) / len(spans_a), len(matches) / len(spans_b))
@@ -172,16 +176,19 @@ class ParaphraseFinder:
                 bonus[i, j] += self.name_bonus * min(len(x.names & y.names & names), 2)
         return bonus
 
-    def match(self, scores: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-        """One-to-one sentence matches: the best order-keeping set, then strong reordered ones."""
+    def match(self, scores: np.ndarray, threshold: float, evidenced: np.ndarray | None = None) -> list[tuple[int, int]]:
+        """One-to-one sentence matches: the best order-keeping set, then reordered ones
+        (retellings reorder) that are clearly similar or carry their own evidence."""
         ordered = _monotone_matches(np.where(scores >= threshold, scores, 0.0))
         used_a, used_b = {i for i, _ in ordered}, {j for _, j in ordered}
         strong = max(threshold, self.sentence_threshold) + self.reorder_margin
         extra = []
         for flat in np.argsort(-scores, axis=None, kind="stable"):
             i, j = divmod(int(flat), scores.shape[1])
-            if scores[i, j] < strong:
+            if scores[i, j] < threshold:
                 break
+            if scores[i, j] < strong and (evidenced is None or not evidenced[i, j]):
+                continue
             if i not in used_a and j not in used_b:
                 extra.append((i, j))
                 used_a.add(i)
@@ -228,10 +235,12 @@ class _LazyFacts:
 
 
 def _rare_names(names_by_document: Sequence[frozenset[str]]) -> set[str]:
-    """Names found in few documents (a name in every article of the corpus proves nothing)."""
+    """Names found in few documents (a name in every article of the corpus proves nothing;
+    a corpus of two, as in ``dedup compare``, cannot say, so every name counts)."""
     counts = Counter(name for found in names_by_document for name in found)
-    limit = max(2, len(names_by_document) // 100)
-    return {name for name, n in counts.items() if n <= limit and n < len(names_by_document)}
+    total = len(names_by_document)
+    limit = max(2, total // 100)
+    return {name for name, n in counts.items() if n <= limit and (n < total or total <= 2)}
 
 
 class TextModel:

@@ -75,20 +75,23 @@ class Scanner:
             sources=lineage.sources,
             edges=lineage.edges,
             parameters=self.settings.to_json(),
+            chrome={d.id: spans for d, spans in zip(documents, chrome_spans)},
         )
 
     # -- one pair in detail -----------------------------------------------
 
     def compare(self, a: Document, b: Document) -> Pair:
         """Everything that links two documents; relation ``"none"`` when nothing does."""
+        return self.compare_report(a, b).pairs[0]
+
+    def compare_report(self, a: Document, b: Document) -> ScanReport:
+        """A scan of just ``a`` and ``b`` whose only pair is theirs (relation ``"none"`` if unrelated)."""
         report = self.scan([a, b])
-        pair = report.pair(a.id, b.id)
-        if pair is None:
-            pair = Pair(a=a.id, b=b.id, relation=NO_RELATION)
-            chrome = ChromeDetector(min_docs=self.settings.chrome_min_docs)
-            fa, fb = (self.shingler.fingerprint(d, chrome.spans(d)) for d in (a, b))
-            _fill_overlap(pair, self.aligner.align(fa, fb, a.text))
-        return pair
+        if not report.pairs:
+            pair = Pair(a=report.documents[0].id, b=report.documents[1].id, relation=NO_RELATION)
+            fa, fb = (self.shingler.fingerprint(d, report.chrome[d.id]) for d in report.documents)
+            report.pairs = [_fill_overlap(pair, self.aligner.align(fa, fb, report.documents[0].text))]
+        return report
 
     def _verbatim_pair(self, a: Document, b: Document, fa: Fingerprint, fb: Fingerprint) -> Pair | None:
         overlap = self.aligner.align(fa, fb, a.text)

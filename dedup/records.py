@@ -190,6 +190,7 @@ class ScanReport:
     sources: list[Source] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     parameters: dict = field(default_factory=dict)
+    chrome: dict[str, list[tuple[int, int]]] = field(default_factory=dict)   # for display, not in JSON
 
     def document(self, doc_id: str) -> Document:
         for doc in self.documents:

@@ -219,3 +219,17 @@ def test_scan_and_filter_agree_on_duplicates(tmp_path, seeds):
     assert report.pair("edited", "orig").relation == verdicts["edited"].relation == "duplicate"
     assert report.pair("clip", "orig").relation == verdicts["clip"].relation == "excerpt"
     assert verdicts["other"].relation == "new"
+
+
+def test_a_second_writer_sees_pending_documents_before_they_are_merged(tmp_path, seeds):
+    """Postings are merged in batches; another process must still find fresh documents."""
+    path = tmp_path / "shared.index"
+    with Index.open(path) as writer, Index.open(path) as reader:
+        writer.add(Document(SEED_002, seeds[SEED_002]))
+        assert writer.stats()["pending_documents"] == 1
+        assert reader.check(Document("copy", seeds[SEED_002])).relation == "duplicate"
+        writer.backend.flush()
+        assert writer.stats()["pending_documents"] == 0
+        assert reader.check(Document("copy", seeds[SEED_002])).relation == "duplicate"
+        assert writer.remove(SEED_002)
+        assert reader.check(Document("copy", seeds[SEED_002])).relation == "new"

@@ -163,3 +163,13 @@ def test_offsets_survive_unicode_normalisation(tmp_path):
     (p,) = pair["passages"]
     assert original[p["a_start"]:p["a_end"]] == "The ﬁrm’s “BOLD” plan was announced on Monday by the chief executive in Paris today"
     assert copy[p["b_start"]:p["b_end"]] == "the firm's \"bold\" plan was announced on monday by the chief executive in paris today"
+
+
+def test_tokenizer_spans_equal_the_regex_definition(seeds):
+    import re
+    from dedup.text import tokenize
+    samples = list(seeds.values()) + ["ﬁrm’s İstanbul Straße naïve 東京 ١٢٣ x_y é\u0301 café—déjà", "", "  ", "a"]
+    for text in samples:
+        tokens = tokenize(text)
+        assert list(zip(tokens.starts.tolist(), tokens.ends.tolist())) == [m.span() for m in re.finditer(r"\w+", text)]
+    assert tokenize("The ﬁrm’s CAFÉ").words == ["the", "firm", "s", "café"]
