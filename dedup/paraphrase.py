@@ -27,6 +27,7 @@ from sklearn.preprocessing import normalize
 
 from .evidence import describe_shared, names, numbers, quotes, shared_quotes
 from .records import PARAPHRASE, Alignment, Document, Pair
+from .sentences import SentenceFeatures, SentenceModel
 from .settings import Settings
 from .text import sentences
 
@@ -52,18 +53,21 @@ def blank_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
 
 
 class ParaphraseFinder:
-    def __init__(self, *, neighbours: int = 10, min_similarity: float = 0.2, sentence_threshold: float = 0.35,
+    def __init__(self, *, neighbours: int = 10, min_similarity: float = 0.2, sentence_probability: float = 0.5,
                  min_aligned_sentences: int = 3, min_aligned_share: float = 0.2, top_terms: int = 40,
-                 max_df_docs: int = 200, reorder_margin: float = 0.15, anchored_threshold: float = 0.15,
-                 quote_bonus: float = 0.3, number_bonus: float = 0.15, name_bonus: float = 0.1) -> None:
+                 max_df_docs: int = 200, strong_probability: float = 0.75, anchored_threshold: float = 0.15,
+                 prefilter: float = 0.2, quote_bonus: float = 0.3, number_bonus: float = 0.15,
+                 name_bonus: float = 0.1, sentence_model: SentenceModel | None = None) -> None:
         self.neighbours = neighbours
         self.min_similarity = min_similarity
-        self.sentence_threshold = sentence_threshold
+        self.sentence_probability = sentence_probability
+        self.strong_probability = strong_probability
+        self.prefilter = prefilter
+        self.sentence_model = sentence_model if sentence_model is not None else SentenceModel.load()
         self.min_aligned_sentences = min_aligned_sentences
         self.min_aligned_share = min_aligned_share
         self.top_terms = top_terms
         self.max_df_docs = max_df_docs
-        self.reorder_margin = reorder_margin
         self.anchored_threshold = anchored_threshold
         self.quote_bonus = quote_bonus
         self.number_bonus = number_bonus
@@ -72,7 +76,7 @@ class ParaphraseFinder:
     @classmethod
     def from_settings(cls, s: Settings) -> "ParaphraseFinder":
         return cls(neighbours=s.neighbours, min_similarity=s.min_similarity,
-                   sentence_threshold=s.sentence_threshold, min_aligned_sentences=s.min_aligned_sentences,
+                   sentence_probability=s.sentence_probability, min_aligned_sentences=s.min_aligned_sentences,
                    min_aligned_share=s.min_aligned_share, anchored_threshold=s.anchored_threshold)
 
     # -- the corpus --------------------------------------------------------
@@ -128,8 +132,7 @@ class ParaphraseFinder:
         # A shared distinctive quote or figures make a common origin likely, so weaker
         # sentence matches are admitted; without them the bar stays high.
         anchored = bool(quoted) or len(figures) >= 2
-        threshold = self.anchored_threshold if anchored else self.sentence_threshold
-        result = self.align_sentences(text_a, text_b, model, threshold, facts_a.names & facts_b.names & rare_names)
+        result = self.align_sentences(text_a, text_b, model, anchored, facts_a.names & facts_b.names & rare_names)
         if not self.is_paraphrase(result):
             return None
         evidence = [f"{len(result.alignments)} sentences aligned "
@@ -146,22 +149,38 @@ class ParaphraseFinder:
                 and min(result.aligned_a, result.aligned_b) >= self.min_aligned_share / 2
                 and max(result.aligned_a, result.aligned_b) >= self.min_aligned_share)
 
-    def align_sentences(self, text_a: str, text_b: str, model: "TextModel", threshold: float,
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """dedup's sentence-level paraphrase decision (what benchmarks/msrp.py measures)."""
+        return probabilities >= self.sentence_probability
+
+    def align_sentences(self, text_a: str, text_b: str, model: "TextModel", anchored: bool = False,
                         names: set[str] = frozenset()) -> SentenceAlignment:
+        """Align sentences one to one.  A pair qualifies when the sentence model says the two
+        are paraphrases, or, in documents anchored by a shared quote or figures, when it
+        carries its own evidence (a shared quote, figure or rare name) and some similarity."""
         spans_a, spans_b = _content_sentences(text_a), _content_sentences(text_b)
         if not spans_a or not spans_b:
             return SentenceAlignment([], 0.0, 0.0)
         sents_a = [text_a[s:e] for s, e in spans_a]
         sents_b = [text_b[s:e] for s, e in spans_b]
-        scores = (model.sentences(sents_a) @ model.sentences(sents_b).T).toarray()
-        bonus = self.anchor_bonus(sents_a, sents_b, names)
-        scores += bonus
-        # Below the ordinary threshold, a sentence match must carry its own evidence
-        # (a shared quote, figure or rare name), not just topical words.
-        weak = (scores < self.sentence_threshold) & (bonus == 0)
-        matches = self.match(np.where(weak, 0.0, scores), threshold, evidenced=bonus > 0)
-        alignments = [Alignment(spans_a[i][0], spans_a[i][1], spans_b[j][0], spans_b[j][1],
-                                float(min(scores[i, j], 1.0))) for i, j in matches]
+        cosines = (model.sentences(sents_a) @ model.sentences(sents_b).T).toarray()
+        weights = np.zeros_like(cosines)
+        # Only pairs with some lexical overlap are worth the model's features (speed).
+        candidates = np.argwhere(cosines >= self.prefilter)
+        if len(candidates):
+            features = model.sentence_features.transform([sents_a[i] for i in candidates[:, 0]],
+                                                         [sents_b[j] for j in candidates[:, 1]], paired=True)
+            probabilities = self.sentence_model.probability(features)
+            chosen = self.decide(probabilities)
+            weights[candidates[chosen, 0], candidates[chosen, 1]] = probabilities[chosen]
+        evidenced = np.zeros_like(cosines, dtype=bool)
+        if anchored:
+            bonus = self.anchor_bonus(sents_a, sents_b, names)
+            evidenced = (bonus > 0) & (cosines + bonus >= self.anchored_threshold)
+            weights = np.where(evidenced, np.maximum(weights, np.minimum(cosines + bonus, 1.0)), weights)
+        matches = self.match(weights, evidenced)
+        alignments = [Alignment(spans_a[i][0], spans_a[i][1], spans_b[j][0], spans_b[j][1], float(weights[i, j]))
+                      for i, j in matches]
         return SentenceAlignment(alignments, len(matches) / len(spans_a), len(matches) / len(spans_b))
 
     def anchor_bonus(self, sents_a: list[str], sents_b: list[str], names: set[str]) -> np.ndarray:
@@ -176,18 +195,17 @@ class ParaphraseFinder:
                 bonus[i, j] += self.name_bonus * min(len(x.names & y.names & names), 2)
         return bonus
 
-    def match(self, scores: np.ndarray, threshold: float, evidenced: np.ndarray | None = None) -> list[tuple[int, int]]:
+    def match(self, weights: np.ndarray, evidenced: np.ndarray) -> list[tuple[int, int]]:
         """One-to-one sentence matches: the best order-keeping set, then reordered ones
-        (retellings reorder) that are clearly similar or carry their own evidence."""
-        ordered = _monotone_matches(np.where(scores >= threshold, scores, 0.0))
+        (retellings reorder) that are clearly paraphrases or carry their own evidence."""
+        ordered = _monotone_matches(weights)
         used_a, used_b = {i for i, _ in ordered}, {j for _, j in ordered}
-        strong = max(threshold, self.sentence_threshold) + self.reorder_margin
         extra = []
-        for flat in np.argsort(-scores, axis=None, kind="stable"):
-            i, j = divmod(int(flat), scores.shape[1])
-            if scores[i, j] < threshold:
+        for flat in np.argsort(-weights, axis=None, kind="stable"):
+            i, j = divmod(int(flat), weights.shape[1])
+            if weights[i, j] <= 0:
                 break
-            if scores[i, j] < strong and (evidenced is None or not evidenced[i, j]):
+            if weights[i, j] < self.strong_probability and not evidenced[i, j]:
                 continue
             if i not in used_a and j not in used_b:
                 extra.append((i, j))
@@ -249,6 +267,7 @@ class TextModel:
     something even for a corpus of three articles)."""
 
     MAX_FIT_SENTENCES = 200_000
+    MAX_FEATURE_SENTENCES = 20_000   # the character TF-IDF of the sentence model is costlier
 
     def __init__(self) -> None:
         self.words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english",
@@ -257,6 +276,7 @@ class TextModel:
                                      dtype=np.float32)
         self.sentence_words = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, stop_words="english",
                                               token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
+        self.sentence_features = SentenceFeatures()
 
     def fit(self, texts: Sequence[str]) -> "TextModel":
         self.word_matrix_ = self.words.fit_transform(texts).tocsr()
@@ -267,6 +287,8 @@ class TextModel:
             step = len(corpus_sentences) / self.MAX_FIT_SENTENCES
             corpus_sentences = [corpus_sentences[int(i * step)] for i in range(self.MAX_FIT_SENTENCES)]
         self.sentence_words.fit(corpus_sentences or list(texts))
+        step = max(1, len(corpus_sentences) // self.MAX_FEATURE_SENTENCES)
+        self.sentence_features.fit(corpus_sentences[::step] or list(texts))
         return self
 
     def documents(self, texts: Sequence[str]) -> sp.csr_matrix:

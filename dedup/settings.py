@@ -35,8 +35,9 @@ class Settings:
     paraphrase: bool = True
     neighbours: int = 10             # TF-IDF nearest neighbours per document
     min_similarity: float = 0.2      # document cosine below which no alignment is tried
-    sentence_threshold: float = 0.35 # sentence score for an aligned pair
-    anchored_threshold: float = 0.15 # ... when the documents share a distinctive quote or figures
+    sentence_probability: float = 0.5   # sentence model (MSRP-trained) says: paraphrase
+    anchored_threshold: float = 0.15    # evidence-bearing sentence match, when the documents share
+                                        # a distinctive quote or figures
     min_aligned_sentences: int = 3
     min_aligned_share: float = 0.2   # share of the shorter document's sentences aligned
 
@@ -45,7 +46,7 @@ class Settings:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
         for name in ("window_threshold", "document_threshold", "duplicate_containment",
-                     "excerpt_containment", "min_similarity", "sentence_threshold", "anchored_threshold", "min_aligned_share"):
+                     "excerpt_containment", "min_similarity", "sentence_probability", "anchored_threshold", "min_aligned_share"):
             value = getattr(self, name)
             if not 0.0 < value <= 1.0:
                 raise ValueError(f"{name} must be in (0, 1], got {value}")
