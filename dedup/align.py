@@ -40,17 +40,20 @@ class Aligner:
     ``min_words``: shorter shared stretches are common phrases, not reuse.
     ``max_gap_words``: runs this close on both sides join into one passage (edits).
     ``max_shift_words``: ... as long as the two sides' gaps differ by at most this much.
+    ``neighbour_ratio``: finished passages in order on both sides merge when the gap is at
+    most this share of the shorter one.
     ``max_occurrences``: a shingle repeated more often in one document is ignored as a seed.
     """
 
     def __init__(self, *, shingle_size: int = 5, min_words: int = 10, max_gap_words: int = 15,
-                 max_shift_words: int = 5, max_occurrences: int = 16) -> None:
+                 max_shift_words: int = 5, neighbour_ratio: float = 0.5, max_occurrences: int = 16) -> None:
         if min_words < shingle_size:
             raise ValueError("min_words must be at least shingle_size")
         self.k = shingle_size
         self.min_words = min_words
         self.max_gap = max_gap_words
         self.max_shift = max_shift_words
+        self.neighbour_ratio = neighbour_ratio
         self.max_occurrences = max_occurrences
 
     def align(self, a: Fingerprint, b: Fingerprint, text_a: str) -> Overlap:
@@ -59,8 +62,9 @@ class Aligner:
         if len(common) == 0:
             return Overlap()
         jaccard = len(common) / (len(set_a) + len(set_b) - len(common))
-        chains = [c for c in self._chain(self._runs(a, b, common), a, b)
-                  if min(c.a1 - c.a0, c.b1 - c.b0) + 1 >= self.min_words]
+        chains = self._merge_neighbours(
+            [c for c in self._chain(self._runs(a, b, common), a, b) if min(c.a1 - c.a0, c.b1 - c.b0) + 1 >= self.min_words],
+            a, b)
         passages = sorted(
             (Passage(int(a.token_starts[c.a0]), int(a.token_ends[c.a1]),
                      int(b.token_starts[c.b0]), int(b.token_ends[c.b1]),
@@ -121,6 +125,23 @@ class Aligner:
             else:
                 best.a1, best.b1 = max(best.a1, a1), max(best.b1, b1)
         return done + open_chains
+
+
+    def _merge_neighbours(self, chains: list[_Chain], a: Fingerprint, b: Fingerprint) -> list[_Chain]:
+        """Join passages that follow each other on both sides with a gap that is small next
+        to them (a rewritten sentence inside a copied article): one reuse, one passage."""
+        merged: list[_Chain] = []
+        for c in sorted(chains, key=lambda c: (c.a0, c.b0)):
+            if merged:
+                last = merged[-1]
+                gap_a, gap_b = c.a0 - last.a1 - 1, c.b0 - last.b1 - 1
+                allowed = max(self.max_gap, self.neighbour_ratio * min(last.a1 - last.a0, c.a1 - c.a0))
+                same_segment = a.segments[last.a1] == a.segments[c.a0] and b.segments[last.b1] == b.segments[c.b0]
+                if 0 <= gap_a <= allowed and 0 <= gap_b <= allowed and same_segment:
+                    last.a1, last.b1 = c.a1, c.b1
+                    continue
+            merged.append(_Chain(c.a0, c.a1, c.b0, c.b1))
+        return merged
 
 
 def _covered(intervals: list[tuple[int, int]], total: int) -> float:

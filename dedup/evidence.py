@@ -15,12 +15,18 @@ _STOP_NAMES = {"the", "a", "an", "but", "and", "or", "in", "on", "at", "for", "t
                "despite", "even", "one", "other", "meanwhile", "however", "inside", "rather", "all"}
 
 
+# Words that carry no content of their own in a quote; text caught between a closing and the
+# next opening straight quote (", he said. ") is made of them.
+_QUOTE_FILLER = {"he", "she", "they", "it", "we", "i", "you", "said", "says", "say", "told", "added", "asked",
+                 "the", "a", "an", "and", "but", "or", "of", "to", "in", "on", "that", "this", "is", "was"}
+
+
 def quotes(text: str) -> set[str]:
-    """Quoted phrases, normalised (trailing punctuation dropped)."""
+    """Quoted phrases, normalised (trailing punctuation dropped); fillers like "he said" left out."""
     found = set()
     for match in _QUOTE.finditer(text):
         phrase = normalize_text(match.group(1) or match.group(2)).strip(" .,;:!?'\"-")
-        if phrase:
+        if phrase and any(w not in _QUOTE_FILLER for w in re.findall(r"\w+", phrase)):
             found.add(phrase)
     return found
 

@@ -26,7 +26,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from .evidence import describe_shared, names, numbers, quotes, shared_quotes
-from .records import PARAPHRASE, Alignment, Document, Pair
+from .records import OVERLAP, PARAPHRASE, Alignment, Document, Pair
 from .sentences import SentenceFeatures, SentenceModel
 from .settings import Settings
 from .text import sentences
@@ -57,12 +57,14 @@ class ParaphraseFinder:
                  min_aligned_sentences: int = 3, min_aligned_share: float = 0.2, top_terms: int = 40,
                  max_df_docs: int = 200, strong_probability: float = 0.75, anchored_threshold: float = 0.15,
                  prefilter: float = 0.2, quote_bonus: float = 0.3, number_bonus: float = 0.15,
-                 name_bonus: float = 0.1, sentence_model: SentenceModel | None = None) -> None:
+                 name_bonus: float = 0.1, beyond_passages: float = 0.2,
+                 sentence_model: SentenceModel | None = None) -> None:
         self.neighbours = neighbours
         self.min_similarity = min_similarity
         self.sentence_probability = sentence_probability
         self.strong_probability = strong_probability
         self.prefilter = prefilter
+        self.beyond_passages = beyond_passages
         self.sentence_model = sentence_model if sentence_model is not None else SentenceModel.load()
         self.min_aligned_sentences = min_aligned_sentences
         self.min_aligned_share = min_aligned_share
@@ -82,27 +84,45 @@ class ParaphraseFinder:
     # -- the corpus --------------------------------------------------------
 
     def find(self, documents: Sequence[Document], chrome_spans: Sequence[list[tuple[int, int]]],
-             exclude: set[tuple[str, str]] = frozenset(),
-             progress: ProgressCallback | None = None) -> list[Pair]:
-        """Paraphrase pairs among ``documents`` (pairs in ``exclude`` are already explained)."""
+             verbatim: Sequence[Pair] = (), progress: ProgressCallback | None = None) -> list[Pair]:
+        """All pairs: the ``verbatim`` ones (an ``overlap`` whose sentences align far beyond its
+        shared passages becomes a ``paraphrase``) plus new paraphrase pairs."""
+        pairs = list(verbatim)
         if len(documents) < 2:
-            return []
+            return pairs
         texts = [blank_spans(d.text, spans) for d, spans in zip(documents, chrome_spans)]
         model = TextModel().fit(texts)
-        candidates = self.candidate_pairs(model.word_matrix_, model.document_matrix_)
+        vectors = model.document_matrix_
+        index = {d.id: i for i, d in enumerate(documents)}
+        known = {(p.a, p.b): p for p in verbatim}
+        overlaps = [(index[p.a], index[p.b]) for p in verbatim if p.relation == OVERLAP]
+        candidates = {(i, j): c for i, j, c in self.candidate_pairs(model.word_matrix_, vectors)}
+        for i, j in overlaps:
+            candidates.setdefault((i, j), float(vectors[i].multiply(vectors[j]).sum()))
         facts = _LazyFacts(texts)
         rare = _rare_names(facts.names_by_document())
-        pairs = []
-        for n, (i, j, similarity) in enumerate(candidates):
+        for n, ((i, j), similarity) in enumerate(sorted(candidates.items())):
             if progress:
                 progress("paraphrase", n + 1, len(candidates))
-            if (documents[i].id, documents[j].id) in exclude:
+            existing = known.get((documents[i].id, documents[j].id))
+            if existing is not None and existing.relation != OVERLAP:
                 continue
-            pair = self.compare(documents[i], documents[j], texts[i], texts[j], model, similarity,
-                                facts[i], facts[j], rare)
-            if pair is not None:
-                pairs.append(pair)
+            found = self.compare(documents[i], documents[j], texts[i], texts[j], model, similarity,
+                                 facts[i], facts[j], rare)
+            if found is None:
+                continue
+            if existing is None:
+                pairs.append(found)
+            elif self.retold_beyond_passages(found, existing):
+                _upgrade(existing, found)
         return pairs
+
+    def retold_beyond_passages(self, paraphrase: Pair, overlap: Pair) -> bool:
+        """Sentences align well beyond what verbatim passages cover: a retelling that
+        happens to share some phrases, not an article quoting another."""
+        aligned = max(paraphrase.aligned_a, paraphrase.aligned_b)
+        verbatim = max(overlap.containment_a_in_b, overlap.containment_b_in_a)
+        return aligned >= verbatim + self.beyond_passages
 
     def candidate_pairs(self, words: sp.csr_matrix, vectors: sp.csr_matrix) -> list[tuple[int, int, float]]:
         """(i, j, cosine) with i < j for each document's best neighbours, never a dense n x n."""
@@ -259,6 +279,17 @@ def _rare_names(names_by_document: Sequence[frozenset[str]]) -> set[str]:
     total = len(names_by_document)
     limit = max(2, total // 100)
     return {name for name, n in counts.items() if n <= limit and (n < total or total <= 2)}
+
+
+def _upgrade(overlap: Pair, paraphrase: Pair) -> None:
+    """Turn a verbatim ``overlap`` into a ``paraphrase``, keeping its passages as evidence."""
+    verbatim = max(overlap.containment_a_in_b, overlap.containment_b_in_a)
+    overlap.relation = PARAPHRASE
+    overlap.alignments = paraphrase.alignments
+    overlap.aligned_a, overlap.aligned_b = paraphrase.aligned_a, paraphrase.aligned_b
+    overlap.similarity = paraphrase.similarity
+    overlap.evidence = paraphrase.evidence + [f"verbatim passages cover only {verbatim:.0%}; "
+                                              f"{len(overlap.passages)} kept as evidence"]
 
 
 class TextModel:

@@ -64,7 +64,7 @@ class Scanner:
                 pairs.append(pair)
             _tick(progress, "align", n + 1, len(candidates))
         if self.settings.paraphrase:
-            pairs.extend(self.paraphraser.find(documents, chrome_spans, exclude={(p.a, p.b) for p in pairs}, progress=progress))
+            pairs = self.paraphraser.find(documents, chrome_spans, verbatim=pairs, progress=progress)
         lineage = self.lineage.build(documents, pairs, [blank_spans(d.text, spans)
                                                         for d, spans in zip(documents, chrome_spans)])
         return ScanReport(
