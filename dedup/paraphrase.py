@@ -57,7 +57,7 @@ class ParaphraseFinder:
                  min_aligned_sentences: int = 3, min_aligned_share: float = 0.2, top_terms: int = 40,
                  max_df_docs: int = 200, strong_probability: float = 0.75, anchored_threshold: float = 0.15,
                  prefilter: float = 0.2, quote_bonus: float = 0.3, number_bonus: float = 0.15,
-                 name_bonus: float = 0.1, beyond_passages: float = 0.2,
+                 name_bonus: float = 0.1, beyond_passages: float = 0.2, low_verbatim: float = 0.5,
                  sentence_model: SentenceModel | None = None) -> None:
         self.neighbours = neighbours
         self.min_similarity = min_similarity
@@ -65,6 +65,7 @@ class ParaphraseFinder:
         self.strong_probability = strong_probability
         self.prefilter = prefilter
         self.beyond_passages = beyond_passages
+        self.low_verbatim = low_verbatim
         self.sentence_model = sentence_model if sentence_model is not None else SentenceModel.load()
         self.min_aligned_sentences = min_aligned_sentences
         self.min_aligned_share = min_aligned_share
@@ -122,7 +123,7 @@ class ParaphraseFinder:
         happens to share some phrases, not an article quoting another."""
         aligned = max(paraphrase.aligned_a, paraphrase.aligned_b)
         verbatim = max(overlap.containment_a_in_b, overlap.containment_b_in_a)
-        return aligned >= verbatim + self.beyond_passages
+        return verbatim < self.low_verbatim and aligned >= verbatim + self.beyond_passages
 
     def candidate_pairs(self, words: sp.csr_matrix, vectors: sp.csr_matrix) -> list[tuple[int, int, float]]:
         """(i, j, cosine) with i < j for each document's best neighbours, never a dense n x n."""
