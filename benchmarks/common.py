@@ -53,6 +53,29 @@ def run_isolated(script: Path, *args: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def run_engines(script: Path, engines: dict, sizes: list[int], msrp: Path, skip=lambda key, n: None) -> list[dict]:
+    """Measure every engine at every size, each in its own process; ``skip(key, n)`` may give a reason not to."""
+    rows = []
+    for n in sizes:
+        for key, (name, _) in engines.items():
+            reason = skip(key, n)
+            if reason:
+                print(f"  n={n:>7} {name:<26} skipped: {reason}", file=sys.stderr)
+                continue
+            result = run_isolated(script, "--worker", key, "--n", str(n), "--msrp", str(msrp))
+            result.update(engine=name, n=n, docs_per_s=n / result["seconds"])
+            rows.append(result)
+            stages = ", ".join(f"{k} {v:.1f}s" for k, v in result.get("stages", {}).items())
+            print(f"  n={n:>7} {name:<26} {result['seconds']:8.1f}s  {stages}", file=sys.stderr)
+    return rows
+
+
+def write_json(path: Path | None, payload) -> None:
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+
+
 def print_table(rows: list[dict], columns: list[tuple[str, str]]) -> None:
     widths = [max(len(title), *(len(fmt.format(**r)) for r in rows)) for title, fmt in columns]
     print("  ".join(title.rjust(w) for (title, _), w in zip(columns, widths)))

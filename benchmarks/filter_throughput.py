@@ -27,11 +27,11 @@ import os
 import re
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import DEFAULT_MSRP, Timer, generated_corpus, peak_rss_mb, print_table, run_isolated  # noqa: E402
+from common import (DEFAULT_MSRP, Timer, generated_corpus, peak_rss_mb, print_table, run_engines,  # noqa: E402
+                    write_json)
 
 HELD_OUT = 500
 
@@ -67,13 +67,11 @@ def run_same_work(n: int, msrp: Path) -> dict:
     """datasketch MinHashLSH in memory, fed our signatures, same inserts and queries as the index."""
     from datasketch import MinHashLSH
 
-    from dedup import Index
     from dedup.records import Document
+    from dedup.chrome import ChromeDetector
+    from dedup.pipeline import Scanner
 
     articles, _ = stream(n, msrp)
-    helper = Index.__new__(Index)   # reuse the index's sketching without opening storage
-    from dedup.pipeline import Scanner
-    from dedup.chrome import ChromeDetector
     scanner = Scanner(paraphrase=False)
     chrome = ChromeDetector()
     s = scanner.settings
@@ -94,7 +92,6 @@ def run_same_work(n: int, msrp: Path) -> dict:
             documents.insert(doc_id, wrap(sketch.signature), check_duplication=False)
             for k, row in enumerate(sketch.windows[::2]):
                 windows.insert((doc_id, k), wrap(row), check_duplication=False)
-    del helper
     return {"seconds": timer.seconds, "peak_mb": peak_rss_mb(), "held_back": held, "disk_mb": 0.0,
             "check_ms": float("nan")}
 
@@ -135,17 +132,9 @@ def main() -> None:
         print(json.dumps(ENGINES[args.worker][1](args.n, args.msrp)))
         return
     sizes = [2000, 5000] if args.small else args.sizes
-    rows = []
-    for n in sizes:
-        for key, (name, _) in ENGINES.items():
-            if key == "same" and n > args.same_work_max:
-                print(f"  n={n:>7} {name:<24} skipped: over --same-work-max (in-memory LSH of all windows "
-                      "needs ~13 KB per insert)", file=sys.stderr)
-                continue
-            result = run_isolated(Path(__file__), "--worker", key, "--n", str(n), "--msrp", str(args.msrp))
-            result.update(engine=name, n=n, docs_per_s=n / result["seconds"])
-            rows.append(result)
-            print(f"  n={n:>7} {name:<24} {result['seconds']:8.1f}s", file=sys.stderr)
+    too_big = "over --same-work-max (in-memory LSH of all windows needs ~13 KB per insert)"
+    rows = run_engines(Path(__file__), ENGINES, sizes, args.msrp,
+                       skip=lambda key, n: too_big if key == "same" and n > args.same_work_max else None)
     for row in rows:
         same = [r for r in rows if r["n"] == row["n"] and r["engine"] == ENGINES["same"][0]]
         doc = [r for r in rows if r["n"] == row["n"] and r["engine"] == ENGINES["doc"][0]]
@@ -162,8 +151,7 @@ def main() -> None:
         a, b = ours[0], ours[-1]
         print(f"\nquery cost: {a['check_ms']:.2f} ms per check at {a['n']} documents, {b['check_ms']:.2f} ms at "
               f"{b['n']} (x{b['check_ms'] / a['check_ms']:.2f} for x{b['n'] / a['n']:.0f} documents)")
-    if args.output:
-        args.output.write_text(json.dumps(rows, indent=2))
+    write_json(args.output, rows)
 
 
 if __name__ == "__main__":

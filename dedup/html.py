@@ -21,7 +21,7 @@ import html
 import json
 from collections import defaultdict
 
-from .lineage import source_id
+from .lineage import connected_components
 from .records import A_FROM_B, B_FROM_A, ScanReport
 
 # Headless Chromium flags for looking at a report (tests, screenshots): no sandbox as root,
@@ -41,25 +41,10 @@ OPEN_FAMILIES = 5
 
 def families_of(report: ScanReport) -> list[dict]:
     """Connected components of pairs + citation edges, each with its nodes and pair indices."""
-    parent: dict[str, str] = {}
-
-    def find(x: str) -> str:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for pair in report.pairs:
-        parent[find(pair.a)] = find(pair.b)
-    for source in report.sources:
-        for doc_id in source.cited_by:
-            parent[find(doc_id)] = find(source.id)
-    groups: dict[str, list[str]] = defaultdict(list)
-    for node in list(parent):
-        groups[find(node)].append(node)
+    links = [(p.a, p.b) for p in report.pairs]
+    links += [(doc_id, s.id) for s in report.sources for doc_id in s.cited_by]
     out = []
-    for members in groups.values():
+    for members in connected_components(links):
         nodes = sorted(members, key=lambda n: (n.startswith("source:"), n))
         member_set = set(nodes)
         pair_ids = [i for i, p in enumerate(report.pairs) if p.a in member_set]

@@ -21,7 +21,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Sequence
+from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
 from .records import A_FROM_B, B_FROM_A, DUPLICATE, EXCERPT, OVERLAP, SIBLINGS, UNKNOWN, Document, Edge, Pair, Source
@@ -232,9 +232,8 @@ def parse_date(value: str | None) -> datetime | None:
     return None
 
 
-def _families(pairs: Sequence[Pair], sources: Sequence[Source]) -> list[list[str]]:
-    """Connected components of the reported pairs; an absent source two or more members
-    credit is listed with its family."""
+def connected_components(links: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """Groups of nodes joined by ``links`` (union-find), each sorted, in a stable order."""
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:
@@ -244,13 +243,19 @@ def _families(pairs: Sequence[Pair], sources: Sequence[Source]) -> list[list[str
             x = parent[x]
         return x
 
-    for pair in pairs:
-        parent[find(pair.a)] = find(pair.b)
+    for a, b in links:
+        parent[find(a)] = find(b)
     groups: dict[str, list[str]] = defaultdict(list)
     for node in list(parent):
         groups[find(node)].append(node)
+    return sorted(sorted(members) for members in groups.values())
+
+
+def _families(pairs: Sequence[Pair], sources: Sequence[Source]) -> list[list[str]]:
+    """Connected components of the reported pairs; an absent source two or more members
+    credit is listed with its family."""
     families = []
-    for members in groups.values():
+    for members in connected_components((p.a, p.b) for p in pairs):
         shared = [s.id for s in sources if len(set(s.cited_by) & set(members)) >= 2]
-        families.append(sorted(members) + shared)
+        families.append(members + shared)
     return sorted(families)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dedup import Scanner, load_path
+from dedup import Scanner
 from dedup.html import CHROMIUM_ARGS, find_chromium, render
 from dedup.records import Document
 

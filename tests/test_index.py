@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -18,7 +17,7 @@ from dedup.index import IndexMismatch
 from dedup.records import Document
 from dedup.synth import wrap_chrome, word_slice
 
-from .conftest import ROOT, SEED_000, SEED_001, SEED_002, run_cli, write
+from .conftest import SEED_000, SEED_001, SEED_002, run_cli, write
 from .test_scan import strip_chrome
 
 
