@@ -46,7 +46,7 @@ class Aligner:
     """
 
     def __init__(self, *, shingle_size: int = 5, min_words: int = 10, max_gap_words: int = 15,
-                 max_shift_words: int = 5, neighbour_ratio: float = 0.5, max_occurrences: int = 16) -> None:
+                 max_shift_words: int = 5, neighbour_ratio: float = 1.0, max_occurrences: int = 16) -> None:
         if min_words < shingle_size:
             raise ValueError("min_words must be at least shingle_size")
         self.k = shingle_size
@@ -62,9 +62,8 @@ class Aligner:
         if len(common) == 0:
             return Overlap()
         jaccard = len(common) / (len(set_a) + len(set_b) - len(common))
-        chains = self._merge_neighbours(
-            [c for c in self._chain(self._runs(a, b, common), a, b) if min(c.a1 - c.a0, c.b1 - c.b0) + 1 >= self.min_words],
-            a, b)
+        chains = _drop_nested(self._merge_neighbours(
+            [c for c in self._chain(self._runs(a, b, common), a, b) if min(c.a1 - c.a0, c.b1 - c.b0) + 1 >= self.min_words]))
         passages = sorted(
             (Passage(int(a.token_starts[c.a0]), int(a.token_ends[c.a1]),
                      int(b.token_starts[c.b0]), int(b.token_ends[c.b1]),
@@ -127,7 +126,7 @@ class Aligner:
         return done + open_chains
 
 
-    def _merge_neighbours(self, chains: list[_Chain], a: Fingerprint, b: Fingerprint) -> list[_Chain]:
+    def _merge_neighbours(self, chains: list[_Chain]) -> list[_Chain]:
         """Join passages that follow each other on both sides with a gap that is small next
         to them (a rewritten sentence inside a copied article): one reuse, one passage."""
         merged: list[_Chain] = []
@@ -136,12 +135,21 @@ class Aligner:
                 last = merged[-1]
                 gap_a, gap_b = c.a0 - last.a1 - 1, c.b0 - last.b1 - 1
                 allowed = max(self.max_gap, self.neighbour_ratio * min(last.a1 - last.a0, c.a1 - c.a0))
-                same_segment = a.segments[last.a1] == a.segments[c.a0] and b.segments[last.b1] == b.segments[c.b0]
-                if 0 <= gap_a <= allowed and 0 <= gap_b <= allowed and same_segment:
+                # Token positions skip chrome, so a caption between two halves of a copied
+                # article is no gap: the copy is one passage (its chrome still counts for nothing).
+                if 0 <= gap_a <= allowed and 0 <= gap_b <= allowed:
                     last.a1, last.b1 = c.a1, c.b1
                     continue
             merged.append(_Chain(c.a0, c.a1, c.b0, c.b1))
         return merged
+
+
+def _drop_nested(chains: list[_Chain]) -> list[_Chain]:
+    """Drop passages lying inside a longer one on both sides (a phrase the article repeats
+    matches off the main diagonal too; it adds nothing)."""
+    return [c for c in chains
+            if not any(o is not c and o.a0 <= c.a0 and c.a1 <= o.a1 and o.b0 <= c.b0 and c.b1 <= o.b1
+                       and (o.a1 - o.a0) > (c.a1 - c.a0) for o in chains)]
 
 
 def _covered(intervals: list[tuple[int, int]], total: int) -> float:

@@ -21,12 +21,12 @@ from collections import Counter
 from typing import Iterable
 
 from .records import Document
-from .text import lines, normalize_text
+from .text import lines, normalize_text, sentences
 
 # Each pattern is matched against a normalised (case-folded, quotes folded)
 # line.  Grouped by the kind of furniture they catch.
 PATTERNS: dict[str, str] = {
-    "social": r"^(follow|like|join|find) us\b|^share (this|on|via|the)\b|^(facebook|twitter|x|whatsapp|telegram|linkedin|pinterest|reddit|email|print|copy link)( comments)?$",
+    "social": r"^(follow|like|join|find) us\b|^share (this|on|via|the)\b|^(facebook|twitter|x|whatsapp|telegram|linkedin|pinterest|reddit|email|print|copy link)( comments)?$|((facebook|twitter|google\+?|whatsapp|tumblr|linkedin|pinterest|reddit|digg|stumble\w*|telegram|newsvine|permalink|email|print)\W+){4,}",
     "comments": r"^(leave a (reply|comment)|post (a )?comment|\d+ comments?|comments?|add comment|cancel reply)$|your email address will not be published|required fields are marked|^facebook comments$",
     "navigation": r"^(source link|source|related (posts|articles|stories|content)|read more|read next|recommended|back to top( button)?|advertisement|sponsored( content)?|skip to (main )?content|more from [\w ]+|trending now|you may also like|tags?:.*|filed under:?.*)$",
     "read-full": r"read the full (article|story|report)|click here to read|continue reading",
@@ -35,6 +35,11 @@ PATTERNS: dict[str, str] = {
     "byline": r"^by [a-z][\w.'-]*( [a-z][\w.'-]*){0,3}$",
     "contact": r"\S+@\S+\.[a-z]{2,}",
 }
+
+
+# Patterns unambiguous enough to apply to single sentences inside long lines too (articles
+# stored as one line often end in an inline share bar).
+INLINE_PATTERNS = ("social", "read-full")
 
 
 class ChromeDetector:
@@ -49,6 +54,8 @@ class ChromeDetector:
         self.pattern_max_words = pattern_max_words
         self.patterns = dict(PATTERNS if patterns is None else patterns)
         self._compiled = re.compile("|".join(f"(?:{p})" for p in self.patterns.values()))
+        self._inline = re.compile("|".join(f"(?:{p})" for n, p in self.patterns.items() if n in INLINE_PATTERNS)
+                                  or "(?!)")
         self.repeated_: set[str] = set()
 
     def fit(self, documents: Iterable[Document]) -> "ChromeDetector":
@@ -61,11 +68,22 @@ class ChromeDetector:
     def spans(self, doc: Document) -> list[tuple[int, int]]:
         """Character spans of ``doc.text`` that are chrome, in order."""
         limit = max(self.pattern_max_words, self.repeat_max_words)
-        return [span for key, span in self._short_lines(doc, limit) if self._is_chrome(key)]
+        found = []
+        for start, end in lines(doc.text):
+            key = line_key(doc.text[start:end])
+            if len(key.split()) <= limit:
+                if self._is_chrome(key):
+                    found.append((start, end))
+                continue
+            for s_start, s_end in sentences(doc.text[start:end]):   # a long line: look inside it
+                key = line_key(doc.text[start + s_start:start + s_end])
+                if len(key.split()) <= self.pattern_max_words and self._inline.search(key):
+                    found.append((start + s_start, start + s_end))
+        return found
 
     def why(self, line: str) -> str | None:
         """Name the rule that makes ``line`` chrome, or None (for explaining decisions)."""
-        key = normalize_text(line)
+        key = line_key(line)
         if key in self.repeated_ and len(key.split()) <= self.repeat_max_words:
             return f"repeated in at least {self.min_docs} documents"
         if len(key.split()) <= self.pattern_max_words:
@@ -83,6 +101,15 @@ class ChromeDetector:
     @staticmethod
     def _short_lines(doc: Document, max_words: int):
         for start, end in lines(doc.text):
-            key = normalize_text(doc.text[start:end])
+            key = line_key(doc.text[start:end])
             if key and len(key.split()) <= max_words:
                 yield key, (start, end)
+
+
+_URL = re.compile(r"\b(?:https?://|www\.)\S+")
+
+
+def line_key(line: str) -> str:
+    """A line as compared across documents: normalised, with links reduced to a placeholder
+    (a share bar ends in each article's own permalink)."""
+    return normalize_text(_URL.sub("<link>", line))

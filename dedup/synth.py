@@ -71,9 +71,10 @@ def wrap_chrome(body: str, header: list[str] = OTHER_SITE_HEADER, footer: list[s
 
 
 def shuffle_sentences(text: str, rng: random.Random) -> str:
-    parts = [p for p in re.split(r"(?<=[.!?])\s+", text) if p.strip()]
+    """The sentences of ``text`` in another order, one per line (lines stay lines)."""
+    parts = [p for line in text.splitlines() for p in re.split(r"(?<=[.!?])\s+", line) if p.strip()]
     rng.shuffle(parts)
-    return " ".join(parts)
+    return "\n".join(parts)
 
 
 def news_corpus(n: int, sentences: list[str], rng: random.Random, *, sentences_per_article: tuple[int, int] = (15, 35),

@@ -76,10 +76,14 @@ def test_exact_copy_is_duplicate_with_offsets_into_both_files(corpus, report):
     assert pair["jaccard"] == 1.0
     assert pair["containment_a_in_b"] == 1.0 and pair["containment_b_in_a"] == 1.0
     assert_offsets_slice_files(corpus, report, pair)
-    # The whole body is shared; passages break only where chrome (the three photo
-    # captions of 002) sits between them.
-    assert len(pair["passages"]) == 4
-    assert sum(p["words"] for p in pair["passages"]) > 650
+    # One passage: the whole article, read across the photo captions (chrome) inside it,
+    # which themselves count for nothing.
+    (passage,) = pair["passages"]
+    text = (corpus / SEED_002).read_text()
+    # (The headline repeats in 4+ copies here, so the chrome stage learned it as furniture.)
+    assert passage["text"].startswith("Meta paid billions to bring billionaire AI prodigy")
+    assert passage["text"].endswith("“erroneous and inconsistent” with its rules")
+    assert passage["a_end"] - passage["a_start"] > 0.95 * len(text.split("Source link")[0].strip())
 
 
 def test_copy_in_other_site_chrome_is_duplicate(corpus, report):
@@ -175,7 +179,7 @@ def test_terminal_summary_names_families_and_quotes_a_passage(corpus):
     assert "Family 1" in result.stdout
     assert "duplicate" in result.stdout and "excerpt" in result.stdout
     # The longest shared passage is quoted, from the article itself.
-    assert "Our tools and products became fragmented" in result.stdout
+    assert "Meta paid billions to bring billionaire AI prodigy" in result.stdout
 
 
 def test_numpy_engine_finds_exactly_the_datasketch_candidates(corpus):
