@@ -40,6 +40,8 @@ PATTERNS: dict[str, str] = {
 # Patterns unambiguous enough to apply to single sentences inside long lines too (articles
 # stored as one line often end in an inline share bar).
 INLINE_PATTERNS = ("social", "read-full")
+_INLINE_TRIGGERS = ("facebook", "twitter", "whatsapp", "linkedin", "permalink", "pinterest", "reddit", "read the full",
+                    "click here to read", "continue reading")
 
 
 class ChromeDetector:
@@ -70,12 +72,14 @@ class ChromeDetector:
         limit = max(self.pattern_max_words, self.repeat_max_words)
         found = []
         for start, end in lines(doc.text):
-            key = line_key(doc.text[start:end])
-            if len(key.split()) <= limit:
-                if self._is_chrome(key):
+            if len(doc.text[start:end].split()) <= limit:   # normalise only lines that can be chrome
+                if self._is_chrome(line_key(doc.text[start:end])):
                     found.append((start, end))
                 continue
-            for s_start, s_end in sentences(doc.text[start:end]):   # a long line: look inside it
+            lowered = doc.text[start:end].lower()
+            if not any(word in lowered for word in _INLINE_TRIGGERS) or not self._inline.search(lowered):
+                continue   # nothing inline-chrome-like anywhere in this long line (checked cheaply first)
+            for s_start, s_end in sentences(doc.text[start:end]):   # look inside it
                 key = line_key(doc.text[start + s_start:start + s_end])
                 if len(key.split()) <= self.pattern_max_words and self._inline.search(key):
                     found.append((start + s_start, start + s_end))
@@ -112,4 +116,6 @@ _URL = re.compile(r"\b(?:https?://|www\.)\S+")
 def line_key(line: str) -> str:
     """A line as compared across documents: normalised, with links reduced to a placeholder
     (a share bar ends in each article's own permalink)."""
-    return normalize_text(_URL.sub("<link>", line))
+    if "http" in line or "www." in line:
+        line = _URL.sub("<link>", line)
+    return normalize_text(line)
