@@ -8,7 +8,7 @@ ever happens on copies used for matching, never on what offsets point into.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 # Relations between two documents, strongest first.
 DUPLICATE = "duplicate"      # essentially the same article once chrome is set aside
@@ -76,14 +76,7 @@ class Passage:
     words: int       # length in words, on the a side
 
     def to_json(self) -> dict:
-        return {
-            "a_start": self.a_start,
-            "a_end": self.a_end,
-            "b_start": self.b_start,
-            "b_end": self.b_end,
-            "words": self.words,
-            "text": self.text,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
