@@ -53,6 +53,21 @@ def run_isolated(script: Path, *args: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def parse_engine_args(parser, engines: dict):
+    """Add the options every engine benchmark shares, parse, and if this process was started
+    as one engine's worker (by ``run_engines``), measure it, print its JSON and exit."""
+    import argparse
+    parser.add_argument("--msrp", type=Path, default=DEFAULT_MSRP, help="folder of the MSRP training split")
+    parser.add_argument("--output", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--worker", choices=list(engines), help=argparse.SUPPRESS)
+    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(engines[args.worker][1](args.n, args.msrp)))
+        sys.exit(0)
+    return args
+
+
 def run_engines(script: Path, engines: dict, sizes: list[int], msrp: Path, skip=lambda key, n: None) -> list[dict]:
     """Measure every engine at every size, each in its own process; ``skip(key, n)`` may give a reason not to."""
     rows = []

@@ -22,7 +22,6 @@ the index built at each size (a cost that does not grow linearly with the index)
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -30,8 +29,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (DEFAULT_MSRP, Timer, generated_corpus, peak_rss_mb, print_table, run_engines,  # noqa: E402
-                    write_json)
+from common import (Timer, generated_corpus, peak_rss_mb, parse_engine_args, print_table,  # noqa: E402
+                    run_engines, write_json)
 
 HELD_OUT = 500
 
@@ -123,14 +122,7 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="2,000 and 5,000 articles (for CI)")
     parser.add_argument("--same-work-max", type=int, default=20_000,
                         help="largest size for the same-work datasketch baseline (memory)")
-    parser.add_argument("--msrp", type=Path, default=DEFAULT_MSRP)
-    parser.add_argument("--output", type=Path)
-    parser.add_argument("--worker", choices=list(ENGINES), help=argparse.SUPPRESS)
-    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(ENGINES[args.worker][1](args.n, args.msrp)))
-        return
+    args = parse_engine_args(parser, ENGINES)
     sizes = [2000, 5000] if args.small else args.sizes
     too_big = "over --same-work-max (in-memory LSH of all windows needs ~13 KB per insert)"
     rows = run_engines(Path(__file__), ENGINES, sizes, args.msrp,

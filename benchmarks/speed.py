@@ -19,7 +19,6 @@ linear, ~4x quadratic).  --output writes JSON for notebooks/speed.ipynb.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -27,8 +26,8 @@ from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import (DEFAULT_MSRP, Timer, generated_corpus, peak_rss_mb, print_table, run_engines,  # noqa: E402
-                    write_json)
+from common import (Timer, generated_corpus, peak_rss_mb, parse_engine_args, print_table,  # noqa: E402
+                    run_engines, write_json)
 
 
 def measure_dedup(n: int, msrp: Path, paraphrase: bool) -> dict:
@@ -134,14 +133,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--small", action="store_true", help="500 / 1,000 / 2,000 articles (minutes, for CI)")
-    parser.add_argument("--msrp", type=Path, default=DEFAULT_MSRP, help="folder of the MSRP training split")
-    parser.add_argument("--output", type=Path, help="also write the results as JSON here")
-    parser.add_argument("--worker", choices=list(ENGINES), help=argparse.SUPPRESS)
-    parser.add_argument("--n", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(ENGINES[args.worker][1](args.n, args.msrp)))
-        return
+    args = parse_engine_args(parser, ENGINES)
     sizes = [500, 1000, 2000] if args.small else args.sizes
     rows = run_engines(Path(__file__), ENGINES, sizes, args.msrp,
                        skip=lambda key, n: "not installed" if key == "rensa" and not rensa_installed() else None)

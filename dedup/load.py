@@ -2,7 +2,9 @@
 
 Supported: .txt and .md (the text as is), .html/.htm (visible text, title and
 publication date from common meta tags), .jsonl (one article per line with at
-least ``id`` and ``text``).  Anything that cannot be read becomes a
+least ``id`` and ``text``).  Any article file may have a sidecar ``FILE.meta.json``
+beside it with ``title``, ``date``, ``url`` and ``source``; it wins over what the
+file itself says.  Anything that cannot be read becomes a
 ``Skipped`` record naming the file and the reason; loading never raises for a
 bad input file.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,6 +25,7 @@ HTML_SUFFIXES = {".html", ".htm"}
 JSONL_SUFFIXES = {".jsonl"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
 JSONL_FIELDS = ("title", "url", "date", "source")
+SIDECAR_SUFFIX = ".meta.json"
 
 
 class InputError(Exception):
@@ -52,6 +55,8 @@ def load_path(path: str | os.PathLike) -> Corpus:
         raise InputError(f"{root}: not a file or folder")
     corpus = Corpus()
     for file in _walk(root):
+        if file.name.endswith(SIDECAR_SUFFIX):
+            continue   # read with the file it describes
         corpus.extend(load_file(file, file.relative_to(root).as_posix()))
     return _deduplicate_ids(corpus)
 
@@ -83,7 +88,24 @@ def load_file(file: Path, doc_id: str) -> Corpus:
         title, body, date = first_line(text), text, None
     if not body.strip():
         return Corpus(skipped=[Skipped(doc_id, "no text (empty file)" if not text.strip() else "no visible text")])
-    return Corpus(documents=[Document(id=doc_id, text=body, title=title, date=date, path=doc_id)])
+    document = Document(id=doc_id, text=body, title=title, date=date, path=doc_id)
+    meta, problem = read_sidecar(file)
+    skipped = [Skipped(doc_id + SIDECAR_SUFFIX, problem)] if problem else []
+    return Corpus(documents=[replace(document, **meta)], skipped=skipped)
+
+
+def read_sidecar(file: Path) -> tuple[dict, str | None]:
+    """Metadata from ``FILE.meta.json`` if present; a bad sidecar is reported, never fatal."""
+    sidecar = file.with_name(file.name + SIDECAR_SUFFIX)
+    if not sidecar.exists():
+        return {}, None
+    try:
+        meta = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        return {}, f"sidecar ignored: {err}"
+    if not isinstance(meta, dict):
+        return {}, "sidecar ignored: expected a JSON object"
+    return {k: str(meta[k]) for k in JSONL_FIELDS if meta.get(k) is not None}, None
 
 
 class UnreadableFile(Exception):

@@ -135,3 +135,21 @@ def test_json_report_has_lineage_fields():
     assert pair["alignments"] and {"a_start", "a_end", "b_start", "b_end", "score"} <= set(pair["alignments"][0])
     assert report["sources"] == [{"id": "source:financial-times", "name": "Financial Times",
                                   "cited_by": [SEED_002]}]
+
+
+def test_sidecar_dates_decide_direction_for_plain_text_files(tmp_path, seeds):
+    import json
+    from .conftest import write
+    original = seeds[SEED_002]
+    write(tmp_path, "nypost.txt", original)
+    write(tmp_path, "nypost.txt.meta.json", json.dumps({"date": "2025-11-20", "source": "New York Post"}))
+    write(tmp_path, "blog.txt", "Reposted from elsewhere.\n\n" + original)
+    write(tmp_path, "blog.txt.meta.json", json.dumps({"date": "2025-11-23"}))
+    write(tmp_path, "odd.txt", seeds[SEED_000])
+    write(tmp_path, "odd.txt.meta.json", "{not json")
+    corpus = load_path(tmp_path)
+    assert {d.id for d in corpus.documents} == {"nypost.txt", "blog.txt", "odd.txt"}   # sidecars are not articles
+    assert [s.path for s in corpus.skipped] == ["odd.txt.meta.json"]                   # a bad one is reported
+    report = Scanner().scan(corpus)
+    pair = report.pair("blog.txt", "nypost.txt")
+    assert pair.direction == A_FROM_B and any("dated 2025-11-23, after" in e for e in pair.evidence)
