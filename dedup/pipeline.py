@@ -4,7 +4,7 @@ classify -> paraphrase -> lineage -> report.  The CLI only wraps this module."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable
 
 from .align import Aligner, Overlap
 from .candidates import CandidateFinder
@@ -112,8 +112,3 @@ def _fill_overlap(pair: Pair, overlap: Overlap) -> Pair:
 def _tick(progress: ProgressCallback | None, stage: str, done: int, total: int) -> None:
     if progress is not None:
         progress(stage, done, total)
-
-
-def scan_documents(documents: Sequence[Document], **settings) -> ScanReport:
-    """Convenience: scan documents with default settings (overrides as keywords)."""
-    return Scanner(**settings).scan(documents)

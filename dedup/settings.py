@@ -10,7 +10,7 @@ recall), and every candidate is verified by exact alignment (precision).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,3 @@ class Settings:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
