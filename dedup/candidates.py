@@ -16,14 +16,14 @@ Engines (one small interface, ``LSHEngine.colliding``):
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 from datasketch import MinHashLSH
 
+from .records import ProgressCallback
 from .sketch import MinHasher, Sketch
 
-ProgressCallback = Callable[[str, int, int], None]
 
 
 def banding(threshold: float, num_perm: int) -> tuple[int, int]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,12 +26,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from .evidence import describe_shared, names, numbers, quotes, shared_quotes
-from .records import OVERLAP, PARAPHRASE, Alignment, Document, Pair
+from .records import OVERLAP, PARAPHRASE, Alignment, Document, Pair, ProgressCallback
 from .sentences import SentenceFeatures, SentenceModel
 from .settings import Settings
 from .text import sentences
 
-ProgressCallback = Callable[[str, int, int], None]
 _MIN_SENTENCE_WORDS = 5
 
 
@@ -101,7 +100,7 @@ class ParaphraseFinder:
         for i, j in overlaps:
             candidates.setdefault((i, j), float(vectors[i].multiply(vectors[j]).sum()))
         facts = _LazyFacts(texts)
-        rare = _rare_names(facts.names_by_document())
+        rare = _rare_names(facts.names)
         for n, ((i, j), similarity) in enumerate(sorted(candidates.items())):
             if progress:
                 progress("paraphrase", n + 1, len(candidates))
@@ -244,9 +243,9 @@ class Facts:
     names: frozenset[str]
 
     @classmethod
-    def of(cls, text: str) -> "Facts":
+    def of(cls, text: str, known_names: frozenset[str] | None = None) -> "Facts":
         return cls(frozenset(quotes(text)), frozenset(n for n in numbers(text) if _distinctive(n)),
-                   frozenset(names(text)))
+                   frozenset(names(text)) if known_names is None else known_names)
 
 
 def _distinctive(number: str) -> bool:
@@ -258,19 +257,18 @@ def _distinctive(number: str) -> bool:
 
 
 class _LazyFacts:
-    """Facts of each text, computed only for the documents that reach alignment."""
+    """Facts of each text: names for every document (rarity is judged over the corpus),
+    quotes and figures only for the documents that reach alignment."""
 
     def __init__(self, texts: Sequence[str]) -> None:
         self.texts = texts
+        self.names = [frozenset(names(t)) for t in texts]
         self._cache: dict[int, Facts] = {}
 
     def __getitem__(self, i: int) -> Facts:
         if i not in self._cache:
-            self._cache[i] = Facts.of(self.texts[i])
+            self._cache[i] = Facts.of(self.texts[i], self.names[i])
         return self._cache[i]
-
-    def names_by_document(self) -> list[frozenset[str]]:
-        return [frozenset(names(t)) for t in self.texts]
 
 
 def _rare_names(names_by_document: Sequence[frozenset[str]]) -> set[str]:

@@ -4,7 +4,7 @@ classify -> paraphrase -> lineage -> report.  The CLI only wraps this module."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable, Iterable
+from typing import Iterable
 
 from .align import Aligner, Overlap
 from .candidates import CandidateFinder
@@ -13,11 +13,10 @@ from .classify import Classifier
 from .lineage import LineageBuilder
 from .load import Corpus
 from .paraphrase import ParaphraseFinder, blank_spans
-from .records import Document, Pair, ScanReport
+from .records import Document, Pair, ProgressCallback, ScanReport
 from .settings import Settings
 from .sketch import Fingerprint, MinHasher, Shingler
 
-ProgressCallback = Callable[[str, int, int], None]
 NO_RELATION = "none"
 
 

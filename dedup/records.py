@@ -9,6 +9,7 @@ ever happens on copies used for matching, never on what offsets point into.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Callable
 
 # Relations between two documents, strongest first.
 DUPLICATE = "duplicate"      # essentially the same article once chrome is set aside
@@ -16,6 +17,9 @@ EXCERPT = "excerpt"          # one is largely contained, verbatim, in the other
 OVERLAP = "overlap"          # they share one or more verbatim passages
 PARAPHRASE = "paraphrase"    # the same report retold in other words
 RELATIONS = (DUPLICATE, EXCERPT, OVERLAP, PARAPHRASE)
+
+# How a long stage reports progress: (stage name, items done, items in all).
+ProgressCallback = Callable[[str, int, int], None]
 
 # Direction of derivation between the two documents of a pair.
 A_FROM_B = "a_from_b"
