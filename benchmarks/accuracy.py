@@ -63,7 +63,7 @@ class Case:
 
 def build_set(articles, msrp, n_sources: int, rng: random.Random):
     from dedup.records import Document
-    from dedup.synth import edit_words, embed, shuffle_sentences, word_slice, wrap_chrome
+    from synth import edit_words, embed, shuffle_sentences, word_slice, wrap_chrome
 
     long_enough = [d for d in articles if 300 <= len(_WORD.findall(d.text)) <= 1500 and d.date]
     rng.shuffle(long_enough)
@@ -301,9 +301,11 @@ def bbc_section() -> dict:
     report = scanner.scan(documents)
     seconds = time.perf_counter() - started
     # Exact Jaccard of dedup's own shingle sets (chrome excluded), all pairs, as a sparse product.
-    from dedup.chrome import ChromeDetector
-    chrome = ChromeDetector().fit(documents)
-    sets = [np.unique(scanner.shingler.fingerprint(d, chrome.spans(d)).shingles) for d in documents]
+    from dedup.candidates import CandidateFinder
+    from dedup.core import Context, analyze
+    context = Context.fit(documents, scanner.settings)
+    analyses = [analyze(d, context) for d in documents]
+    sets = [np.unique(a.fingerprint.shingles) for a in analyses]
     vocabulary = {h: i for i, h in enumerate(np.unique(np.concatenate(sets)).tolist())}
     rows = np.concatenate([np.full(len(s), i) for i, s in enumerate(sets)])
     cols = np.array([vocabulary[h] for s in sets for h in s.tolist()])
@@ -314,8 +316,8 @@ def bbc_section() -> dict:
     ids = [d.id for d in documents]
     exact = {t: {frozenset((ids[i], ids[j])) for i, j, v in zip(inter.row, inter.col, jaccard) if v >= t}
              for t in (0.5, 0.9)}
-    sketches = [scanner.minhasher.sketch(scanner.shingler.fingerprint(d, chrome.spans(d))) for d in documents]
-    candidates = {frozenset((ids[i], ids[j])) for i, j in scanner.candidates.pairs(sketches)}
+    finder = CandidateFinder(scanner.settings.candidates, context.minhasher)
+    candidates = {frozenset((ids[i], ids[j])) for i, j in finder.pairs([a.sketch for a in analyses])}
     verified = {frozenset((p.a, p.b)): p.relation for p in report.pairs}
     out = {"documents": len(documents), "skipped": [str(s) for s in skipped], "scan_seconds": seconds,
            "exact_pairs": {str(t): len(v) for t, v in exact.items()}, "rows": []}

@@ -28,7 +28,7 @@ def news_sentences(folder: Path = DEFAULT_MSRP) -> list[str]:
 
 
 def generated_corpus(n: int, seed: int = 1, folder: Path = DEFAULT_MSRP):
-    from dedup.synth import news_corpus
+    from synth import news_corpus
     return news_corpus(n, news_sentences(folder), random.Random(seed))
 
 

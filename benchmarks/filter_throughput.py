@@ -67,23 +67,21 @@ def run_same_work(n: int, msrp: Path) -> dict:
     from datasketch import MinHashLSH
 
     from dedup.records import Document
-    from dedup.chrome import ChromeDetector
-    from dedup.pipeline import Scanner
+    from dedup.core import Context, analyze
 
     articles, _ = stream(n, msrp)
-    scanner = Scanner(paraphrase=False)
-    chrome = ChromeDetector()
-    s = scanner.settings
+    context = Context()
+    s = context.settings
     with Timer() as timer:
-        documents = MinHashLSH(threshold=s.document_threshold, num_perm=s.num_perm)
-        windows = MinHashLSH(threshold=s.window_threshold, num_perm=s.num_perm)
+        documents = MinHashLSH(threshold=s.candidates.document_threshold, num_perm=s.sketch.num_perm)
+        windows = MinHashLSH(threshold=s.candidates.window_threshold, num_perm=s.sketch.num_perm)
         held = 0
         for doc_id, text in articles:
             doc = Document(doc_id, text)
-            sketch = scanner.minhasher.sketch(scanner.shingler.fingerprint(doc, chrome.spans(doc)))
+            sketch = analyze(doc, context).sketch
             if sketch.empty:
                 continue
-            wrap = scanner.minhasher.minhash
+            wrap = context.minhasher.minhash
             found = set(documents.query(wrap(sketch.signature)))
             for row in sketch.windows:
                 found.update(key[0] for key in windows.query(wrap(row)))

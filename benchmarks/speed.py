@@ -56,17 +56,16 @@ def measure_dedup(n: int, msrp: Path, paraphrase: bool) -> dict:
 
 def measure_sketch(n: int, msrp: Path) -> dict:
     """The sketch stage alone: fingerprints and MinHash signatures of every document and window."""
-    from dedup.chrome import ChromeDetector
-    from dedup.pipeline import Scanner
+    from dedup.core import Context, analyze
     from dedup.records import Document
 
     articles, _ = generated_corpus(n, folder=msrp)
-    scanner, chrome = Scanner(paraphrase=False), ChromeDetector()
+    context = Context()
     with Timer() as timer:
         windows = 0
         for doc_id, text in articles:
             doc = Document(doc_id, text)
-            windows += len(scanner.minhasher.sketch(scanner.shingler.fingerprint(doc, chrome.spans(doc))).windows)
+            windows += len(analyze(doc, context).sketch.windows)
     return {"seconds": timer.seconds, "stages": {}, "pairs": 0, "peak_mb": peak_rss_mb(), "recall": float("nan"),
             "windows": windows}
 

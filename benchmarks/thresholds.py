@@ -32,12 +32,17 @@ def main() -> None:
     from dedup import Scanner
     from dedup.candidates import banding
     from dedup.records import Document
-    from dedup.synth import edit_words
+    from synth import edit_words
+
+    from dedup.core import Context
 
     scanner = Scanner(paraphrase=False)
     s = scanner.settings
-    doc_band, win_band = banding(s.document_threshold, s.num_perm), banding(s.window_threshold, s.num_perm)
-    default_band, half_band = banding(0.9, s.num_perm), banding(0.5, s.num_perm)
+    context = Context(s)
+    num_perm = s.sketch.num_perm
+    doc_band = banding(s.candidates.document_threshold, num_perm)
+    win_band = banding(s.candidates.window_threshold, num_perm)
+    default_band, half_band = banding(0.9, num_perm), banding(0.5, num_perm)
     rows = []
     for path in sorted((ROOT / "seeds").glob("*.txt")):
         text = path.read_text(encoding="utf-8")
@@ -46,10 +51,10 @@ def main() -> None:
             for draw in range(10):
                 edited = edit_words(text, rate, random.Random(draw))
                 a, b = Document("a", text), Document("b", edited)
-                fa, fb = (scanner.shingler.fingerprint(d) for d in (a, b))
+                fa, fb = (context.shingler.fingerprint(d) for d in (a, b))
                 sa, sb = set(fa.shingles.tolist()), set(fb.shingles.tolist())
                 jac = len(sa & sb) / len(sa | sb)
-                ka, kb = scanner.minhasher.sketch(fa), scanner.minhasher.sketch(fb)
+                ka, kb = context.minhasher.sketch(fa), context.minhasher.sketch(fb)
                 window = max(float(np.mean(wa == wb)) for wa in ka.windows for wb in kb.windows)
                 pair = scanner.compare(a, b)
                 stats.append((jac, window, min(pair.containment_a_in_b, pair.containment_b_in_a), pair.relation))

@@ -8,19 +8,20 @@ reads as one long shared passage instead of dozens of fragments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .records import Passage
+from .settings import AlignSettings
 from .sketch import Fingerprint
 
 
-@dataclass
+@dataclass(frozen=True)
 class Overlap:
-    """What two fingerprints share verbatim."""
+    """What two fingerprints share verbatim (the align stage's evidence for one pair)."""
 
-    passages: list[Passage] = field(default_factory=list)
+    passages: tuple[Passage, ...] = ()
     containment_a_in_b: float = 0.0   # share of a's words inside shared passages
     containment_b_in_a: float = 0.0
     jaccard: float = 0.0              # exact Jaccard of the two shingle sets
@@ -35,9 +36,9 @@ class _Chain:
 
 
 class Aligner:
-    """Finds shared passages between two fingerprints.
+    """Finds shared passages between two fingerprints (parameters: ``AlignSettings``).
 
-    ``min_words``: shorter shared stretches are common phrases, not reuse.
+    ``min_passage_words``: shorter shared stretches are common phrases, not reuse.
     ``max_gap_words``: runs this close on both sides join into one passage (edits).
     ``max_shift_words``: ... as long as the two sides' gaps differ by at most this much.
     ``neighbour_ratio``: finished passages in order on both sides merge when the gap is at
@@ -45,16 +46,16 @@ class Aligner:
     ``max_occurrences``: a shingle repeated more often in one document is ignored as a seed.
     """
 
-    def __init__(self, *, shingle_size: int = 5, min_words: int = 10, max_gap_words: int = 15,
-                 max_shift_words: int = 5, neighbour_ratio: float = 1.0, max_occurrences: int = 16) -> None:
-        if min_words < shingle_size:
-            raise ValueError("min_words must be at least shingle_size")
+    def __init__(self, settings: AlignSettings | None = None, *, shingle_size: int = 5) -> None:
+        s = settings or AlignSettings()
+        if s.min_passage_words < shingle_size:
+            raise ValueError("min_passage_words must be at least shingle_size")
         self.k = shingle_size
-        self.min_words = min_words
-        self.max_gap = max_gap_words
-        self.max_shift = max_shift_words
-        self.neighbour_ratio = neighbour_ratio
-        self.max_occurrences = max_occurrences
+        self.min_words = s.min_passage_words
+        self.max_gap = s.max_gap_words
+        self.max_shift = s.max_shift_words
+        self.neighbour_ratio = s.neighbour_ratio
+        self.max_occurrences = s.max_occurrences
 
     def align(self, a: Fingerprint, b: Fingerprint, text_a: str) -> Overlap:
         set_a, set_b = np.unique(a.shingles), np.unique(b.shingles)
@@ -64,11 +65,11 @@ class Aligner:
         jaccard = len(common) / (len(set_a) + len(set_b) - len(common))
         chains = _drop_nested(self._merge_neighbours(
             [c for c in self._chain(self._runs(a, b, common), a, b) if min(c.a1 - c.a0, c.b1 - c.b0) + 1 >= self.min_words]))
-        passages = sorted(
+        passages = tuple(sorted(
             (Passage(int(a.token_starts[c.a0]), int(a.token_ends[c.a1]),
                      int(b.token_starts[c.b0]), int(b.token_ends[c.b1]),
                      text_a[a.token_starts[c.a0]:a.token_ends[c.a1]], c.a1 - c.a0 + 1) for c in chains),
-            key=lambda p: (p.a_start, p.b_start))
+            key=lambda p: (p.a_start, p.b_start)))
         return Overlap(passages, _covered([(c.a0, c.a1) for c in chains], a.n_tokens),
                        _covered([(c.b0, c.b1) for c in chains], b.n_tokens), jaccard)
 

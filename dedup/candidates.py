@@ -11,7 +11,10 @@ Engines (one small interface, ``LSHEngine.colliding``):
   the reference implementation.
 - ``numpy`` (default): the same banding, with the same (bands, rows) that
   datasketch chooses for the threshold, done for all windows at once with numpy
-  (sort band keys, read off equal runs).  Identical candidates, much faster.
+  (sort bucket keys, read off equal runs).  Identical candidates, much faster.
+
+The choice is ``CandidateSettings.lsh`` (the LSH implementation), not to be confused
+with the execution engine (local or a cluster) that runs the whole scan.
 """
 
 from __future__ import annotations
@@ -19,29 +22,38 @@ from __future__ import annotations
 from typing import Protocol, Sequence
 
 import numpy as np
-from datasketch import MinHashLSH
 
 from .records import ProgressCallback
+from .settings import CandidateSettings
 from .sketch import MinHasher, Sketch
 
 
 
 def banding(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) minimising false positives + negatives at ``threshold``, as datasketch picks them."""
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
     return lsh.b, lsh.r
 
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_TAG_MIX = np.uint64(0xD6E8FEB86659FD93)
+DOCUMENT_TABLE, WINDOW_TABLE = 0, 1
 
 
-def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
-    """(n, bands) uint64: one key per band of each signature row; equal keys = same LSH bucket."""
+def bucket_keys(signatures: np.ndarray, bands: int, rows: int, table: int = DOCUMENT_TABLE) -> np.ndarray:
+    """(n, bands) uint64 LSH bucket keys: equal keys = same bucket.
+
+    Each band's rows are combined by a polynomial (wrapping mod 2**64), then tagged with the
+    band number and the table (documents or windows), so keys of different bands or tables
+    never meet.  The one definition of a bucket, for the scan engines and the index alike."""
     keys = np.zeros((len(signatures), bands), dtype=np.uint64)
     blocks = signatures[:, :bands * rows].astype(np.uint64).reshape(len(signatures), bands, rows)
-    for r in range(rows):   # polynomial combination; wraps mod 2**64
+    for r in range(rows):
         keys = keys * _MIX + blocks[:, :, r]
-    return keys
+    tags = np.arange(bands, dtype=np.uint64) + np.uint64(table * 1000 + 1)
+    return keys * _TAG_MIX + tags[None, :]
 
 
 class LSHEngine(Protocol):
@@ -56,6 +68,8 @@ class DatasketchEngine:
         self.minhasher = minhasher
 
     def colliding(self, signatures: np.ndarray, owners: np.ndarray, threshold: float) -> set[tuple[int, int]]:
+        from datasketch import MinHashLSH
+
         lsh = MinHashLSH(threshold=threshold, num_perm=self.minhasher.num_perm)
         wrapped = [self.minhasher.minhash(row) for row in signatures]
         with lsh.insertion_session() as session:
@@ -82,12 +96,11 @@ class NumpyEngine:
         self.max_bucket = max_bucket
 
     def colliding(self, signatures: np.ndarray, owners: np.ndarray, threshold: float) -> set[tuple[int, int]]:
-        bands, rows = banding(threshold, self.num_perm)
         found: set[tuple[int, int]] = set()
         if len(signatures) < 2:
             return found
-        for keys in band_keys(signatures, bands, rows).T:
-            self._collect(keys, owners, found)
+        keys = bucket_keys(signatures, *banding(threshold, self.num_perm))
+        self._collect(keys.ravel(), np.repeat(owners, keys.shape[1]), found)
         return found
 
     def _collect(self, keys: np.ndarray, owners: np.ndarray, found: set[tuple[int, int]]) -> None:
@@ -105,18 +118,15 @@ class NumpyEngine:
                 found.update((docs[x], docs[y]) for x in range(len(docs)) for y in range(x + 1, len(docs)))
 
 
-ENGINES = ("numpy", "datasketch")
-
-
 class CandidateFinder:
-    def __init__(self, minhasher: MinHasher, *, window_threshold: float = 0.3,
-                 document_threshold: float = 0.5, engine: str = "numpy") -> None:
-        if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    """Candidate pairs from the document and window LSH tables (parameters: ``CandidateSettings``)."""
+
+    def __init__(self, settings: CandidateSettings, minhasher: MinHasher) -> None:
         self.minhasher = minhasher
-        self.window_threshold = window_threshold
-        self.document_threshold = document_threshold
-        self.engine: LSHEngine = NumpyEngine(minhasher.num_perm) if engine == "numpy" else DatasketchEngine(minhasher)
+        self.window_threshold = settings.window_threshold
+        self.document_threshold = settings.document_threshold
+        self.engine: LSHEngine = (NumpyEngine(minhasher.num_perm, settings.max_bucket) if settings.lsh == "numpy"
+                                  else DatasketchEngine(minhasher))
 
     def pairs(self, sketches: Sequence[Sketch], progress: ProgressCallback | None = None) -> list[tuple[int, int]]:
         """Sorted index pairs (i < j) of sketches that may share text."""

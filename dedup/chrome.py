@@ -21,6 +21,7 @@ from collections import Counter
 from typing import Iterable
 
 from .records import Document
+from .settings import ChromeSettings
 from .text import lines, normalize_text, sentences
 
 # Each pattern is matched against a normalised (case-folded, quotes folded)
@@ -47,13 +48,11 @@ _INLINE_TRIGGERS = ("facebook", "twitter", "whatsapp", "linkedin", "permalink", 
 class ChromeDetector:
     """Marks chrome lines; ``fit`` learns which short lines repeat across the corpus."""
 
-    def __init__(self, *, min_docs: int = 4, repeat_max_words: int = 20,
-                 pattern_max_words: int = 40, patterns: dict[str, str] | None = None) -> None:
-        if min_docs < 2:
-            raise ValueError("min_docs must be at least 2: a line in one document does not repeat")
-        self.min_docs = min_docs
-        self.repeat_max_words = repeat_max_words
-        self.pattern_max_words = pattern_max_words
+    def __init__(self, settings: ChromeSettings | None = None, *, patterns: dict[str, str] | None = None) -> None:
+        s = settings or ChromeSettings()
+        self.min_docs = s.chrome_min_docs
+        self.repeat_max_words = s.repeat_max_words
+        self.pattern_max_words = s.pattern_max_words
         self.patterns = dict(PATTERNS if patterns is None else patterns)
         self._compiled = re.compile("|".join(f"(?:{p})" for p in self.patterns.values()))
         self._inline = re.compile("|".join(f"(?:{p})" for n, p in self.patterns.items() if n in INLINE_PATTERNS)
@@ -63,9 +62,17 @@ class ChromeDetector:
     def fit(self, documents: Iterable[Document]) -> "ChromeDetector":
         counts: Counter[str] = Counter()
         for doc in documents:
-            counts.update({key for key, _ in self._short_lines(doc, self.repeat_max_words)})
+            counts.update(self.line_keys(doc))
+        return self.fit_counts(counts)
+
+    def fit_counts(self, counts: dict[str, int]) -> "ChromeDetector":
+        """Learn from counts of documents per short line (an index keeps them as it grows)."""
         self.repeated_ = {key for key, n in counts.items() if n >= self.min_docs}
         return self
+
+    def line_keys(self, doc: Document) -> set[str]:
+        """The distinct short lines of ``doc`` as compared across documents (what ``fit`` counts)."""
+        return {key for key, _ in self._short_lines(doc, self.repeat_max_words)}
 
     def spans(self, doc: Document) -> list[tuple[int, int]]:
         """Character spans of ``doc.text`` that are chrome, in order."""

@@ -14,13 +14,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from . import __version__
-from .load import Corpus, InputError, load_path
-from .pipeline import Scanner
-from .report import print_compare, print_summary, to_json
-from .settings import Settings
+from .settings import Settings, field_of, limits_text
 
+# Only what --help needs is imported at the top; each command imports its stages.
 PROGRESS_MIN_DOCUMENTS = 200
-DEFAULTS = Settings()
+
+
+def option(name: str, *flags: str):
+    """A CLI option for the settings field ``name``: default, help and limits come from the field."""
+    f = field_of(name)
+    limits = limits_text(f)
+    return typer.Option(f.default, *flags, help=f.metadata["help"] + (f" ({limits})" if limits else ""))
 
 app = typer.Typer(
     add_completion=False,
@@ -73,12 +77,12 @@ def progress_bar(enabled: bool) -> Iterator:
 
 def settings_from(**options) -> Settings:
     try:
-        return Settings(**options)
+        return Settings.of(**options)
     except ValueError as err:
         fail(str(err))
 
 
-def report_skipped(corpus: Corpus) -> None:
+def report_skipped(corpus) -> None:
     for item in corpus.skipped:
         typer.echo(f"dedup: skipped {item}", err=True)
 
@@ -99,20 +103,14 @@ def scan(
                                             ".jsonl. Default: the seed articles shipped with dedup."),
     format: Format = typer.Option(Format.text, "--format", "-f", help="text: summary for people; json: for machines."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
-    paraphrase: bool = typer.Option(DEFAULTS.paraphrase, "--paraphrase/--no-paraphrase",
-                                    help="Also find retellings in other words (TF-IDF sentence alignment)."),
-    shingle_size: int = typer.Option(DEFAULTS.shingle_size, help="Words per shingle for verbatim matching."),
-    window_words: int = typer.Option(DEFAULTS.window_words, help="Window size in words; windows overlap by half, "
-                                     "so an excerpt this long inside a much longer article is still found."),
-    window_threshold: float = typer.Option(DEFAULTS.window_threshold, help="LSH Jaccard threshold between windows. "
-                                           "Low on purpose: 5-word shingles of a copy with 10% of words edited "
-                                           "have a Jaccard of only ~0.4; every candidate is verified by alignment."),
-    document_threshold: float = typer.Option(DEFAULTS.document_threshold, help="LSH Jaccard threshold between "
-                                             "whole documents."),
-    min_passage_words: int = typer.Option(DEFAULTS.min_passage_words, help="Shorter shared stretches are stock "
-                                          "phrases, not reuse."),
-    chrome_min_docs: int = typer.Option(DEFAULTS.chrome_min_docs, help="A short line found in this many "
-                                        "documents is site chrome, not evidence."),
+    paraphrase: bool = option("paraphrase", "--paraphrase/--no-paraphrase"),
+    shingle_size: int = option("shingle_size"),
+    window_words: int = option("window_words"),
+    window_threshold: float = option("window_threshold"),
+    document_threshold: float = option("document_threshold"),
+    min_passage_words: int = option("min_passage_words"),
+    chrome_min_docs: int = option("chrome_min_docs"),
+    lsh: str = option("lsh"),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bars on stderr "
                                             f"(default: on for more than {PROGRESS_MIN_DOCUMENTS} documents)."),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML report here: "
@@ -124,9 +122,13 @@ def scan(
     inside the other), overlap (shared passages), paraphrase (retold in other words).
     Exit status: 0 on success, 1 if no document could be read, 2 on a usage error.
     """
+    from .load import InputError, load_path
+    from .pipeline import Scanner
+    from .report import print_summary, to_json
+
     settings = settings_from(paraphrase=paraphrase, shingle_size=shingle_size, window_words=window_words,
                              window_threshold=window_threshold, document_threshold=document_threshold,
-                             min_passage_words=min_passage_words, chrome_min_docs=chrome_min_docs)
+                             min_passage_words=min_passage_words, chrome_min_docs=chrome_min_docs, lsh=lsh)
     try:
         corpus = load_path(folder or default_corpus())
     except InputError as err:
@@ -156,8 +158,22 @@ def compare(
     b: Path = typer.Argument(..., help="Second article."),
     format: Format = typer.Option(Format.text, "--format", "-f", help="text or json."),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write the pair as a self-contained HTML page."),
+    corpus_path: Optional[Path] = typer.Option(None, "--corpus", help="Learn what is common (repeated chrome "
+                                               "lines, word weights, names) from this folder, as a scan of it "
+                                               "does: the pair is then judged exactly as in that scan. Default: "
+                                               "from the two articles alone."),
 ) -> None:
     """Show one pair in detail: shared passages with offsets, aligned sentences, evidence."""
+    from .load import InputError, load_path
+    from .pipeline import Scanner
+    from .report import print_compare
+
+    context_documents = None
+    if corpus_path is not None:
+        try:
+            context_documents = load_path(corpus_path).documents
+        except InputError as err:
+            fail(str(err))
     documents = []
     for path in (a, b):
         try:
@@ -171,7 +187,9 @@ def compare(
     if first.id == second.id:
         from dataclasses import replace
         second = replace(second, id=f"{second.id} (b)")
-    report = Scanner().compare_report(first, second)
+    if context_documents is not None:   # the files are usually inside the corpus: use its ids for them
+        first, second = (next((d for d in context_documents if d.text == x.text), x) for x in (first, second))
+    report = Scanner().compare_report(first, second, context_documents)
     pair = report.pairs[0]
     if html is not None:
         from .html import render

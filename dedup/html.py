@@ -21,7 +21,6 @@ import html
 import json
 from collections import defaultdict
 
-from .lineage import connected_components
 from .records import A_FROM_B, B_FROM_A, ScanReport
 
 # Headless Chromium flags for looking at a report (tests, screenshots): no sandbox as root,
@@ -40,16 +39,13 @@ OPEN_FAMILIES = 5
 
 
 def families_of(report: ScanReport) -> list[dict]:
-    """Connected components of pairs + citation edges, each with its nodes and pair indices."""
-    links = [(p.a, p.b) for p in report.pairs]
-    links += [(doc_id, s.id) for s in report.sources for doc_id in s.cited_by]
+    """The report's families (computed once, by the lineage stage), each with its nodes and pair indices."""
     out = []
-    for members in connected_components(links):
+    for members in report.families:
         nodes = sorted(members, key=lambda n: (n.startswith("source:"), n))
         member_set = set(nodes)
         pair_ids = [i for i, p in enumerate(report.pairs) if p.a in member_set]
         out.append({"nodes": nodes, "pairs": pair_ids})
-    out.sort(key=lambda f: (-len(f["pairs"]), -len(f["nodes"]), f["nodes"]))
     return out
 
 

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
-from .records import A_FROM_B, B_FROM_A, DUPLICATE, EXCERPT, OVERLAP, SIBLINGS, UNKNOWN, Document, Edge, Pair, Source
+from .classify import with_direction
+from .records import (A_FROM_B, B_FROM_A, DUPLICATE, EXCERPT, OVERLAP, SIBLINGS, UNKNOWN, Direction, Document, Edge,
+                      Pair, Source)
+from .settings import LineageSettings
 
 # Known outlets: canonical name -> (aliases, web domains).  Short all-caps
 # aliases are matched case-sensitively ("FT", "AP"), names case-insensitively.
@@ -69,11 +72,15 @@ class Citation:
     snippet: str         # the words around it, for evidence
 
 
-@dataclass
+@dataclass(frozen=True)
 class Lineage:
-    families: list[list[str]] = field(default_factory=list)
-    sources: list[Source] = field(default_factory=list)
-    edges: list[Edge] = field(default_factory=list)
+    """The lineage stage's answer: each pair with its direction, the derivation edges, the
+    absent sources and the story families (the one definition every output renders)."""
+
+    pairs: tuple[Pair, ...] = ()
+    families: tuple[tuple[str, ...], ...] = ()
+    sources: tuple[Source, ...] = ()
+    edges: tuple[Edge, ...] = ()
 
 
 class OutletMatcher:
@@ -119,30 +126,32 @@ class OutletMatcher:
 
 
 class LineageBuilder:
-    def __init__(self, *, date_weight: float = 0.7, attribution_weight: float = 0.4,
-                 containment_weight: float = 0.3, republished_weight: float = 0.15,
-                 min_confidence: float = 0.15, matcher: OutletMatcher | None = None) -> None:
-        self.date_weight = date_weight
-        self.attribution_weight = attribution_weight
-        self.containment_weight = containment_weight
-        self.republished_weight = republished_weight
-        self.min_confidence = min_confidence
+    """Directions, absent sources and families (parameters: ``LineageSettings``)."""
+
+    def __init__(self, settings: LineageSettings | None = None, matcher: OutletMatcher | None = None) -> None:
+        s = settings or LineageSettings()
+        self.date_weight = s.date_weight
+        self.attribution_weight = s.attribution_weight
+        self.containment_weight = s.containment_weight
+        self.republished_weight = s.republished_weight
+        self.min_confidence = s.min_confidence
         self.matcher = matcher or OutletMatcher()
 
     def build(self, documents: Sequence[Document], pairs: Sequence[Pair],
               texts: Sequence[str] | None = None) -> Lineage:
-        """Decide each pair's direction (sets ``direction``, ``confidence``, ``evidence``) and
-        return the lineage graph: edges, absent sources, story families.  ``texts`` are the
-        documents' texts with chrome blanked (a photo credit "AP" is not an attribution)."""
+        """Decide each pair's direction and return the lineage graph: the pairs with their
+        directions, edges, absent sources, story families.  ``texts`` are the documents' texts
+        with chrome blanked (a photo credit "AP" is not an attribution)."""
         texts = [d.text for d in documents] if texts is None else texts
         by_id = {d.id: d for d in documents}
         outlet = {d.id: self.matcher.outlet_of(d) for d in documents}
         present = {name for name in outlet.values() if name}
         cites = {d.id: self._cited(text, outlet[d.id]) for d, text in zip(documents, texts)}
         absent = {d: {name: c for name, c in cited.items() if name not in present} for d, cited in cites.items()}
+        directed = [with_direction(pair, self.direct(pair, by_id[pair.a], by_id[pair.b], outlet, cites, absent))
+                    for pair in pairs]
         edges = []
-        for pair in pairs:
-            self._direct(pair, by_id[pair.a], by_id[pair.b], outlet, cites, absent)
+        for pair in directed:
             if pair.direction in (A_FROM_B, B_FROM_A):
                 child, parent = (pair.a, pair.b) if pair.direction == A_FROM_B else (pair.b, pair.a)
                 edges.append(Edge(child, parent, pair.relation, pair.confidence, tuple(pair.evidence)))
@@ -152,8 +161,8 @@ class LineageBuilder:
                 snippets = [c.snippet for c in absent[doc_id][source.name]]
                 edges.append(Edge(doc_id, source.id, "cites", 0.9,
                                   tuple(f'credits {source.name}: "…{s}…"' for s in snippets[:3])))
-        families = _families(pairs, sources)
-        return Lineage(families, sources, sorted(edges, key=lambda e: (e.child, e.parent)))
+        return Lineage(tuple(directed), families_of(directed, sources), tuple(sources),
+                       tuple(sorted(edges, key=lambda e: (e.child, e.parent))))
 
     def _cited(self, text: str, own: str | None) -> dict[str, list[Citation]]:
         cited: dict[str, list[Citation]] = defaultdict(list)
@@ -162,7 +171,8 @@ class LineageBuilder:
                 cited[c.outlet].append(c)
         return dict(cited)
 
-    def _direct(self, pair: Pair, a: Document, b: Document, outlet, cites, absent) -> None:
+    def direct(self, pair: Pair, a: Document, b: Document, outlet, cites, absent) -> Direction:
+        """Who took from whom, from weighted votes (each recorded as a sentence of evidence)."""
         votes: list[tuple[float, str]] = []   # positive: a derives from b
         da, db = parse_date(a.date), parse_date(b.date)
         if da and db and da != db:
@@ -188,19 +198,13 @@ class LineageBuilder:
             votes.append((self.republished_weight if ra else -self.republished_weight,
                           f"{marked.id} carries a republication marker (e.g. 'Source link')"))
         score = sum(w for w, _ in votes)
-        pair.evidence = pair.evidence + [text for _, text in votes]
+        evidence = tuple(text for _, text in votes)
         if abs(score) >= self.min_confidence:
-            pair.direction = A_FROM_B if score > 0 else B_FROM_A
-            pair.confidence = min(0.99, abs(score))
-            return
+            return Direction(A_FROM_B if score > 0 else B_FROM_A, min(0.99, abs(score)), evidence)
         common = sorted(set(absent[a.id]) & set(absent[b.id]))
         if common:
-            pair.direction, pair.confidence = SIBLINGS, 0.5
-            pair.evidence.append(f"both credit {', '.join(common)}, which is not in the corpus")
-        else:
-            pair.direction, pair.confidence = UNKNOWN, 0.0
-            if votes:
-                pair.evidence.append("the evidence on direction cancels out")
+            return Direction(SIBLINGS, 0.5, evidence + (f"both credit {', '.join(common)}, which is not in the corpus",))
+        return Direction(UNKNOWN, 0.0, evidence + (("the evidence on direction cancels out",) if votes else ()))
 
     @staticmethod
     def _sources(absent: dict[str, dict[str, list[Citation]]]) -> list[Source]:
@@ -251,11 +255,18 @@ def connected_components(links: Iterable[tuple[str, str]]) -> list[list[str]]:
     return sorted(sorted(members) for members in groups.values())
 
 
-def _families(pairs: Sequence[Pair], sources: Sequence[Source]) -> list[list[str]]:
-    """Connected components of the reported pairs; an absent source two or more members
-    credit is listed with its family."""
+def families_of(pairs: Sequence[Pair], sources: Sequence[Source]) -> tuple[tuple[str, ...], ...]:
+    """Story families: documents joined by reported pairs (connected components).  Each absent
+    source a member credits is listed with its family (it does not join families: two stories
+    that both credit AP are not one story); an article that only credits an absent source forms
+    a family with it, so its derivation is shown too.  Biggest family first."""
+    components = connected_components((p.a, p.b) for p in pairs)
+    in_family = {doc for members in components for doc in members}
+    credited = {doc for s in sources for doc in s.cited_by}
+    components += [[doc] for doc in sorted(credited - in_family)]
     families = []
-    for members in connected_components((p.a, p.b) for p in pairs):
-        shared = [s.id for s in sources if len(set(s.cited_by) & set(members)) >= 2]
-        families.append(members + shared)
-    return sorted(families)
+    for members in components:
+        member_set = set(members)
+        shared = [s.id for s in sources if member_set & set(s.cited_by)]
+        families.append(tuple(members + shared))
+    return tuple(sorted(families, key=lambda f: (-len(f), f)))

@@ -18,20 +18,22 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
+from .core import MIN_SENTENCE_WORDS
 from .evidence import describe_shared, names, numbers, quotes, shared_quotes
-from .records import OVERLAP, PARAPHRASE, Alignment, Document, Pair, ProgressCallback
+from .records import Alignment
 from .sentences import SentenceFeatures, SentenceModel
-from .settings import Settings
+from .settings import ParaphraseSettings
 from .text import sentences
 
-_MIN_SENTENCE_WORDS = 5
+if TYPE_CHECKING:
+    from .core import Context, DocumentAnalysis
 
 
 @dataclass
@@ -41,88 +43,80 @@ class SentenceAlignment:
     aligned_b: float
 
 
-def blank_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """``text`` with each span replaced by newlines of the same length (offsets stay valid)."""
-    if not spans:
-        return text
-    chars = list(text)
-    for start, end in spans:
-        chars[start:end] = "\n" * (end - start)
-    return "".join(chars)
+@dataclass(frozen=True)
+class SentenceEvidence:
+    """Which sentences of two documents say the same thing (the paraphrase stage's evidence)."""
+
+    alignments: tuple[Alignment, ...]
+    aligned_a: float        # share of a's sentences aligned
+    aligned_b: float
+    similarity: float       # document-level TF-IDF cosine
+    evidence: tuple[str, ...] = ()
+
+
+def align_pair(a: "DocumentAnalysis", b: "DocumentAnalysis", context: "Context",
+               similarity: float | None = None) -> SentenceEvidence:
+    """Align the sentences of two analysed documents with what the context learned from the corpus."""
+    return context.paraphraser.compare(a, b, context, similarity)
 
 
 class ParaphraseFinder:
-    def __init__(self, *, neighbours: int = 10, min_similarity: float = 0.2, sentence_probability: float = 0.5,
-                 min_aligned_sentences: int = 3, min_aligned_share: float = 0.2, top_terms: int = 40,
-                 max_df_docs: int = 200, strong_probability: float = 0.75, anchored_threshold: float = 0.15,
-                 prefilter: float = 0.2, quote_bonus: float = 0.3, number_bonus: float = 0.15,
-                 name_bonus: float = 0.1, beyond_passages: float = 0.2, low_verbatim: float = 0.5,
-                 sentence_model: SentenceModel | None = None) -> None:
-        self.neighbours = neighbours
-        self.min_similarity = min_similarity
-        self.sentence_probability = sentence_probability
-        self.strong_probability = strong_probability
-        self.prefilter = prefilter
-        self.beyond_passages = beyond_passages
-        self.low_verbatim = low_verbatim
-        self.sentence_model = sentence_model if sentence_model is not None else SentenceModel.load()
-        self.min_aligned_sentences = min_aligned_sentences
-        self.min_aligned_share = min_aligned_share
-        self.top_terms = top_terms
-        self.max_df_docs = max_df_docs
-        self.anchored_threshold = anchored_threshold
-        self.quote_bonus = quote_bonus
-        self.number_bonus = number_bonus
-        self.name_bonus = name_bonus
+    """Finds retellings: TF-IDF neighbours, then sentence alignment (parameters: ``ParaphraseSettings``)."""
 
-    @classmethod
-    def from_settings(cls, s: Settings) -> "ParaphraseFinder":
-        return cls(neighbours=s.neighbours, min_similarity=s.min_similarity,
-                   sentence_probability=s.sentence_probability, min_aligned_sentences=s.min_aligned_sentences,
-                   min_aligned_share=s.min_aligned_share, anchored_threshold=s.anchored_threshold)
+    def __init__(self, settings: ParaphraseSettings | None = None,
+                 sentence_model: SentenceModel | None = None) -> None:
+        s = settings or ParaphraseSettings()
+        self.settings = s
+        self.neighbours = s.neighbours
+        self.min_similarity = s.min_similarity
+        self.sentence_probability = s.sentence_probability
+        self.strong_probability = s.strong_probability
+        self.prefilter = s.prefilter
+        self.top_terms = s.top_terms
+        self.max_df_docs = s.max_df_docs
+        self.anchored_threshold = s.anchored_threshold
+        self.quote_bonus = s.quote_bonus
+        self.number_bonus = s.number_bonus
+        self.name_bonus = s.name_bonus
+        self.sentence_model = sentence_model if sentence_model is not None else SentenceModel.load()
+        self._facts: dict[str, Facts] = {}
+        self._names: dict[str, frozenset[str]] = {}
+        self._row: dict[str, int] = {}
 
     # -- the corpus --------------------------------------------------------
 
-    def find(self, documents: Sequence[Document], chrome_spans: Sequence[list[tuple[int, int]]],
-             verbatim: Sequence[Pair] = (), progress: ProgressCallback | None = None) -> list[Pair]:
-        """All pairs: the ``verbatim`` ones (an ``overlap`` whose sentences align far beyond its
-        shared passages becomes a ``paraphrase``) plus new paraphrase pairs."""
-        pairs = list(verbatim)
-        if len(documents) < 2:
-            return pairs
-        texts = [blank_spans(d.text, spans) for d, spans in zip(documents, chrome_spans)]
-        model = TextModel().fit(texts)
-        vectors = model.document_matrix_
-        index = {d.id: i for i, d in enumerate(documents)}
-        known = {(p.a, p.b): p for p in verbatim}
-        overlaps = [(index[p.a], index[p.b]) for p in verbatim if p.relation == OVERLAP]
-        candidates = {(i, j): c for i, j, c in self.candidate_pairs(model.word_matrix_, vectors)}
-        for i, j in overlaps:
-            candidates.setdefault((i, j), float(vectors[i].multiply(vectors[j]).sum()))
-        facts = _LazyFacts(texts)
-        rare = _rare_names(facts.names)
-        for n, ((i, j), similarity) in enumerate(sorted(candidates.items())):
-            if progress:
-                progress("paraphrase", n + 1, len(candidates))
-            existing = known.get((documents[i].id, documents[j].id))
-            if existing is not None and existing.relation != OVERLAP:
-                continue
-            found = self.compare(documents[i], documents[j], texts[i], texts[j], model, similarity,
-                                 facts[i], facts[j], rare)
-            if found is None:
-                continue
-            if existing is None:
-                pairs.append(found)
-            elif self.retold_beyond_passages(found, existing):
-                _upgrade(existing, found)
-        return pairs
+    def prepare(self, analyses: Sequence["DocumentAnalysis"], context: "Context") -> None:
+        """Learn what sentence alignment needs from the corpus, chrome blanked out: the text
+        model (TF-IDF) and which names are rare.  Stored in ``context``, so every pair is
+        judged the same way whichever front end asks."""
+        texts = [a.evidence_text for a in analyses]
+        context.text_model = TextModel().fit(texts)
+        context.paraphraser = self
+        self._names = {a.id: frozenset(names(t)) for a, t in zip(analyses, texts)}
+        context.rare_names = frozenset(_rare_names(list(self._names.values())))
+        self._row = {a.id: i for i, a in enumerate(analyses)}
 
-    def retold_beyond_passages(self, paraphrase: Pair, overlap: Pair) -> bool:
-        """Sentences align well beyond what verbatim passages cover: a retelling that
-        happens to share some phrases, not an article quoting another."""
-        aligned = max(paraphrase.aligned_a, paraphrase.aligned_b)
-        verbatim = max(overlap.containment_a_in_b, overlap.containment_b_in_a)
-        return verbatim < self.low_verbatim and aligned >= verbatim + self.beyond_passages
+    def similarity(self, context: "Context", a: "DocumentAnalysis", b: "DocumentAnalysis") -> float:
+        """Document-level TF-IDF cosine of two prepared documents."""
+        vectors = context.text_model.document_matrix_
+        return float(vectors[self._row[a.id]].multiply(vectors[self._row[b.id]]).sum())
+
+    def candidates(self, context: "Context", extra: Sequence[tuple[int, int]] = ()) -> dict[tuple[int, int], float]:
+        """(i, j) -> document cosine for each document's best TF-IDF neighbours, plus ``extra`` pairs
+        (verbatim overlaps, which may turn out to be retellings)."""
+        model = context.text_model
+        found = {(i, j): c for i, j, c in self.candidate_pairs(model.word_matrix_, model.document_matrix_)}
+        vectors = model.document_matrix_
+        for i, j in extra:
+            found.setdefault((i, j), float(vectors[i].multiply(vectors[j]).sum()))
+        return found
+
+    def facts(self, analysis: "DocumentAnalysis") -> "Facts":
+        """Quotes, figures and names of a document, extracted once."""
+        found = self._facts.get(analysis.id)
+        if found is None:
+            found = self._facts[analysis.id] = Facts.of(analysis.evidence_text, self._names.get(analysis.id))
+        return found
 
     def candidate_pairs(self, words: sp.csr_matrix, vectors: sp.csr_matrix) -> list[tuple[int, int, float]]:
         """(i, j, cosine) with i < j for each document's best neighbours, never a dense n x n."""
@@ -145,40 +139,44 @@ class ParaphraseFinder:
 
     # -- one pair ------------------------------------------------------------
 
-    def compare(self, a: Document, b: Document, text_a: str, text_b: str, model: "TextModel",
-                similarity: float, facts_a: "Facts", facts_b: "Facts", rare_names: set[str]) -> Pair | None:
+    def compare(self, a: "DocumentAnalysis", b: "DocumentAnalysis", context: "Context",
+                similarity: float | None = None) -> SentenceEvidence:
+        """The sentences of ``a`` and ``b`` that say the same thing, with evidence a person can check."""
+        text_a, text_b = a.evidence_text, b.evidence_text
+        if similarity is None:
+            similarity = self.similarity(context, a, b)
+        facts_a, facts_b = self.facts(a), self.facts(b)
         quoted = shared_quotes(text_a, text_b)
         figures = facts_a.distinctive_numbers & facts_b.distinctive_numbers
         # A shared distinctive quote or figures make a common origin likely, so weaker
         # sentence matches are admitted; without them the bar stays high.
         anchored = bool(quoted) or len(figures) >= 2
-        result = self.align_sentences(text_a, text_b, model, anchored, facts_a.names & facts_b.names & rare_names)
-        if not self.is_paraphrase(result):
-            return None
-        evidence = [f"{len(result.alignments)} sentences aligned "
+        rare = facts_a.names & facts_b.names
+        if context.rare_names is not None:
+            rare &= context.rare_names
+        result = self.align_sentences(text_a, text_b, context.text_model, anchored, rare,
+                                      list(a.sentences), list(b.sentences))
+        if not result.alignments:
+            return SentenceEvidence((), result.aligned_a, result.aligned_b, similarity)
+        evidence = (f"{len(result.alignments)} sentences aligned "
                     f"({result.aligned_a:.0%} of {a.id}, {result.aligned_b:.0%} of {b.id}), "
                     f"document cosine {similarity:.2f}"
-                    + (f"; anchored by {len(quoted)} shared quotes and {len(figures)} figures" if anchored else "")]
-        evidence += describe_shared(text_a, text_b)
-        return Pair(a=a.id, b=b.id, relation=PARAPHRASE, alignments=result.alignments,
-                    aligned_a=result.aligned_a, aligned_b=result.aligned_b, similarity=similarity,
-                    evidence=evidence)
-
-    def is_paraphrase(self, result: SentenceAlignment) -> bool:
-        return (len(result.alignments) >= self.min_aligned_sentences
-                and min(result.aligned_a, result.aligned_b) >= self.min_aligned_share / 2
-                and max(result.aligned_a, result.aligned_b) >= self.min_aligned_share)
+                    + (f"; anchored by {len(quoted)} shared quotes and {len(figures)} figures" if anchored else ""),
+                    *describe_shared(text_a, text_b))
+        return SentenceEvidence(tuple(result.alignments), result.aligned_a, result.aligned_b, similarity, evidence)
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
         """dedup's sentence-level paraphrase decision (what benchmarks/msrp.py measures)."""
         return probabilities >= self.sentence_probability
 
     def align_sentences(self, text_a: str, text_b: str, model: "TextModel", anchored: bool = False,
-                        names: set[str] = frozenset()) -> SentenceAlignment:
+                        names: set[str] = frozenset(), spans_a: list[tuple[int, int]] | None = None,
+                        spans_b: list[tuple[int, int]] | None = None) -> SentenceAlignment:
         """Align sentences one to one.  A pair qualifies when the sentence model says the two
         are paraphrases, or, in documents anchored by a shared quote or figures, when it
         carries its own evidence (a shared quote, figure or rare name) and some similarity."""
-        spans_a, spans_b = _content_sentences(text_a), _content_sentences(text_b)
+        spans_a = _content_sentences(text_a) if spans_a is None else spans_a
+        spans_b = _content_sentences(text_b) if spans_b is None else spans_b
         if not spans_a or not spans_b:
             return SentenceAlignment([], 0.0, 0.0)
         sents_a = [text_a[s:e] for s, e in spans_a]
@@ -256,21 +254,6 @@ def _distinctive(number: str) -> bool:
     return len(digits) >= 3 and not re.fullmatch(r"(19|20)\d\d", digits)
 
 
-class _LazyFacts:
-    """Facts of each text: names for every document (rarity is judged over the corpus),
-    quotes and figures only for the documents that reach alignment."""
-
-    def __init__(self, texts: Sequence[str]) -> None:
-        self.texts = texts
-        self.names = [frozenset(names(t)) for t in texts]
-        self._cache: dict[int, Facts] = {}
-
-    def __getitem__(self, i: int) -> Facts:
-        if i not in self._cache:
-            self._cache[i] = Facts.of(self.texts[i], self.names[i])
-        return self._cache[i]
-
-
 def _rare_names(names_by_document: Sequence[frozenset[str]]) -> set[str]:
     """Names found in few documents (a name in every article of the corpus proves nothing;
     a corpus of two, as in ``dedup compare``, cannot say, so every name counts)."""
@@ -278,17 +261,6 @@ def _rare_names(names_by_document: Sequence[frozenset[str]]) -> set[str]:
     total = len(names_by_document)
     limit = max(2, total // 100)
     return {name for name, n in counts.items() if n <= limit and (n < total or total <= 2)}
-
-
-def _upgrade(overlap: Pair, paraphrase: Pair) -> None:
-    """Turn a verbatim ``overlap`` into a ``paraphrase``, keeping its passages as evidence."""
-    verbatim = max(overlap.containment_a_in_b, overlap.containment_b_in_a)
-    overlap.relation = PARAPHRASE
-    overlap.alignments = paraphrase.alignments
-    overlap.aligned_a, overlap.aligned_b = paraphrase.aligned_a, paraphrase.aligned_b
-    overlap.similarity = paraphrase.similarity
-    overlap.evidence = paraphrase.evidence + [f"verbatim passages cover only {verbatim:.0%}; "
-                                              f"{len(overlap.passages)} kept as evidence"]
 
 
 class TextModel:
@@ -333,7 +305,7 @@ class TextModel:
 
 
 def _content_sentences(text: str) -> list[tuple[int, int]]:
-    return [(s, e) for s, e in sentences(text) if len(text[s:e].split()) >= _MIN_SENTENCE_WORDS]
+    return [(s, e) for s, e in sentences(text) if len(text[s:e].split()) >= MIN_SENTENCE_WORDS]
 
 
 def _keep_top_terms(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:

@@ -1,21 +1,24 @@
-"""The scan pipeline, top to bottom: load -> chrome -> sketch -> candidates -> align ->
-classify -> paraphrase -> lineage -> report.  The CLI only wraps this module."""
+"""The scan pipeline, top to bottom, on the analysis core (``core.py``):
+
+    load -> Context.fit (chrome) -> analyze each document -> LSH candidates -> verify verbatim
+    -> paraphrase stage (text model, TF-IDF neighbours, sentence alignment) -> decide
+    -> lineage (directions, sources, families) -> ScanReport
+
+The CLI only wraps this module; ``compare`` runs the very same calls on one pair.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Iterable
+from typing import Iterable, Sequence
 
-from .align import Aligner, Overlap
 from .candidates import CandidateFinder
-from .chrome import ChromeDetector
-from .classify import Classifier
+from .classify import Decision, decide, make_pair
+from .core import Context, DocumentAnalysis, PairEvidence, analyze, verify, verify_verbatim
 from .lineage import LineageBuilder
 from .load import Corpus
-from .paraphrase import ParaphraseFinder, blank_spans
-from .records import Document, Pair, ProgressCallback, ScanReport
+from .records import OVERLAP, Document, Pair, ProgressCallback, ScanReport
 from .settings import Settings
-from .sketch import Fingerprint, MinHasher, Shingler
 
 NO_RELATION = "none"
 
@@ -24,23 +27,12 @@ class Scanner:
     """Finds and explains text reuse in a set of documents.
 
     >>> report = Scanner().scan(load_path("seeds"))       # doctest: +SKIP
-    >>> [p.relation for p in report.pairs]                 # doctest: +SKIP
+    >>> Scanner(window_threshold=0.25, paraphrase=False)   # any setting by name   # doctest: +SKIP
     """
 
     def __init__(self, settings: Settings | None = None, **overrides) -> None:
         settings = settings or Settings()
-        self.settings = replace(settings, **overrides) if overrides else settings
-        s = self.settings
-        self.shingler = Shingler(s.shingle_size)
-        self.minhasher = MinHasher(s.num_perm, s.seed, s.window_words)
-        self.candidates = CandidateFinder(self.minhasher, window_threshold=s.window_threshold,
-                                          document_threshold=s.document_threshold, engine=s.engine)
-        self.aligner = Aligner(shingle_size=s.shingle_size, min_words=s.min_passage_words,
-                               max_gap_words=s.max_gap_words)
-        self.classifier = Classifier(duplicate_containment=s.duplicate_containment,
-                                     excerpt_containment=s.excerpt_containment)
-        self.paraphraser = ParaphraseFinder.from_settings(s)
-        self.lineage = LineageBuilder()
+        self.settings = settings.updated(**overrides) if overrides else settings
 
     # -- the whole corpus -------------------------------------------------
 
@@ -48,64 +40,129 @@ class Scanner:
         if not isinstance(corpus, Corpus):
             corpus = Corpus(documents=list(corpus))
         documents = sorted(corpus.documents, key=lambda d: d.id)
-        chrome = ChromeDetector(min_docs=self.settings.chrome_min_docs).fit(documents)
-        chrome_spans = [chrome.spans(d) for d in documents]
-        fingerprints = []
-        for i, (doc, spans) in enumerate(zip(documents, chrome_spans)):
-            fingerprints.append(self.shingler.fingerprint(doc, spans))
-            _tick(progress, "fingerprint", i + 1, len(documents))
-        sketches = [self.minhasher.sketch(fp) for fp in fingerprints]
-        candidates = self.candidates.pairs(sketches, progress)
-        pairs = []
+        context, analyses = self.analyze(documents, progress)
+        evidence = self.verbatim_evidence(analyses, context, progress)
+        if self.settings.paraphrase.paraphrase:
+            evidence = self.sentence_evidence(analyses, context, evidence, progress)
+        decided = self.decide(evidence)
+        return self.report(corpus, analyses, decided)
+
+    def analyze(self, documents: Sequence[Document], progress: ProgressCallback | None = None,
+                corpus: Sequence[Document] | None = None) -> tuple[Context, list[DocumentAnalysis]]:
+        """Fit the context on ``corpus`` (default: the documents themselves) and analyse each document."""
+        context = Context.fit(documents if corpus is None else corpus, self.settings)
+        analyses = []
+        for i, doc in enumerate(documents):
+            analyses.append(analyze(doc, context))
+            _tick(progress, "analyze", i + 1, len(documents))
+        return context, analyses
+
+    def verbatim_evidence(self, analyses: Sequence[DocumentAnalysis], context: Context,
+                          progress: ProgressCallback | None = None) -> dict[tuple[int, int], PairEvidence]:
+        """LSH candidates, each verified by exact alignment; pairs sharing nothing are dropped."""
+        finder = CandidateFinder(self.settings.candidates, context.minhasher)
+        candidates = finder.pairs([a.sketch for a in analyses], progress)
+        found = {}
         for n, (i, j) in enumerate(candidates):
-            pair = self._verbatim_pair(documents[i], documents[j], fingerprints[i], fingerprints[j])
-            if pair is not None:
-                pairs.append(pair)
+            overlap = verify_verbatim(analyses[i], analyses[j], context)
+            if overlap.passages:
+                found[(i, j)] = PairEvidence(analyses[i].id, analyses[j].id, overlap)
             _tick(progress, "align", n + 1, len(candidates))
-        if self.settings.paraphrase:
-            pairs = self.paraphraser.find(documents, chrome_spans, verbatim=pairs, progress=progress)
-        lineage = self.lineage.build(documents, pairs, [blank_spans(d.text, spans)
-                                                        for d, spans in zip(documents, chrome_spans)])
+        return found
+
+    def sentence_evidence(self, analyses: Sequence[DocumentAnalysis], context: Context,
+                          verbatim: dict[tuple[int, int], PairEvidence],
+                          progress: ProgressCallback | None = None) -> dict[tuple[int, int], PairEvidence]:
+        """Sentence alignment for TF-IDF neighbours and for verbatim overlaps (which may be
+        retellings that share a few phrases).  Duplicates and excerpts are left as they are."""
+        from .paraphrase import ParaphraseFinder   # scikit-learn: loaded only when this stage runs
+
+        if len(analyses) < 2:
+            return verbatim
+        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context)
+        overlaps = [key for key, ev in verbatim.items() if _verbatim_relation(ev, self.settings) == OVERLAP]
+        candidates = context.paraphraser.candidates(context, overlaps)
+        found = dict(verbatim)
+        for n, ((i, j), similarity) in enumerate(sorted(candidates.items())):
+            _tick(progress, "paraphrase", n + 1, len(candidates))
+            known = verbatim.get((i, j))
+            if known is not None and _verbatim_relation(known, self.settings) != OVERLAP:
+                continue
+            found[(i, j)] = verify(analyses[i], analyses[j], context, similarity=similarity,
+                                   overlap=known.overlap if known else None)
+        return found
+
+    def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:
+        pairs = []
+        for key in sorted(evidence):
+            decision = decide(evidence[key], self.settings.relation)
+            if decision is not None:
+                pairs.append(make_pair(evidence[key], decision))
+        return pairs
+
+    def report(self, corpus: Corpus, analyses: Sequence[DocumentAnalysis], pairs: Sequence[Pair]) -> ScanReport:
+        lineage = LineageBuilder(self.settings.lineage).build([a.document for a in analyses], pairs,
+                                                              [a.evidence_text for a in analyses])
         return ScanReport(
-            documents=documents,
+            documents=[a.document for a in analyses],
             skipped=sorted(corpus.skipped, key=lambda s: (s.path, s.line or 0)),
-            pairs=sorted(pairs, key=lambda p: (p.a, p.b)),
-            families=lineage.families,
-            sources=lineage.sources,
-            edges=lineage.edges,
+            pairs=sorted(lineage.pairs, key=lambda p: (p.a, p.b)),
+            families=[list(f) for f in lineage.families],
+            sources=list(lineage.sources),
+            edges=list(lineage.edges),
             parameters=self.settings.to_json(),
-            chrome={d.id: spans for d, spans in zip(documents, chrome_spans)},
+            chrome={a.id: list(a.chrome) for a in analyses},
         )
 
     # -- one pair in detail -----------------------------------------------
 
-    def compare(self, a: Document, b: Document) -> Pair:
+    def compare(self, a: Document, b: Document, corpus: Sequence[Document] | None = None) -> Pair:
         """Everything that links two documents; relation ``"none"`` when nothing does."""
-        return self.compare_report(a, b).pairs[0]
+        return self.compare_report(a, b, corpus).pairs[0]
 
-    def compare_report(self, a: Document, b: Document) -> ScanReport:
-        """A scan of just ``a`` and ``b`` whose only pair is theirs (relation ``"none"`` if unrelated)."""
-        report = self.scan([a, b])
-        if not report.pairs:
-            pair = Pair(a=report.documents[0].id, b=report.documents[1].id, relation=NO_RELATION)
-            fa, fb = (self.shingler.fingerprint(d, report.chrome[d.id]) for d in report.documents)
-            report.pairs = [_fill_overlap(pair, self.aligner.align(fa, fb, report.documents[0].text))]
+    def compare_report(self, a: Document, b: Document, corpus: Sequence[Document] | None = None) -> ScanReport:
+        """The pair of ``a`` and ``b`` judged exactly as a scan judges it: through the same core
+        calls, with what is learned from a corpus (repeated chrome lines, TF-IDF weights, rare
+        names) learned from ``corpus`` when given (then the answer equals that corpus's scan),
+        else from the two documents alone."""
+        pool = _with(list(corpus or []), (a, b))
+        context, analyses = self.analyze(pool)
+        ia, ib = (next(i for i, x in enumerate(analyses) if x.id == d.id) for d in (a, b))
+        first, second = sorted((ia, ib))
+        if self.settings.paraphrase.paraphrase:
+            from .paraphrase import ParaphraseFinder
+
+            ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context)
+        evidence = verify(analyses[first], analyses[second], context, sentences=False)
+        decision = decide(evidence, self.settings.relation)
+        if context.paraphraser is not None and _aligns(decision, context, analyses[first], analyses[second]):
+            evidence = verify(analyses[first], analyses[second], context, overlap=evidence.overlap)
+            decision = decide(evidence, self.settings.relation)
+        pair = make_pair(evidence, decision or Decision(NO_RELATION))
+        report = self.report(Corpus(documents=[analyses[first].document, analyses[second].document]),
+                             [analyses[first], analyses[second]], [pair])
+        if corpus:   # lineage knows the whole corpus (which outlets are present, so not absent sources)
+            full = LineageBuilder(self.settings.lineage).build([x.document for x in analyses], [pair],
+                                                               [x.evidence_text for x in analyses])
+            report = replace(report, pairs=list(full.pairs))
         return report
 
-    def _verbatim_pair(self, a: Document, b: Document, fa: Fingerprint, fb: Fingerprint) -> Pair | None:
-        overlap = self.aligner.align(fa, fb, a.text)
-        relation = self.classifier.relation(overlap)
-        if relation is None:
-            return None
-        return _fill_overlap(Pair(a=a.id, b=b.id, relation=relation), overlap)
+
+def _aligns(decision: Decision | None, context: Context, a: DocumentAnalysis, b: DocumentAnalysis) -> bool:
+    """Whether a scan would align this pair's sentences: an overlap, or a TF-IDF neighbour."""
+    if decision is not None:
+        return decision.relation == OVERLAP
+    return context.paraphraser.similarity(context, a, b) >= context.settings.paraphrase.min_similarity
 
 
-def _fill_overlap(pair: Pair, overlap: Overlap) -> Pair:
-    pair.jaccard = overlap.jaccard
-    pair.containment_a_in_b = overlap.containment_a_in_b
-    pair.containment_b_in_a = overlap.containment_b_in_a
-    pair.passages = overlap.passages
-    return pair
+def _verbatim_relation(evidence: PairEvidence, settings: Settings) -> str | None:
+    from .classify import verbatim_relation
+    return verbatim_relation(evidence.overlap, settings.relation)
+
+
+def _with(corpus: list[Document], extra: Iterable[Document]) -> list[Document]:
+    ids = {d.id for d in corpus}
+    return sorted(corpus + [d for d in extra if d.id not in ids], key=lambda d: d.id)
 
 
 def _tick(progress: ProgressCallback | None, stage: str, done: int, total: int) -> None:

@@ -103,9 +103,20 @@ class Alignment:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
+class Direction:
+    """Who took from whom in one pair, and the votes that decided it (the lineage stage's answer)."""
+
+    direction: str = UNKNOWN
+    confidence: float = 0.0
+    evidence: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Pair:
-    """What two documents share, what that makes them, and who took from whom."""
+    """What two documents share, what that makes them, and who took from whom.
+
+    Built once, by ``classify.make_pair``, from the evidence of each stage; never changed after."""
 
     a: str
     b: str
@@ -113,14 +124,18 @@ class Pair:
     jaccard: float = 0.0
     containment_a_in_b: float = 0.0
     containment_b_in_a: float = 0.0
-    passages: list[Passage] = field(default_factory=list)
-    alignments: list[Alignment] = field(default_factory=list)
+    passages: tuple[Passage, ...] = ()
+    alignments: tuple[Alignment, ...] = ()
     aligned_a: float = 0.0       # share of a's sentences aligned to b
     aligned_b: float = 0.0
     similarity: float = 0.0      # document-level TF-IDF cosine
     direction: str = UNKNOWN
     confidence: float = 0.0
-    evidence: list[str] = field(default_factory=list)
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.a, self.b)
 
     def longest_passage(self) -> Passage | None:
         return max(self.passages, key=lambda p: (p.words, -p.a_start), default=None)
@@ -188,18 +203,35 @@ class ScanReport:
     edges: list[Edge] = field(default_factory=list)
     parameters: dict = field(default_factory=dict)
     chrome: dict[str, list[tuple[int, int]]] = field(default_factory=dict)   # for display, not in JSON
+    _doc_index: dict = field(default_factory=dict, repr=False, compare=False)
+    _pair_index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def document(self, doc_id: str) -> Document:
-        for doc in self.documents:
-            if doc.id == doc_id:
-                return doc
-        raise KeyError(doc_id)
+        return self._documents_by_id()[doc_id]
 
     def pair(self, a: str, b: str) -> Pair | None:
-        for pair in self.pairs:
-            if {pair.a, pair.b} == {a, b}:
-                return pair
+        by_key = self._pairs_by_key()
+        return by_key.get((a, b)) or by_key.get((b, a))
+
+    def family_of(self, node: str) -> int | None:
+        """Index in ``families`` of the family holding a document (or absent source) id."""
+        for n, family in enumerate(self.families):
+            if node in family:
+                return n
         return None
+
+    # Lookups are built on first use (reports are built once, then read).
+    def _documents_by_id(self) -> dict[str, Document]:
+        if len(self._doc_index) != len(self.documents):
+            self._doc_index.clear()
+            self._doc_index.update((d.id, d) for d in self.documents)
+        return self._doc_index
+
+    def _pairs_by_key(self) -> dict[tuple[str, str], Pair]:
+        if len(self._pair_index) != len(self.pairs):
+            self._pair_index.clear()
+            self._pair_index.update((p.key, p) for p in self.pairs)
+        return self._pair_index
 
     def to_json(self) -> dict:
         return {

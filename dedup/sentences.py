@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 
@@ -59,9 +59,10 @@ class SentenceFeatures:
     def __init__(self) -> None:
         self.words = TfidfVectorizer(sublinear_tf=True, token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
         self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, dtype=np.float32)
-        self.grams = [CountVectorizer(ngram_range=(n, n), binary=True, token_pattern=r"(?u)\b\w+\b",
-                                      dtype=np.float32) for n in (1, 2, 3, 4)]
-        self.content = CountVectorizer(binary=True, stop_words="english", dtype=np.float32)
+        # n-gram overlap counts every word, known to the corpus or not: hashed, so there is
+        # nothing to fit (2**22 buckets: a collision inside one sentence pair is negligible).
+        self.grams = [_binary_hashing(ngram_range=(n, n), token_pattern=r"(?u)\b\w+\b") for n in (1, 2, 3, 4)]
+        self.content = _binary_hashing(stop_words="english")
 
     def fit(self, texts: Sequence[str]) -> "SentenceFeatures":
         """Learn TF-IDF weights from a corpus (dedup fits on the articles it scans)."""
@@ -90,15 +91,13 @@ class SentenceFeatures:
         columns = [overlap(normalize(self.words.transform(a)), normalize(self.words.transform(b))),
                    overlap(normalize(self.chars.transform(a)), normalize(self.chars.transform(b)))]
         unigrams = None
-        for grams in self.grams:   # overlap counts every word, known to the corpus or not
-            grams.fit(list(a) + list(b))
+        for grams in self.grams:
             value, shared, sx, sy = jaccard(grams.transform(a), grams.transform(b))
             columns.append(value)
             if unigrams is None:
                 unigrams = (shared, sx, sy)
         shared, sx, sy = unigrams
         columns += _containment(shared, sx, sy)
-        self.content.fit(list(a) + list(b))
         content_j, c_shared, c_a, c_b = jaccard(self.content.transform(a), self.content.transform(b))
         columns += [content_j, *_containment(c_shared, c_a, c_b)]
         unmatched_a, unmatched_b = sx - shared, sy - shared
@@ -112,6 +111,11 @@ class SentenceFeatures:
         columns += [np.minimum(sx, sy) / np.maximum(np.maximum(sx, sy), 1),
                     np.abs(sx - sy) / np.maximum(sx + sy, 1), np.minimum(sx, sy) / 30]
         return np.stack(columns, axis=1).astype(np.float64)
+
+
+def _binary_hashing(**options) -> HashingVectorizer:
+    return HashingVectorizer(binary=True, norm=None, alternate_sign=False, n_features=2**22, dtype=np.float32,
+                             **options)
 
 
 def _containment(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> list[np.ndarray]:

@@ -1,77 +1,242 @@
-"""All tunable parameters of a scan, in one place, with the reasons for their defaults.
+"""Every tunable parameter, one section per stage, each with its limits and the reason for its default.
+
+Each stage takes its own section (``Aligner(settings.align)``), so a stage's
+parameters are declared once, here, next to why they are what they are.  The
+CLI builds its options from these fields (``cli.option``); a test checks that
+every CLI option matches its field.
 
 The defaults come from measurement on the seeds and their generated variants
-(see README "Choosing thresholds" and tests/test_thresholds.py).  With
-5-word shingles a copy with 10% of its words edited keeps only ~0.9**5 = 59%
-of its shingles, a Jaccard of ~0.42, and 20% edits leave ~0.2: a 0.8
-resemblance threshold would miss both.  So the LSH thresholds are low (cheap
-recall), and every candidate is verified by exact alignment (precision).
+(README "Choosing thresholds", ``benchmarks/thresholds.py``).  With 5-word
+shingles a copy with 10% of its words edited keeps only ~0.9**5 = 59% of its
+shingles, a Jaccard of ~0.42, and 20% edits leave ~0.2: a 0.8 resemblance
+threshold would miss both.  So the LSH thresholds are low (cheap recall), and
+every candidate is verified by exact alignment (precision).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from typing import Any, ClassVar
+
+
+def param(default: Any, help: str, *, low: float | None = None, high: float | None = None,
+          open_low: bool = False, choices: tuple[str, ...] | None = None) -> Any:
+    """A settings field with its limits and help text (the CLI and validation read both)."""
+    return field(default=default, metadata={"help": help, "low": low, "high": high, "open_low": open_low,
+                                            "choices": choices})
+
+
+def limits_text(f) -> str:
+    """The field's limits as a person reads them: "in (0, 1]", ">= 1", "one of a, b"."""
+    m = f.metadata
+    if m.get("choices"):
+        return "one of " + ", ".join(m["choices"])
+    low, high = m.get("low"), m.get("high")
+    if low is not None and high is not None:
+        return f"in {'(' if m['open_low'] else '['}{low:g}, {high:g}]"
+    if low is not None:
+        return f"{'>' if m['open_low'] else '>='} {low:g}"
+    return ""
+
+
+class Section:
+    """Validation shared by every section: each field against the limits declared with it."""
+
+    name: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            self._check(f, getattr(self, f.name))
+        self.check()
+
+    def _check(self, f, value) -> None:
+        m = f.metadata
+        where = f"{f.name.replace('_', '-')}"
+        if m.get("choices") is not None:
+            if value not in m["choices"]:
+                raise ValueError(f"{where} must be {limits_text(f)}, got {value!r}")
+            return
+        if isinstance(f.default, bool):
+            if not isinstance(value, bool):
+                raise ValueError(f"{where} must be true or false, got {value!r}")
+            return
+        if isinstance(f.default, int) and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"{where} must be a whole number, got {value!r}")
+        if isinstance(f.default, float) and not isinstance(value, (int, float)):
+            raise ValueError(f"{where} must be a number, got {value!r}")
+        low, high = m.get("low"), m.get("high")
+        if value != value or (low is not None and (value < low or (m.get("open_low") and value == low))) \
+                or (high is not None and value > high):
+            raise ValueError(f"{where} must be {limits_text(f)}, got {value}")
+
+    def check(self) -> None:
+        """Rules across fields of one section (overridden where there are any)."""
+
+
+@dataclass(frozen=True)
+class SketchSettings(Section):
+    """What a stored sketch depends on (an index records these and refuses other values)."""
+
+    name: ClassVar[str] = "sketch"
+    shingle_size: int = param(5, "Words per shingle for verbatim matching (characters for Chinese, Japanese, "
+                              "Korean and Thai text).", low=1, high=32)
+    num_perm: int = param(128, "MinHash permutations per signature.", low=8, high=1024)
+    seed: int = param(1, "MinHash permutation seed.", low=0)
+    window_words: int = param(50, "Window size in words; windows overlap by half, so an excerpt this long inside "
+                              "a much longer article is still found.", low=2, high=10_000)
+
+
+@dataclass(frozen=True)
+class CandidateSettings(Section):
+    name: ClassVar[str] = "candidates"
+    window_threshold: float = param(0.3, "LSH Jaccard threshold between windows. Low on purpose: 5-word "
+                                    "shingles of a copy with 10% of words edited have a Jaccard of only ~0.4; "
+                                    "every candidate is verified by alignment.", low=0.0, high=1.0, open_low=True)
+    document_threshold: float = param(0.5, "LSH Jaccard threshold between whole documents.", low=0.0, high=1.0,
+                                      open_low=True)
+    lsh: str = param("numpy", "LSH implementation: numpy (vectorised banding) or datasketch (MinHashLSH, the "
+                     "reference; same candidates, slower).", choices=("numpy", "datasketch"))
+    max_bucket: int = param(200, "An LSH bucket with more documents than this (boilerplate, a story copied "
+                            "hundreds of times) links its members as a chain, not all pairs.", low=2)
+
+
+@dataclass(frozen=True)
+class AlignSettings(Section):
+    name: ClassVar[str] = "align"
+    min_passage_words: int = param(10, "Shorter shared stretches are stock phrases, not reuse.", low=1)
+    max_gap_words: int = param(15, "Runs this few words apart (edits) stay one passage.", low=0)
+    max_shift_words: int = param(5, "... as long as the two sides' gaps differ by at most this much.", low=0)
+    neighbour_ratio: float = param(1.0, "Finished passages in order on both sides merge when the gap is at most "
+                                   "this share of the shorter one.", low=0.0)
+    max_occurrences: int = param(16, "A shingle repeated more often in one document is not a seed.", low=1)
+
+
+@dataclass(frozen=True)
+class RelationSettings(Section):
+    name: ClassVar[str] = "relation"
+    duplicate_containment: float = param(0.8, "Both documents covered this much by shared passages: duplicate.",
+                                         low=0.0, high=1.0, open_low=True)
+    excerpt_containment: float = param(0.8, "One document covered this much: excerpt.", low=0.0, high=1.0,
+                                       open_low=True)
+    low_verbatim: float = param(0.5, "An overlap becomes a paraphrase only if its passages cover less than "
+                                "this of either document ...", low=0.0, high=1.0)
+    beyond_passages: float = param(0.2, "... and its sentences align this much beyond what the passages cover.",
+                                   low=0.0, high=1.0)
+    rewrite_share: float = param(0.8, "An overlap whose sentences align this much on both sides is a rewrite "
+                                 "(paraphrase), however much verbatim text is left.", low=0.0, high=1.0,
+                                 open_low=True)
+    min_aligned_sentences: int = param(3, "Aligned sentences needed for a paraphrase.", low=1)
+    min_aligned_share: float = param(0.2, "Share of the shorter document's sentences aligned.", low=0.0,
+                                     high=1.0, open_low=True)
+
+
+@dataclass(frozen=True)
+class ChromeSettings(Section):
+    name: ClassVar[str] = "chrome"
+    chrome_min_docs: int = param(4, "A short line found in this many documents is site chrome, not evidence.",
+                                 low=2)
+    repeat_max_words: int = param(20, "Lines up to this many words can be chrome by repetition.", low=1)
+    pattern_max_words: int = param(40, "Lines up to this many words can be chrome by pattern ('Follow us').",
+                                   low=1)
+
+
+@dataclass(frozen=True)
+class ParaphraseSettings(Section):
+    name: ClassVar[str] = "paraphrase"
+    paraphrase: bool = param(True, "Also find retellings in other words (TF-IDF sentence alignment).")
+    neighbours: int = param(10, "TF-IDF nearest neighbours per document.", low=1)
+    min_similarity: float = param(0.2, "Document cosine below which no alignment is tried.", low=0.0, high=1.0,
+                                  open_low=True)
+    top_terms: int = param(40, "Each document's most distinctive terms used to find neighbours.", low=1)
+    max_df_docs: int = param(200, "Terms in more documents than this do not make neighbours.", low=1)
+    prefilter: float = param(0.2, "Sentence cosine below which the sentence model is not asked.", low=0.0,
+                             high=1.0)
+    sentence_probability: float = param(0.5, "Sentence model (MSRP-trained) probability that makes two "
+                                        "sentences paraphrases.", low=0.0, high=1.0, open_low=True)
+    strong_probability: float = param(0.75, "Out-of-order sentence matches need this probability (or their "
+                                      "own evidence).", low=0.0, high=1.0, open_low=True)
+    anchored_threshold: float = param(0.15, "Evidence-bearing sentence match, when the documents share a "
+                                      "distinctive quote or figures.", low=0.0, high=1.0, open_low=True)
+    quote_bonus: float = param(0.3, "Score added to a sentence pair carrying the same quote.", low=0.0)
+    number_bonus: float = param(0.15, "... per shared distinctive figure (two at most).", low=0.0)
+    name_bonus: float = param(0.1, "... per shared rare name (two at most).", low=0.0)
+
+
+@dataclass(frozen=True)
+class LineageSettings(Section):
+    name: ClassVar[str] = "lineage"
+    date_weight: float = param(0.7, "Vote of publication dates on direction.", low=0.0, high=1.0)
+    attribution_weight: float = param(0.4, "Vote of a credit to the other's outlet.", low=0.0, high=1.0)
+    containment_weight: float = param(0.3, "Vote of containment asymmetry.", low=0.0, high=1.0)
+    republished_weight: float = param(0.15, "Vote of a republication marker ('Source link').", low=0.0, high=1.0)
+    min_confidence: float = param(0.15, "Weaker net votes leave the direction unknown.", low=0.0, high=1.0)
+
+
+@dataclass(frozen=True)
+class IndexSettings(Section):
+    name: ClassVar[str] = "index"
+    max_candidates: int = param(20, "Indexed documents verified per incoming document (most bucket hits "
+                                "first).", low=1)
+
+
+SECTIONS = (SketchSettings, CandidateSettings, AlignSettings, RelationSettings, ChromeSettings,
+            ParaphraseSettings, LineageSettings, IndexSettings)
 
 
 @dataclass(frozen=True)
 class Settings:
-    # Sketching (the index records these and refuses other values).
-    shingle_size: int = 5            # words per shingle
-    num_perm: int = 128              # MinHash permutations
-    seed: int = 1                    # MinHash permutation seed
-    window_words: int = 50           # passage-sized window, overlapping by half
-    # Candidate generation.
-    window_threshold: float = 0.3    # LSH Jaccard threshold between windows (containment)
-    document_threshold: float = 0.5  # LSH Jaccard threshold between whole documents
-    engine: str = "numpy"            # LSH engine: "numpy" (vectorised) or "datasketch" (reference)
-    # Alignment and classification.
-    min_passage_words: int = 10      # shorter shared stretches are stock phrases
-    max_gap_words: int = 15          # runs this few words apart (edits) stay one passage
-    duplicate_containment: float = 0.8  # both sides covered this much -> duplicate
-    excerpt_containment: float = 0.8    # one side covered this much -> excerpt
-    # Chrome.
-    chrome_min_docs: int = 4         # a short line in this many documents is furniture
-    # Paraphrase stage.
-    paraphrase: bool = True
-    neighbours: int = 10             # TF-IDF nearest neighbours per document
-    min_similarity: float = 0.2      # document cosine below which no alignment is tried
-    sentence_probability: float = 0.5   # sentence model (MSRP-trained) says: paraphrase
-    anchored_threshold: float = 0.15    # evidence-bearing sentence match, when the documents share
-                                        # a distinctive quote or figures
-    min_aligned_sentences: int = 3
-    min_aligned_share: float = 0.2   # share of the shorter document's sentences aligned
+    """All sections.  ``Settings.of(window_threshold=0.25)`` sets fields by name, whatever their section."""
+
+    sketch: SketchSettings = field(default_factory=SketchSettings)
+    candidates: CandidateSettings = field(default_factory=CandidateSettings)
+    align: AlignSettings = field(default_factory=AlignSettings)
+    relation: RelationSettings = field(default_factory=RelationSettings)
+    chrome: ChromeSettings = field(default_factory=ChromeSettings)
+    paraphrase: ParaphraseSettings = field(default_factory=ParaphraseSettings)
+    lineage: LineageSettings = field(default_factory=LineageSettings)
+    index: IndexSettings = field(default_factory=IndexSettings)
 
     def __post_init__(self) -> None:
-        for name in ("shingle_size", "num_perm", "window_words", "min_passage_words", "neighbours"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
-        for name in ("window_threshold", "document_threshold", "duplicate_containment",
-                     "excerpt_containment", "min_similarity", "sentence_probability", "anchored_threshold", "min_aligned_share"):
-            value = getattr(self, name)
-            if not 0.0 < value <= 1.0:
-                raise ValueError(f"{name} must be in (0, 1], got {value}")
-        if self.min_passage_words < self.shingle_size:
-            raise ValueError("min_passage_words must be at least shingle_size")
-        if self.engine not in ("numpy", "datasketch"):
-            raise ValueError(f"engine must be numpy or datasketch, got {self.engine!r}")
-        if self.chrome_min_docs < 2:
-            raise ValueError("chrome_min_docs must be at least 2")
+        if self.align.min_passage_words < self.sketch.shingle_size:
+            raise ValueError("min-passage-words must be at least shingle-size")
+
+    @classmethod
+    def of(cls, **values: Any) -> "Settings":
+        return cls().updated(**values)
+
+    def updated(self, **values: Any) -> "Settings":
+        """A copy with fields changed by name (``updated(shingle_size=4)``); unknown names are an error."""
+        by_section: dict[str, dict[str, Any]] = {}
+        for key, value in values.items():
+            section = section_of(key)
+            by_section.setdefault(section.name, {})[key] = value
+        return replace(self, **{name: replace(getattr(self, name), **changes)
+                                for name, changes in by_section.items()})
 
     def sketch_parameters(self) -> dict:
         """What a stored sketch depends on: sketches made otherwise do not compare."""
         from datasketch import __version__ as datasketch_version
 
-        from .sketch import SCHEME, SHINGLE_HASH
+        from .sketch import SCHEME, SHINGLE_HASH, TOKENIZER
 
-        return {
-            "shingle_size": self.shingle_size,
-            "num_perm": self.num_perm,
-            "seed": self.seed,
-            "window_words": self.window_words,
-            "scheme": SCHEME,
-            "shingle_hash": SHINGLE_HASH,
-            "datasketch_major": datasketch_version.split(".")[0],
-        }
+        return {**asdict(self.sketch), "scheme": SCHEME, "shingle_hash": SHINGLE_HASH, "tokenizer": TOKENIZER,
+                "datasketch_major": datasketch_version.split(".")[0]}
 
     def to_json(self) -> dict:
-        return asdict(self)
+        return {name: asdict(getattr(self, name)) for name in (s.name for s in SECTIONS)}
+
+
+def section_of(name: str) -> type[Section]:
+    for section in SECTIONS:
+        if any(f.name == name for f in fields(section)):
+            return section
+    raise ValueError(f"unknown setting {name!r}")
+
+
+def field_of(name: str):
+    return next(f for f in fields(section_of(name)) if f.name == name)
+
+
+def default_of(name: str) -> Any:
+    f = field_of(name)
+    return f.default if f.default is not MISSING else f.default_factory()

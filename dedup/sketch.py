@@ -23,12 +23,13 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-from datasketch import MinHash
 
 from .records import Document
+from .settings import SketchSettings
 from .text import tokenize
 
 SCHEME = "affine32"
+TOKENIZER = "word-runs-v1"                   # bump when tokenize() splits text differently
 SHINGLE_HASH = "blake2b64-poly-fold32-v1"   # bump if the shingle hash ever changes
 _POLY = np.uint64(0x9E3779B97F4A7C15)        # odd multiplier for combining word hashes
 _MASK32 = np.uint64(0xFFFFFFFF)
@@ -139,6 +140,10 @@ def fmix32(values: np.ndarray) -> np.ndarray:
 class MinHasher:
     """Computes document and window signatures compatible with datasketch's affine32 MinHash."""
 
+    @classmethod
+    def from_settings(cls, s: SketchSettings) -> "MinHasher":
+        return cls(s.num_perm, s.seed, s.window_words)
+
     _CHUNK_BLOCKS = 64   # permute this many blocks at a time to bound memory on huge documents
 
     def __init__(self, num_perm: int = 128, seed: int = 1, window_words: int = 50) -> None:
@@ -148,6 +153,8 @@ class MinHasher:
         self.seed = seed
         self.step = window_words // 2
         self.window = 2 * self.step
+        from datasketch import MinHash   # imported here: it takes half a second, and --help needs none of it
+
         self.permutations = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
 
     def sketch(self, fingerprint: Fingerprint) -> Sketch:
@@ -178,6 +185,8 @@ class MinHasher:
             out.append(np.minimum.reduceat(permuted, np.arange(0, len(chunk), self.step), axis=0))
         return np.concatenate(out) if out else np.empty((0, self.num_perm), dtype=np.uint32)
 
-    def minhash(self, signature: np.ndarray) -> MinHash:
+    def minhash(self, signature: np.ndarray):
         """Wrap a signature as a datasketch MinHash (for LSH indexes and Jaccard estimates)."""
+        from datasketch import MinHash
+
         return MinHash(seed=self.seed, hashvalues=signature, permutations=self.permutations, scheme=SCHEME)

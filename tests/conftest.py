@@ -12,6 +12,9 @@ import pytest
 
 from dedup.records import Document
 
+# Generated variants of real articles (benchmarks/synth.py) serve the tests too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 MSRP = Path(os.environ.get("DEDUP_MSRP", ROOT.parent / "shared" / "data" / "msrp")) / "msr_paraphrase_train.txt"

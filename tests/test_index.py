@@ -15,7 +15,7 @@ import pytest
 from dedup import Index, Settings
 from dedup.index import IndexMismatch
 from dedup.records import Document
-from dedup.synth import wrap_chrome, word_slice
+from synth import wrap_chrome, word_slice
 
 from .conftest import SEED_000, SEED_001, SEED_002, run_cli, write
 from .test_scan import strip_chrome
@@ -83,7 +83,7 @@ def test_check_has_no_side_effect(tmp_path, seeds):
 
 def test_other_sketch_parameters_are_refused(seeded_index):
     with pytest.raises(IndexMismatch) as err:
-        Index.open(seeded_index, Settings(shingle_size=4))
+        Index.open(seeded_index, Settings.of(shingle_size=4))
     assert "shingle_size=5 (now 4)" in str(err.value)
     result = run_cli("index", "stats", str(seeded_index))
     assert result.returncode == 0 and json.loads(result.stdout)["documents"] == 3
@@ -207,7 +207,7 @@ def test_two_writers_at_once_both_work(tmp_path, news_sentences):
 
 def test_scan_and_filter_agree_on_duplicates(tmp_path, seeds):
     from dedup import Scanner
-    from dedup.synth import edit_words
+    from synth import edit_words
     import random
     s002 = seeds[SEED_002]
     docs = [Document("orig", s002), Document("edited", edit_words(s002, 0.1, random.Random(5))),

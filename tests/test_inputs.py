@@ -108,7 +108,7 @@ def test_bad_option_value_is_a_clear_error(tmp_path, seeds):
     write(tmp_path, "a.txt", seeds[SEED_002])
     result = run_cli("scan", str(tmp_path), "--window-threshold", "1.5")
     assert result.returncode == 2
-    assert "window_threshold must be in (0, 1]" in result.stderr
+    assert "window-threshold must be in (0, 1], got 1.5" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -117,7 +117,7 @@ def test_progress_bar_on_stderr_for_large_scans(tmp_path, news_sentences):
         write(tmp_path, f"d{i:03}.txt", " ".join(news_sentences[i * 3:(i + 1) * 3]))
     result = run_cli("scan", str(tmp_path), "--format", "json", "--no-paraphrase")
     assert result.returncode == 0
-    assert "fingerprint" in result.stderr and "260/260" in result.stderr
+    assert "analyze" in result.stderr and "260/260" in result.stderr
     json.loads(result.stdout)   # the bar never pollutes stdout
     small = run_cli("scan", str(tmp_path / "d000.txt"), "--format", "json")
     assert "fingerprint" not in small.stderr

@@ -13,7 +13,7 @@ import pytest
 from dedup import Index, Settings
 from dedup.index import IndexError_, IndexMismatch
 from dedup.records import Document
-from dedup.synth import word_slice
+from synth import word_slice
 
 from .conftest import SEED_000, SEED_001, SEED_002
 
@@ -47,7 +47,7 @@ def test_redis_round_trip_and_parameters(redis_url, seeds):
         assert index.remove(SEED_001) and not index.remove(SEED_001)
         assert index.stats()["documents"] == 2
     with pytest.raises(IndexMismatch):
-        Index.open(redis_url, Settings(num_perm=64))
+        Index.open(redis_url, Settings.of(num_perm=64))
 
 
 def test_two_workers_share_one_redis_index(redis_url, news_sentences, tmp_path):

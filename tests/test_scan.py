@@ -8,8 +8,9 @@ import pytest
 
 from dedup import Scanner, load_path
 from dedup.chrome import ChromeDetector
+from dedup.settings import CandidateSettings, ChromeSettings
 from dedup.records import DUPLICATE, EXCERPT, OVERLAP
-from dedup.synth import edit_words, embed, word_slice, wrap_chrome
+from synth import edit_words, embed, word_slice, wrap_chrome
 from dedup.text import normalize_text
 
 from .conftest import SEED_000, SEED_001, SEED_002, scan_json, seed_text, write
@@ -158,7 +159,7 @@ def test_chrome_learned_from_repetition(tmp_path, news_sentences):
         body = " ".join(news_sentences[i * 10:(i + 1) * 10])
         write(tmp_path, f"d{i}.txt", f"{body}\n{furniture}\n")
     corpus = load_path(tmp_path)
-    detector = ChromeDetector(min_docs=4).fit(corpus.documents)
+    detector = ChromeDetector(ChromeSettings(chrome_min_docs=4)).fit(corpus.documents)
     assert detector.why(furniture) == "repeated in at least 4 documents"
     assert all(any(corpus.documents[0].text[s:e] == furniture for s, e in detector.spans(d))
                for d in corpus.documents[:1])
@@ -185,11 +186,11 @@ def test_terminal_summary_names_families_and_quotes_a_passage(corpus):
 def test_numpy_engine_finds_exactly_the_datasketch_candidates(corpus):
     """The vectorised banding is the same LSH as datasketch's MinHashLSH, only faster."""
     from dedup.candidates import CandidateFinder
+    from dedup.core import Context, analyze
     documents = load_path(corpus).documents
-    scanner = Scanner(paraphrase=False)
-    sketches = [scanner.minhasher.sketch(scanner.shingler.fingerprint(d, ChromeDetector().spans(d)))
-                for d in documents]
-    fast = CandidateFinder(scanner.minhasher, engine="numpy").pairs(sketches)
-    reference = CandidateFinder(scanner.minhasher, engine="datasketch").pairs(sketches)
+    context = Context.fit(documents)
+    sketches = [analyze(d, context).sketch for d in documents]
+    fast = CandidateFinder(CandidateSettings(lsh="numpy"), context.minhasher).pairs(sketches)
+    reference = CandidateFinder(CandidateSettings(lsh="datasketch"), context.minhasher).pairs(sketches)
     assert fast == reference
     assert len(fast) >= 10

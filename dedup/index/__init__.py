@@ -8,9 +8,10 @@ of something already seen (and of what)?
 
 ``Index.open("redis://host:6379/0?prefix=news")`` shares one index between workers.
 
-The index sketches, buckets and verifies documents with the scanner's own
-components (``Scanner``: shingling, MinHash, banding, alignment, classification),
-so ``dedup scan`` and ``dedup filter`` agree on what a duplicate is.
+The index analyses, buckets and verifies documents with the analysis core the
+scanner uses (``core.analyze``, ``candidates.bucket_keys``, ``core.verify_verbatim``,
+``classify.verbatim_relation``), so ``dedup scan`` and ``dedup filter`` agree on
+what a duplicate is.  It never loads the paraphrase stage (scikit-learn).
 """
 
 from __future__ import annotations
@@ -20,21 +21,20 @@ from pathlib import Path
 
 import numpy as np
 
-from ..candidates import banding, band_keys
-from ..chrome import ChromeDetector
-from ..pipeline import Scanner
+from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, banding, bucket_keys
+from ..classify import verbatim_relation
+from ..core import Context, analyze, verify_verbatim
 from ..records import DUPLICATE, EXCERPT, OVERLAP, Document
 from ..settings import Settings
 from .backend import IndexBackend, IndexError_, IndexLocked, IndexMismatch, StoredDocument
 
 __all__ = ["Index", "Verdict", "IndexError_", "IndexLocked", "IndexMismatch"]
 
-FORMAT = 1
+FORMAT = 2   # 2: bucket ids from candidates.bucket_keys (format 1 indexes must be rebuilt)
 NEW = "new"
 ALREADY_SEEN = "already_seen"
 CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
 DUPLICATE_RELATIONS = (DUPLICATE, EXCERPT, ALREADY_SEEN)
-_BUCKET_MIX = np.uint64(0xD6E8FEB86659FD93)
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,13 @@ class Verdict:
 
 
 class Index:
-    MAX_CANDIDATES = 20
-
     def __init__(self, backend: IndexBackend, settings: Settings | None = None) -> None:
         self.backend = backend
-        self.scanner = Scanner(settings or Settings(), paraphrase=False)
-        self.settings = self.scanner.settings
-        self.chrome = ChromeDetector(min_docs=self.settings.chrome_min_docs)
-        self.document_bands = banding(self.settings.document_threshold, self.settings.num_perm)
-        self.window_bands = banding(self.settings.window_threshold, self.settings.num_perm)
+        self.settings = settings or Settings()
+        self.context = Context(self.settings)
+        num_perm = self.settings.sketch.num_perm
+        self.document_bands = banding(self.settings.candidates.document_threshold, num_perm)
+        self.window_bands = banding(self.settings.candidates.window_threshold, num_perm)
         self._check_parameters()
 
     @classmethod
@@ -98,8 +96,8 @@ class Index:
     def parameters(self) -> dict:
         """What stored signatures depend on; an index refuses to be used with other values."""
         return {"format": FORMAT, **self.settings.sketch_parameters(),
-                "window_threshold": self.settings.window_threshold,
-                "document_threshold": self.settings.document_threshold,
+                "window_threshold": self.settings.candidates.window_threshold,
+                "document_threshold": self.settings.candidates.document_threshold,
                 "bands": {"document": list(self.document_bands), "window": list(self.window_bands)}}
 
     def _check_parameters(self) -> None:
@@ -163,21 +161,20 @@ class Index:
         stored = self.backend.get(doc.id)
         if stored is not None and stored.digest == StoredDocument.digest_of(doc.text):
             return Verdict(doc.id, ALREADY_SEEN, [(doc.id, 1.0)]), np.empty(0, dtype=np.int64)
-        fingerprint = self.scanner.shingler.fingerprint(doc, self.chrome.spans(doc))
-        sketch = self.scanner.minhasher.sketch(fingerprint)
+        analysis = analyze(doc, self.context)
+        sketch = analysis.sketch
         if sketch.empty:
             return Verdict(doc.id, NEW), np.empty(0, dtype=np.int64)
         hits = self.backend.lookup(self._buckets(sketch, all_windows=True).tolist())
         hits.pop(doc.id, None)   # a new version of itself is not a copy
-        ranked = sorted(hits, key=lambda k: (-hits[k], k))[: self.MAX_CANDIDATES]
+        ranked = sorted(hits, key=lambda k: (-hits[k], k))[: self.settings.index.max_candidates]
         found: list[tuple[str, str, float]] = []
         for other_id in ranked:
             other = self.get(other_id)
             if other is None:   # removed meanwhile by another worker
                 continue
-            other_fp = self.scanner.shingler.fingerprint(other, self.chrome.spans(other))
-            overlap = self.scanner.aligner.align(fingerprint, other_fp, doc.text)
-            relation = self.scanner.classifier.relation(overlap)
+            overlap = verify_verbatim(analysis, analyze(other, self.context), self.context)
+            relation = verbatim_relation(overlap, self.settings.relation)
             if relation is None:
                 continue
             if relation == EXCERPT and overlap.containment_a_in_b < overlap.containment_b_in_a:
@@ -200,10 +197,6 @@ class Index:
             if keep[-1] != len(windows) - 1:
                 keep.append(len(windows) - 1)
             windows = windows[keep]
-        parts = [(0, band_keys(sketch.signature[None, :], *self.document_bands)),
-                 (1, band_keys(windows, *self.window_bands))]
-        ids = []
-        for kind, keys in parts:
-            band_tags = np.arange(keys.shape[1], dtype=np.uint64) + np.uint64(kind * 1000 + 1)
-            ids.append((keys * _BUCKET_MIX + band_tags[None, :]).ravel())
-        return np.unique(np.concatenate(ids)).view(np.int64)
+        keys = [bucket_keys(sketch.signature[None, :], *self.document_bands, table=DOCUMENT_TABLE),
+                bucket_keys(windows, *self.window_bands, table=WINDOW_TABLE)]
+        return np.unique(np.concatenate([k.ravel() for k in keys])).view(np.int64)
