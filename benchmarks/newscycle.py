@@ -87,6 +87,8 @@ def dateline_city(text: str) -> str:
 REAL_OUTLETS = {"cnn.com": "CNN", "bbc.co.uk": "BBC News", "aljazeera.com": "Al Jazeera",
                 "abcnews.go.com": "ABC News", "huffingtonpost.com": "HuffPost", "rte.ie": "RTE",
                 "dw.com": "Deutsche Welle", "tass.com": "TASS", "europe.chinadaily.com.cn": "China Daily"}
+ALIASES = {"HuffPost": ["Huffington Post", "The Huffington Post"], "ABC News": ["ABC"], "BBC News": ["BBC"],
+           "Deutsche Welle": ["DW"], "China Daily": ["Chinadaily"], "RTE": ["RTÉ", "RTE News"]}
 PLACES = ["Kentucky", "Ohio Valley", "Lakeland", "Riverside", "Springfield", "Bay County", "Tri-City", "Mesa",
           "Cedar Rapids", "Fort Wayne", "Green Bay", "Boise", "Tacoma", "Savannah", "Macon", "Wichita", "Duluth",
           "Fresno", "Yakima", "Asheville", "Bangor", "Lancaster", "Galveston", "Billings", "Modesto", "Erie",
@@ -117,6 +119,30 @@ PROMOS = [
     "updates and live coverage of the stories that matter most to you and your family, wherever you are. "
     "Available free for iPhone and Android devices. Turn on notifications so you never miss a story.",
 ]
+# Outlets outside a chain get their own promo, filled from these slots (a slot every few words, so
+# two such promos share no long run).
+OWN_PROMO = ("{hello} {name}. {who} {verb} {place} {when}, {how}. {offer} {price} {period} {gets} {extras}. "
+             "{close}")
+SLOTS = {
+    "hello": ["Thanks for reading", "You are reading", "Welcome back to", "This story is brought to you by"],
+    "who": ["Our reporters", "Our small newsroom", "Our journalists", "Our editors and photographers",
+            "A team of local reporters"],
+    "verb": ["cover", "report on", "keep watch over", "tell the stories of", "follow what happens in"],
+    "when": ["every single day", "seven days a week", "around the clock", "day and night", "from morning to midnight"],
+    "how": ["without fear or favor", "with care and accuracy", "so you never miss what matters",
+            "because local news matters", "and we answer to readers alone"],
+    "offer": ["Subscribe now for", "Join today for", "Become a member for", "Start your subscription for",
+              "Support our work for"],
+    "price": ["just $1", "only 99 cents", "as little as $2", "$4.99", "under $3"],
+    "period": ["a week", "a month", "for your first month", "for three months", "per week"],
+    "gets": ["and enjoy", "to unlock", "and get", "including", "with"],
+    "extras": ["unlimited articles and our daily e-edition", "ad-free reading on every device",
+               "our morning briefing and breaking news alerts", "full digital access plus the Sunday paper",
+               "exclusive newsletters and subscriber events"],
+    "close": ["Cancel anytime.", "Already a subscriber? Log in here.", "Questions? Call our customer service desk.",
+              "Your support keeps us independent.", "Thank you for supporting local journalism."],
+}
+
 NAV = ["Home | News | Politics | Business | Sports | Opinion | Obituaries", "Menu  Search  Subscribe  Log in",
        "Local | National | World | Business | Entertainment | Weather", "News  Sports  Life  Opinion  E-Edition"]
 DATE_STYLES = ["iso_z", "iso_offset", "iso_naive", "rfc2822", "long", "date_only"]
@@ -253,11 +279,15 @@ def rewrite(sentences: list[str], rng: random.Random) -> tuple[list[str], list[i
 # --- outlets ------------------------------------------------------------------------------------
 
 class Outlet:
-    def __init__(self, name: str, domain: str, chain: int, rng: random.Random, real: bool = False):
+    def __init__(self, name: str, domain: str, chain: int | None, rng: random.Random, real: bool = False):
         self.name, self.domain, self.chain, self.real = name, domain, chain, real
         self.date_style = rng.choice(DATE_STYLES)
         self.nav = rng.choice(NAV)
-        self.promo = PROMOS[chain].format(name=name)
+        if chain is None:
+            place = name.removeprefix("The ").rsplit(" ", 1)[0]
+            self.promo = OWN_PROMO.format(name=name, place=place, **{k: rng.choice(v) for k, v in SLOTS.items()})
+        else:
+            self.promo = PROMOS[chain].format(name=name)
         self.sets_source = rng.random() < 0.5
         self.related: list[str] = []
         self.order = rng.random() < 0.5            # promo in the middle or at the end
@@ -290,7 +320,8 @@ def make_outlets(n: int, rng: random.Random) -> list[Outlet]:
         if name in names:
             continue
         names.add(name)
-        out.append(Outlet(name, slug(name.removeprefix("The ")) + "-example.com", rng.randrange(len(PROMOS)), rng))
+        chain = rng.randrange(3) if rng.random() < 0.4 else None      # 40% belong to one of three chains
+        out.append(Outlet(name, slug(name.removeprefix("The ")) + "-example.com", chain, rng))
     return out
 
 
@@ -339,6 +370,13 @@ class Builder:
         self.count = 0
 
     # one record ------------------------------------------------------------------------------
+    def fresh(self, outlets: list[Outlet], k: int | None = None):
+        """Outlets that have not carried the current story yet (one outlet, one version)."""
+        free = [o for o in outlets if o.name not in self.used]
+        picked = self.rng.sample(free, k) if k is not None else [self.rng.choice(free)]
+        self.used.update(o.name for o in picked)
+        return picked if k is not None else picked[0]
+
     def emit(self, outlet: Outlet, title: str, body: list[str], published: datetime, crawled: datetime, *,
              story: str | None, role: str, parent: str | None, verbatim: dict[int, int], retold: set[int],
              byline: str | None = None, extra: dict | None = None, real_url: str | None = None) -> str:
@@ -379,7 +417,7 @@ class Builder:
                   "articles available", file=sys.stderr)
 
         outlets = make_outlets(8 if self.small else 52, rng)
-        real = {dom: Outlet(name, dom, rng.randrange(len(PROMOS)), rng, real=True) for dom, name in REAL_OUTLETS.items()}
+        real = {dom: Outlet(name, dom, None, rng, real=True) for dom, name in REAL_OUTLETS.items()}
         titles = [d.title for d in rest] or [d.title for d in pool]
         for o in outlets + list(real.values()):
             o.related = rng.sample(titles, min(len(titles), 10))
@@ -388,6 +426,7 @@ class Builder:
         self.stories = {}
         for k, base in enumerate(bases):
             key = f"story{k:03d}"
+            self.used = {REAL_OUTLETS.get(base.source or "")}
             if k % 2 == 0:
                 self.wire_story(key, base, outlets, rng)
             else:
@@ -425,7 +464,7 @@ class Builder:
         members, crawl_start = [], t0 + timedelta(hours=rng.uniform(4, 6))
         crawl_order = list(range(n))
         rng.shuffle(crawl_order)
-        for i, outlet in enumerate(rng.sample(outlets, n)):
+        for i, outlet in enumerate(self.fresh(outlets, n)):
             keep = len(sents) if rng.random() < 0.6 else max(3, round(len(sents) * rng.uniform(0.6, 0.9)))
             body_s = list(sents[:keep])
             style = rng.random()
@@ -460,7 +499,7 @@ class Builder:
                          verbatim={j: lengths[j] for j in range(len(sents))}, retold=set(range(len(sents))),
                          real_url=base.url)
         name = own.name
-        for outlet in rng.sample(outlets, rng.randint(1, 2) if self.small else rng.randint(1, 4)):
+        for outlet in self.fresh(outlets, rng.randint(1, 2) if self.small else rng.randint(1, 4)):
             body = self.sentences_text(sents, rng)
             credit = rng.random()
             if credit < 0.3:
@@ -489,7 +528,7 @@ class Builder:
             body.insert(0, f"According to a report by {src_truth['outlet']}:")
             body.append(f"Read the full story at {src_truth['outlet']}.")
         published = datetime.fromisoformat(src_truth["published"].replace("Z", "+00:00")) + timedelta(hours=rng.uniform(1, 30))
-        self.emit(rng.choice(outlets), base.title, body, published, published + timedelta(minutes=rng.uniform(1, 600)),
+        self.emit(self.fresh(outlets), base.title, body, published, published + timedelta(minutes=rng.uniform(1, 600)),
                   story=key, role="excerpt", parent=src, verbatim={j: lengths[j] for j in span}, retold=set(span),
                   extra={"credits_parent": credited})
 
@@ -504,7 +543,7 @@ class Builder:
         share = _verbatim_share(" ".join(new), parent_text)
         published = t0 + timedelta(hours=rng.uniform(2, 30))
         title = rewrite_sentence(base.title, rng)
-        self.emit(rng.choice(outlets), title, body, published, published + timedelta(minutes=rng.uniform(1, 600)),
+        self.emit(self.fresh(outlets), title, body, published, published + timedelta(minutes=rng.uniform(1, 600)),
                   story=key, role="rewrite", parent=parent, verbatim=verbatim, retold=set(idx),
                   extra={"verbatim_share": round(share, 3)})
 
@@ -559,9 +598,11 @@ class Builder:
             "pairs": pairs,
             "families": families,
             "shared_passages": self.passages,
-            "outlets": {o.name: {"domain": o.domain, "chain": o.chain, "real": o.real, "date_style": o.date_style}
+            "outlets": {o.name: {"domain": o.domain, "chain": o.chain, "real": o.real, "date_style": o.date_style,
+                                 "aliases": ALIASES.get(o.name, [])}
                         for o in self.outlets},
             "chains": {str(k): PROMOS[k] for k in range(len(PROMOS))},
+            "chain_note": "chains 0-2: local papers sharing one promo (name filled in); null: the outlet's own promo",
         }
         return self.docs, truth
 
