@@ -9,16 +9,29 @@ two articles share a story.  A line is chrome when
 2. it is short (``repeat_max_words``) and the same line, normalised, occurs in
    at least ``min_docs`` different documents of the corpus.
 
-The length limits keep article paragraphs out of both rules: a syndicated
+3. it follows a list heading ("Related stories", "Read more", "More from …")
+   in the same block of short lines (up to the next blank line): a list of other
+   articles' headlines, whatever those headlines say, or
+4. it is that outlet's furniture: the same line, of any length, found in at least
+   ``outlet_min_docs`` documents of one outlet (the url's host, else the
+   ``source`` field) with as many different titles.  A subscription promo, a
+   newsletter pitch or a "related stories" block is long, so rule 2 misses it,
+   but an outlet repeats it under every story it runs; a story is not repeated
+   under different titles by one outlet.
+
+The length limits keep article paragraphs out of rules 1 and 2: a syndicated
 paragraph that appears in many copies is long and stays evidence; what a
-cluster of copies loses to rule 2 is at most its short headings.
+cluster of copies loses to rule 2 is at most its short headings.  Rule 4 keeps
+them out by staying inside one outlet: copies of one story by different outlets
+never make a line furniture.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Iterable
+from urllib.parse import urlparse
 
 from .records import Document
 from .settings import ChromeSettings
@@ -31,7 +44,7 @@ PATTERNS: dict[str, str] = {
     "comments": r"^(leave a (reply|comment)|post (a )?comment|\d+ comments?|comments?|add comment|cancel reply)$|your email address will not be published|required fields are marked|^facebook comments$",
     "navigation": r"^(source link|source|related (posts|articles|stories|content)|read more|read next|recommended|back to top( button)?|advertisement|sponsored( content)?|skip to (main )?content|more from [\w ]+|trending now|you may also like|tags?:.*|filed under:?.*)$",
     "read-full": r"read the full (article|story|report)|click here to read|continue reading",
-    "credits": r"(via )?getty images$|\b(ap|afp|reuters|epa) photo\b|^(photo|image|picture|credit|photograph|illustration)s?( by)?\s*:|/(shutterstock|getty images|afp|reuters|ap)$|\.\s+(ap|afp|reuters|bloomberg)$",
+    "credits": r"(via )?getty images\)?$|\([^()]*(/|\bvia )[^()]*\)$|\b(ap|afp|reuters|epa) photo\b|^(photo|image|picture|credit|photograph|illustration)s?( by)?\s*:|/(shutterstock|getty images|afp|reuters|ap)$|\.\s+(ap|afp|reuters|bloomberg)$",
     "newsletter": r"subscribe to (our|the) (\w+ )?(newsletter|channel|podcast|updates)|sign up (for|to) (our|the) (\w+ )?(newsletter|updates|alerts)|\bour (\w+ )?newsletter\b|register here|\brsvp\b|send (us )?(tips|scoops|news tips)|all rights reserved|^copyright\b|^©",
     "byline": r"^by [a-z][\w.'-]*( [a-z][\w.'-]*){0,3}$",
     "contact": r"\S+@\S+\.[a-z]{2,}",
@@ -41,6 +54,10 @@ PATTERNS: dict[str, str] = {
 # Patterns unambiguous enough to apply to single sentences inside long lines too (articles
 # stored as one line often end in an inline share bar).
 INLINE_PATTERNS = ("social", "read-full")
+# Headings that open a list of other articles' headlines (rule 3).
+LIST_HEADING = re.compile(r"^(related (posts|articles|stories|content|coverage|links)|read (more|next|also)|more (stories|news|from [\w ]+)|"
+                          r"recommended( for you| stories)?|you may also like|most (read|popular|viewed)|trending( now)?|"
+                          r"top stories|latest (news|stories))\W*$")
 _INLINE_TRIGGERS = ("facebook", "twitter", "whatsapp", "linkedin", "permalink", "pinterest", "reddit", "read the full",
                     "click here to read", "continue reading")
 
@@ -57,12 +74,24 @@ class ChromeDetector:
         self._compiled = re.compile("|".join(f"(?:{p})" for p in self.patterns.values()))
         self._inline = re.compile("|".join(f"(?:{p})" for n, p in self.patterns.items() if n in INLINE_PATTERNS)
                                   or "(?!)")
+        self.outlet_min_docs = s.outlet_min_docs
         self.repeated_: set[str] = set()
+        self.furniture_: dict[str, set[str]] = {}   # outlet -> its repeated lines (rule 4)
 
     def fit(self, documents: Iterable[Document]) -> "ChromeDetector":
         counts: Counter[str] = Counter()
+        titles: dict[tuple[str, str], set[str]] = defaultdict(set)   # (outlet, line) -> titles carrying it
         for doc in documents:
             counts.update(self.line_keys(doc))
+            outlet = outlet_key(doc)
+            if outlet:
+                for key in {line_key(doc.text[s:e]) for s, e in lines(doc.text)}:
+                    titles[(outlet, key)].add(doc.title.strip().lower() or doc.id)
+        furniture: dict[str, set[str]] = defaultdict(set)
+        for (outlet, key), seen in titles.items():
+            if len(seen) >= self.outlet_min_docs and key:
+                furniture[outlet].add(key)
+        self.furniture_ = dict(furniture)
         return self.fit_counts(counts)
 
     def fit_counts(self, counts: dict[str, int]) -> "ChromeDetector":
@@ -77,12 +106,22 @@ class ChromeDetector:
     def spans(self, doc: Document) -> list[tuple[int, int]]:
         """Character spans of ``doc.text`` that are chrome, in order."""
         limit = max(self.pattern_max_words, self.repeat_max_words)
+        furniture = self.furniture_.get(outlet_key(doc) or "", set())
         found = []
+        in_list, previous_end = False, 0
         for start, end in lines(doc.text):
-            if len(doc.text[start:end].split()) <= limit:   # normalise only lines that can be chrome
-                if self._is_chrome(line_key(doc.text[start:end])):
+            words = len(doc.text[start:end].split())
+            in_list = in_list and words <= self.repeat_max_words and not _BLANK_LINE.search(doc.text, previous_end, start)
+            previous_end = end
+            if words <= limit or furniture:   # normalise only lines that can be chrome
+                key = line_key(doc.text[start:end])
+                heading = words <= 8 and LIST_HEADING.search(key) is not None
+                if heading or in_list or key in furniture or (words <= limit and self._is_chrome(key)):
                     found.append((start, end))
-                continue
+                    in_list = in_list or heading
+                    continue
+                if words <= limit:
+                    continue
             lowered = doc.text[start:end].lower()
             if not any(word in lowered for word in _INLINE_TRIGGERS) or not self._inline.search(lowered):
                 continue   # nothing inline-chrome-like anywhere in this long line (checked cheaply first)
@@ -95,6 +134,8 @@ class ChromeDetector:
     def why(self, line: str) -> str | None:
         """Name the rule that makes ``line`` chrome, or None (for explaining decisions)."""
         key = line_key(line)
+        if any(key in lines_ for lines_ in self.furniture_.values()):
+            return f"an outlet's furniture: repeated under at least {self.outlet_min_docs} of its stories"
         if key in self.repeated_ and len(key.split()) <= self.repeat_max_words:
             return f"repeated in at least {self.min_docs} documents"
         if len(key.split()) <= self.pattern_max_words:
@@ -117,6 +158,7 @@ class ChromeDetector:
                 yield key, (start, end)
 
 
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 _URL = re.compile(r"\b(?:https?://|www\.)\S+")
 
 
@@ -126,3 +168,13 @@ def line_key(line: str) -> str:
     if "http" in line or "www." in line:
         line = _URL.sub("<link>", line)
     return normalize_text(line)
+
+
+def outlet_key(doc: Document) -> str | None:
+    """Which outlet's pages ``doc`` is, for learning that outlet's furniture: the url's host
+    (without "www."), else the ``source`` field as written, else None."""
+    if doc.url:
+        host = (urlparse(doc.url).hostname or "").lower()
+        if host:
+            return host.removeprefix("www.")
+    return doc.source.strip().lower() if doc.source and doc.source.strip() else None

@@ -1,7 +1,7 @@
 """The scan pipeline, top to bottom, on the analysis core (``core.py``):
 
     load -> Context.fit (chrome) -> analyze each document -> LSH candidates -> verify verbatim
-    -> paraphrase stage (text model, TF-IDF neighbours, sentence alignment) -> decide
+    -> widely shared passages (learned, reported once, taken out of the pairs) -> paraphrase stage (text model, TF-IDF neighbours, sentence alignment) -> decide
     -> lineage (directions, sources, families) -> ScanReport
 
 The CLI only wraps this module; ``compare`` runs the very same calls on one pair.
@@ -17,6 +17,7 @@ from .classify import Decision, decide, make_pair
 from .core import Context, DocumentAnalysis, PairEvidence, analyze, verify, verify_verbatim
 from .lineage import LineageBuilder
 from .load import Corpus
+from .passages import SharedPassageFinder, SharedPassages
 from .records import OVERLAP, Document, Pair, ProgressCallback, ScanReport
 from .settings import Settings
 
@@ -42,10 +43,13 @@ class Scanner:
         documents = sorted(corpus.documents, key=lambda d: d.id)
         context, analyses = self.analyze(documents, progress)
         evidence = self.verbatim_evidence(analyses, context, progress)
+        shared = self.shared_passages(analyses, evidence)
+        evidence = shared.filter(evidence, analyses)
         if self.settings.paraphrase.paraphrase:
-            evidence = self.sentence_evidence(analyses, context, evidence, progress)
+            evidence = shared.filter(self.sentence_evidence(analyses, context, evidence, progress), analyses)
         decided = self.decide(evidence)
-        return self.report(corpus, analyses, decided)
+        shared.settle({p.key for p in decided})
+        return self.report(corpus, analyses, decided, shared)
 
     def analyze(self, documents: Sequence[Document], progress: ProgressCallback | None = None,
                 corpus: Sequence[Document] | None = None) -> tuple[Context, list[DocumentAnalysis]]:
@@ -69,6 +73,14 @@ class Scanner:
                 found[(i, j)] = PairEvidence(analyses[i].id, analyses[j].id, overlap)
             _tick(progress, "align", n + 1, len(candidates))
         return found
+
+    def shared_passages(self, analyses: Sequence[DocumentAnalysis],
+                        verbatim: dict[tuple[int, int], PairEvidence]) -> SharedPassages:
+        """Passages carried by more documents than copying explains (a quoted statement, a chain's
+        promo): learned from the verbatim evidence, then reported once and taken out of the pairs
+        (``passages.py`` states the rule)."""
+        return SharedPassageFinder(self.settings.chrome, min_passage_words=self.settings.align.min_passage_words,
+                                   shingle_size=self.settings.sketch.shingle_size).fit(analyses, verbatim)
 
     def sentence_evidence(self, analyses: Sequence[DocumentAnalysis], context: Context,
                           verbatim: dict[tuple[int, int], PairEvidence],
@@ -100,7 +112,8 @@ class Scanner:
                 pairs.append(make_pair(evidence[key], decision))
         return pairs
 
-    def report(self, corpus: Corpus, analyses: Sequence[DocumentAnalysis], pairs: Sequence[Pair]) -> ScanReport:
+    def report(self, corpus: Corpus, analyses: Sequence[DocumentAnalysis], pairs: Sequence[Pair],
+               shared: SharedPassages | None = None) -> ScanReport:
         lineage = LineageBuilder(self.settings.lineage).build([a.document for a in analyses], pairs,
                                                               [a.evidence_text for a in analyses])
         return ScanReport(
@@ -112,6 +125,8 @@ class Scanner:
             edges=list(lineage.edges),
             parameters=self.settings.to_json(),
             chrome={a.id: list(a.chrome) for a in analyses},
+            shared_passages=list(shared.passages) if shared else [],
+            pairs_dropped_as_shared=shared.pairs_dropped if shared else 0,
         )
 
     # -- one pair in detail -----------------------------------------------

@@ -35,10 +35,11 @@ class Document:
     id: str
     text: str
     title: str = ""
-    date: str | None = None      # ISO 8601 date or datetime, when known
+    date: str | None = None      # publication date or time, any common format (ISO 8601, RFC 2822, "March 7, 2024")
     url: str | None = None
     source: str | None = None    # the outlet, e.g. "Financial Times"
     path: str | None = None      # the file it was read from
+    crawled_at: str | None = None   # when a crawler fetched it (weighs less than a publication date)
 
     def to_json(self) -> dict:
         return {
@@ -48,6 +49,7 @@ class Document:
             "url": self.url,
             "source": self.source,
             "path": self.path,
+            "crawled_at": self.crawled_at,
             "chars": len(self.text),
         }
 
@@ -203,6 +205,8 @@ class ScanReport:
     edges: list[Edge] = field(default_factory=list)
     parameters: dict = field(default_factory=dict)
     chrome: dict[str, list[tuple[int, int]]] = field(default_factory=dict)   # for display, not in JSON
+    shared_passages: list = field(default_factory=list)   # passages.SharedPassage: reported once, not pair evidence
+    pairs_dropped_as_shared: int = 0   # pairs whose only shared text was widely shared passages
     _doc_index: dict = field(default_factory=dict, repr=False, compare=False)
     _pair_index: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -242,4 +246,6 @@ class ScanReport:
             "families": [list(f) for f in self.families],
             "sources": [s.to_json() for s in self.sources],
             "edges": [e.to_json() for e in self.edges],
+            "shared_passages": [p.to_json() for p in self.shared_passages],
+            "pairs_dropped_as_shared": self.pairs_dropped_as_shared,
         }

@@ -138,6 +138,15 @@ class ChromeSettings(Section):
     repeat_max_words: int = param(20, "Lines up to this many words can be chrome by repetition.", low=1)
     pattern_max_words: int = param(40, "Lines up to this many words can be chrome by pattern ('Follow us').",
                                    low=1)
+    outlet_min_docs: int = param(3, "A line of any length repeated under this many differently titled stories "
+                                 "of one outlet (url host or source) is that outlet's furniture (promo, "
+                                 "related-stories block).", low=2)
+    shared_min_docs: int = param(5, "A passage carried by at least this many documents ...", low=2)
+    shared_min_groups: int = param(3, "... from at least this many copy groups is a widely shared passage "
+                                   "(a quoted statement, a syndicated promo): reported once, not pair evidence.",
+                                   low=2)
+    copy_share: float = param(0.5, "Two documents sharing this much of either one verbatim are one copy group.",
+                              low=0.0, high=1.0, open_low=True)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,256 @@
+"""Widely shared passages: text that many otherwise unrelated documents carry.
+
+A president's statement quoted by a hundred outlets, a speech line, a promo that a
+chain of papers prints under every story: such a passage links every article that
+carries it to every other, yet none of them took its story from another.  So it is
+a finding of its own, reported once (its text, the documents carrying it, the
+earliest), and it is not evidence that two documents are related.
+
+The rule, learned per corpus (``ChromeSettings``):
+
+- a *passage* is a set of shingles (``shingle_size`` words) carried by exactly the
+  same documents, spanning at least ``min_passage_words`` words;
+- documents that share at least ``copy_share`` of either one verbatim are one *copy
+  group* (a wire story and its reprints, an article and its excerpts);
+- a passage carried by at least ``shared_min_docs`` documents from at least
+  ``shared_min_groups`` copy groups is *widely shared*: more documents carry it than
+  copying explains.  Copies of one story, however many, are one copy group, so the
+  text they share stays evidence.
+
+``SharedPassages.filter`` then takes such passages out of each pair's verbatim
+evidence (a passage at least half made of widely shared shingles), recomputes the
+containment from what is left, and drops pairs left with nothing, counting them.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+from .align import Overlap
+from .settings import ChromeSettings
+
+if TYPE_CHECKING:
+    from .core import DocumentAnalysis, PairEvidence
+
+# A pair's passage made at least this much of widely shared shingles is that passage, not evidence.
+SHARED_PASSAGE_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class SharedPassage:
+    """A passage many otherwise unrelated documents carry, reported once."""
+
+    text: str                                 # as it reads in the earliest carrier (original punctuation)
+    documents: tuple[str, ...]                # every document that carries it
+    earliest: str                             # the carrier published first (else the first by id)
+    spans: tuple[tuple[str, int, int], ...]   # (document, start, end): where it is in each carrier
+    words: int
+    copy_groups: int                          # how many copy groups carry it (why it is widely shared)
+    pairs_dropped: int = 0                    # pairs whose only shared text was this passage
+
+    def to_json(self) -> dict:
+        return {"text": self.text, "words": self.words, "earliest": self.earliest,
+                "documents": list(self.documents), "copy_groups": self.copy_groups,
+                "pairs_dropped": self.pairs_dropped,
+                "spans": [{"document": d, "start": s, "end": e} for d, s, e in self.spans]}
+
+
+@dataclass
+class SharedPassages:
+    """What ``SharedPassageFinder.fit`` learned: the passages and their shingles."""
+
+    passages: list[SharedPassage] = field(default_factory=list)
+    hashes: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))   # sorted, unique
+    shingle_size: int = 5
+    _group_of_hash: dict[int, int] = field(default_factory=dict, repr=False)
+    pairs_dropped: int = 0   # pairs whose only shared text was widely shared (one pair may share several)
+    _emptied: dict[tuple[str, str], set[int]] = field(default_factory=dict, repr=False)
+
+    def filter(self, evidence: dict[tuple[int, int], "PairEvidence"],
+               analyses: Sequence["DocumentAnalysis"]) -> dict[tuple[int, int], "PairEvidence"]:
+        """Each pair's evidence without widely shared passages; pairs left with nothing (and no
+        aligned sentences) are dropped and counted on the passage they shared."""
+        if not len(self.hashes):
+            return evidence
+        spans = _ShingleSpans(analyses, self.shingle_size)
+        kept: dict[tuple[int, int], "PairEvidence"] = {}
+        dropped_by: dict[int, int] = defaultdict(int)
+        pairs = 0
+        for (i, j), ev in evidence.items():
+            passages = ev.overlap.passages
+            own = [p for p in passages if not self._is_shared(spans, i, p.a_start, p.a_end)]
+            if len(own) == len(passages):
+                kept[(i, j)] = ev
+                continue
+            groups = {self._group(spans, i, p.a_start, p.a_end) for p in passages if p not in own}
+            if own or ev.sentences is not None:
+                kept[(i, j)] = replace(ev, overlap=_overlap_of(own, analyses[i], analyses[j], ev.overlap.jaccard))
+                if not own:   # only aligned sentences are left: counted if they do not make a pair
+                    self._emptied[(ev.a, ev.b)] = groups
+                continue
+            pairs += 1
+            for group in groups:
+                dropped_by[group] += 1
+        self._count(dropped_by, pairs)
+        return kept
+
+    def settle(self, decided: set[tuple[str, str]]) -> None:
+        """Count the pairs whose only verbatim text was widely shared and whose aligned sentences
+        did not make them a pair either (``decided``: the pairs the decision step kept)."""
+        dropped_by: dict[int, int] = defaultdict(int)
+        lost = [groups for key, groups in self._emptied.items() if key not in decided]
+        for groups in lost:
+            for group in groups:
+                dropped_by[group] += 1
+        self._emptied.clear()
+        self._count(dropped_by, len(lost))
+
+    def _count(self, dropped_by: dict[int, int], pairs: int) -> None:
+        self.passages = [replace(p, pairs_dropped=p.pairs_dropped + dropped_by.get(n, 0))
+                         for n, p in enumerate(self.passages)]
+        self.pairs_dropped += pairs
+
+    def _is_shared(self, spans: "_ShingleSpans", doc: int, start: int, end: int) -> bool:
+        hashes = spans.inside(doc, start, end)
+        return bool(len(hashes)) and np.isin(hashes, self.hashes).mean() >= SHARED_PASSAGE_SHARE
+
+    def _group(self, spans: "_ShingleSpans", doc: int, start: int, end: int) -> int:
+        """The widely shared passage most of this stretch belongs to."""
+        votes: dict[int, int] = defaultdict(int)
+        for h in spans.inside(doc, start, end).tolist():
+            if h in self._group_of_hash:
+                votes[self._group_of_hash[h]] += 1
+        return max(votes, key=votes.get) if votes else -1
+
+
+class SharedPassageFinder:
+    """Learns the widely shared passages of a corpus (parameters: ``ChromeSettings``)."""
+
+    def __init__(self, settings: ChromeSettings | None = None, *, min_passage_words: int = 10,
+                 shingle_size: int = 5) -> None:
+        s = settings or ChromeSettings()
+        self.min_docs = s.shared_min_docs
+        self.min_groups = s.shared_min_groups
+        self.copy_share = s.copy_share
+        self.k = shingle_size
+        self.min_shingles = max(1, min_passage_words - shingle_size + 1)
+
+    def fit(self, analyses: Sequence["DocumentAnalysis"],
+            evidence: dict[tuple[int, int], "PairEvidence"]) -> SharedPassages:
+        group = self.copy_groups(len(analyses), evidence)
+        found, hashes, group_of_hash = [], [], {}
+        for carriers, shingles in self.candidates(analyses).items():
+            groups = len({group[d] for d in carriers})
+            if groups < self.min_groups:
+                continue
+            for h in shingles.tolist():
+                group_of_hash[h] = len(found)
+            hashes.append(shingles)
+            found.append(self._describe(carriers, shingles, analyses, groups))
+        order = sorted(range(len(found)), key=lambda n: (-len(found[n].documents), found[n].text))
+        renumber = {old: new for new, old in enumerate(order)}
+        return SharedPassages([found[n] for n in order],
+                              np.unique(np.concatenate(hashes)) if hashes else np.empty(0, dtype=np.uint32),
+                              self.k, {h: renumber[g] for h, g in group_of_hash.items()})
+
+    def candidates(self, analyses: Sequence["DocumentAnalysis"]) -> dict[tuple[int, ...], np.ndarray]:
+        """Shingles carried by at least ``min_docs`` documents, grouped by exactly which documents
+        carry them; groups too short to be a passage are left out."""
+        per_doc = [np.unique(a.fingerprint.shingles) for a in analyses]
+        if not per_doc or not sum(map(len, per_doc)):
+            return {}
+        hashes = np.concatenate(per_doc)
+        docs = np.repeat(np.arange(len(per_doc)), [len(u) for u in per_doc])
+        order = np.argsort(hashes, kind="stable")
+        hashes, docs = hashes[order], docs[order]
+        values, starts, counts = np.unique(hashes, return_index=True, return_counts=True)
+        by_carriers: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for n in np.flatnonzero(counts >= self.min_docs).tolist():
+            carriers = tuple(docs[starts[n]:starts[n] + counts[n]].tolist())
+            by_carriers[carriers].append(int(values[n]))
+        return {carriers: np.array(sorted(found), dtype=np.uint32)
+                for carriers, found in by_carriers.items() if len(found) >= self.min_shingles}
+
+    def copy_groups(self, n: int, evidence: dict[tuple[int, int], "PairEvidence"]) -> list[int]:
+        """A copy-group number per document: documents joined by pairs sharing ``copy_share`` of
+        either one verbatim."""
+        parent = list(range(n))
+
+        def find(x: int) -> int:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for (i, j), ev in evidence.items():
+            if max(ev.overlap.containment_a_in_b, ev.overlap.containment_b_in_a) >= self.copy_share:
+                parent[find(i)] = find(j)
+        return [find(x) for x in range(n)]
+
+    def _describe(self, carriers: tuple[int, ...], shingles: np.ndarray,
+                  analyses: Sequence["DocumentAnalysis"], groups: int) -> SharedPassage:
+        spans = []
+        for d in carriers:
+            span = self._span(analyses[d], shingles)
+            if span is not None:
+                spans.append((analyses[d].id, *span))
+        from .lineage import document_time   # dates are the lineage stage's business
+        by_id = {a.id: a.document for a in analyses}
+        timed = [(document_time(by_id[d])[0], d) for d, _, _ in spans]
+        dated = sorted((t, d) for t, d in timed if t is not None)
+        earliest = dated[0][1] if dated else spans[0][0]
+        _, start, end = next(s for s in spans if s[0] == earliest)
+        text = by_id[earliest].text[start:end]
+        return SharedPassage(text, tuple(sorted(d for d, _, _ in spans)), earliest, tuple(spans),
+                             len(text.split()), groups)
+
+    def _span(self, analysis: "DocumentAnalysis", shingles: np.ndarray) -> tuple[int, int] | None:
+        """Character span of the longest run of ``shingles`` in one document."""
+        fp = analysis.fingerprint
+        hits = np.flatnonzero(np.isin(fp.shingles, shingles))
+        if not len(hits):
+            return None
+        tokens = fp.shingle_tokens[hits]
+        breaks = np.flatnonzero(np.diff(tokens) > self.k) + 1
+        runs = np.split(tokens, breaks)
+        best = max(runs, key=lambda r: (r[-1] - r[0], -r[0]))
+        return int(fp.token_starts[best[0]]), int(fp.token_ends[best[-1] + self.k - 1])
+
+
+class _ShingleSpans:
+    """Per document, the character span each shingle covers (for finding the shingles of a passage)."""
+
+    def __init__(self, analyses: Sequence["DocumentAnalysis"], k: int) -> None:
+        self.analyses, self.k = analyses, k
+        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def inside(self, doc: int, start: int, end: int) -> np.ndarray:
+        """Hashes of the shingles of ``doc`` lying wholly within ``[start, end)``."""
+        if doc not in self._cache:
+            fp = self.analyses[doc].fingerprint
+            first = fp.shingle_tokens
+            self._cache[doc] = (fp.token_starts[first], fp.token_ends[first + self.k - 1])
+        starts, ends = self._cache[doc]
+        lo, hi = np.searchsorted(starts, start, side="left"), np.searchsorted(starts, end, side="left")
+        shingles = self.analyses[doc].fingerprint.shingles[lo:hi]
+        return shingles[ends[lo:hi] <= end]
+
+
+def _overlap_of(passages: list, a: "DocumentAnalysis", b: "DocumentAnalysis", jaccard: float) -> Overlap:
+    """The verbatim overlap made of ``passages`` only: containment from the words they cover."""
+    return Overlap(tuple(passages), _covered(a, [(p.a_start, p.a_end) for p in passages]),
+                   _covered(b, [(p.b_start, p.b_end) for p in passages]), jaccard)
+
+
+def _covered(analysis: "DocumentAnalysis", spans: list[tuple[int, int]]) -> float:
+    starts = analysis.fingerprint.token_starts
+    if not len(starts) or not spans:
+        return 0.0
+    inside = np.zeros(len(starts), dtype=bool)
+    for start, end in spans:
+        inside |= (starts >= start) & (starts < end)
+    return float(inside.sum()) / len(starts)
