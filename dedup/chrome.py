@@ -14,7 +14,10 @@ two articles share a story.  A line is chrome when
    articles' headlines, whatever those headlines say, or
 4. it is that outlet's furniture: the same line, of any length, found in at least
    ``outlet_min_docs`` documents of one outlet (the url's host, else the
-   ``source`` field) with as many different titles.  A subscription promo, a
+   ``source`` field) with as many different titles, most of them sharing under half
+   their lines (different stories, not one story run twice), and found at no other
+   outlet (text several outlets print, a quoted statement, is left to the widely
+   shared passages of ``passages.py``, which report it).  A subscription promo, a
    newsletter pitch or a "related stories" block is long, so rule 2 misses it,
    but an outlet repeats it under every story it runs; a story is not repeated
    under different titles by one outlet.
@@ -80,16 +83,21 @@ class ChromeDetector:
 
     def fit(self, documents: Iterable[Document]) -> "ChromeDetector":
         counts: Counter[str] = Counter()
-        titles: dict[tuple[str, str], set[str]] = defaultdict(set)   # (outlet, line) -> titles carrying it
+        carriers: dict[tuple[str, str], dict[str, frozenset[str]]] = defaultdict(dict)   # (outlet, line) -> title -> lines
         for doc in documents:
             counts.update(self.line_keys(doc))
             outlet = outlet_key(doc)
             if outlet:
-                for key in {line_key(doc.text[s:e]) for s, e in lines(doc.text)}:
-                    titles[(outlet, key)].add(doc.title.strip().lower() or doc.id)
+                keys = frozenset(line_key(doc.text[s:e]) for s, e in lines(doc.text)) - {""}
+                body = frozenset(k for k in keys if len(k.split()) > self.repeat_max_words)
+                title = doc.title.strip().lower() or doc.id
+                for key in keys:
+                    carriers[(outlet, key)].setdefault(title, body)
+        outlets_of: Counter[str] = Counter(key for _, key in carriers)
         furniture: dict[str, set[str]] = defaultdict(set)
-        for (outlet, key), seen in titles.items():
-            if len(seen) >= self.outlet_min_docs and key:
+        for (outlet, key), pages in carriers.items():
+            if outlets_of[key] == 1 and len(pages) >= self.outlet_min_docs \
+                    and _different_stories([p - {key} for p in pages.values()]):
                 furniture[outlet].add(key)
         self.furniture_ = dict(furniture)
         return self.fit_counts(counts)
@@ -168,6 +176,16 @@ def line_key(line: str) -> str:
     if "http" in line or "www." in line:
         line = _URL.sub("<link>", line)
     return normalize_text(line)
+
+
+def _different_stories(pages: list[frozenset[str]], limit: int = 12) -> bool:
+    """Whether pages that share a line are mostly different stories (most pairs share under half of
+    their other long lines, the paragraphs): then the line is the outlet's furniture, not part of a
+    story the outlet ran twice."""
+    pages = pages[:limit]
+    pairs = [(x, y) for n, x in enumerate(pages) for y in pages[n + 1:]]
+    different = sum(len(x & y) < 0.5 * max(1, min(len(x), len(y))) for x, y in pairs)
+    return different * 2 >= len(pairs)
 
 
 def outlet_key(doc: Document) -> str | None:

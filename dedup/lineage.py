@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
 from urllib.parse import urlparse
@@ -37,12 +37,24 @@ OUTLETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "New York Times": (("New York Times", "NYT", "NY Times"), ("nytimes.com",)),
     "New York Post": (("New York Post", "NY Post"), ("nypost.com",)),
     "Washington Post": (("Washington Post",), ("washingtonpost.com",)),
-    "Associated Press": (("Associated Press", "AP"), ("apnews.com",)),
+    "Associated Press": (("Associated Press", "AP"), ("apnews.com", "ap.org")),
     "Reuters": (("Reuters",), ("reuters.com",)),
+    "Agence France-Presse": (("Agence France-Presse", "Agence France Presse", "AFP"), ("afp.com",)),
     "Bloomberg": (("Bloomberg",), ("bloomberg.com",)),
     "BBC": (("BBC", "BBC News"), ("bbc.com", "bbc.co.uk")),
     "CNN": (("CNN",), ("cnn.com",)),
     "CNBC": (("CNBC",), ("cnbc.com",)),
+    "ABC News": (("ABC News",), ("abcnews.go.com", "abc.net.au")),
+    "CBS News": (("CBS News",), ("cbsnews.com",)),
+    "NBC News": (("NBC News",), ("nbcnews.com",)),
+    "Fox News": (("Fox News",), ("foxnews.com",)),
+    "NPR": (("NPR",), ("npr.org",)),
+    "HuffPost": (("HuffPost", "Huffington Post"), ("huffingtonpost.com", "huffpost.com")),
+    "Al Jazeera": (("Al Jazeera",), ("aljazeera.com",)),
+    "Deutsche Welle": (("Deutsche Welle", "DW"), ("dw.com",)),
+    "RTE": (("RTE", "RTÉ", "RTE News"), ("rte.ie",)),
+    "TASS": (("TASS",), ("tass.com", "tass.ru")),
+    "China Daily": (("China Daily",), ("chinadaily.com.cn",)),
     "The Guardian": (("The Guardian", "Guardian"), ("theguardian.com",)),
     "The Information": (("The Information",), ("theinformation.com",)),
     "Axios": (("Axios",), ("axios.com",)),
@@ -50,11 +62,29 @@ OUTLETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "The Verge": (("The Verge",), ("theverge.com",)),
     "TechCrunch": (("TechCrunch",), ("techcrunch.com",)),
     "Politico": (("Politico",), ("politico.com",)),
-    "Agence France-Presse": (("Agence France-Presse", "AFP"), ("afp.com",)),
 }
-# A capitalised name ending in a newspaper word is an outlet even if unlisted.
-_MEDIA_NAME = (r"(?:[A-Z][\w&'-]+ ){1,3}(?:News|Times|Post|Journal|Herald|Tribune|Daily|Press|Magazine|"
-               r"Gazette|Telegraph|Guardian|Wire|Reporter|Observer|Chronicle|Economist|Standard|Mail|Express|Independent)\b")
+# News agencies whose stories other outlets reprint under the agency's dateline or byline.
+WIRES = ("Associated Press", "Reuters", "Agence France-Presse")
+_WIRE_MARK = r"(?P<wire>AP|Associated Press|Reuters|AFP|Agence France-Presse)"
+# "WASHINGTON (AP) —", "(Reuters) -": the dateline of a wire story.
+_DATELINE = re.compile(rf"(?:^|\n)[ \t]*(?P<city>[A-Z][A-Za-z .,'-]{{0,40}}?)?\s*\({_WIRE_MARK}\)\s*[—–-]")
+# "By Jane Doe, Associated Press" / "By Jane Doe, The Associated Press" on a line of its own.
+_BYLINE = re.compile(rf"(?:^|\n)[ \t]*By [A-Z][\w.'-]*(?: [A-Z][\w.'-]*){{0,3}},? (?:The )?{_WIRE_MARK}[ \t]*(?=\n|$)")
+# "The Associated Press contributed to this report."
+_CONTRIBUTED = re.compile(rf"(?:The )?{_WIRE_MARK} contributed (?:to )?this (?:report|story|article)")
+# Photo credits and captions ("(Jane Doe/Agency via AP)", "(Photo: Reuters)") credit a picture, not a story.
+_PHOTO_CREDIT = re.compile(r"\([^()\n]*(?:/|\bvia\b|\bphoto\b|\bimages?\b)[^()\n]*\)|"
+                           r"\b(?:photo|image|picture|credit)s?(?: by)?\s*:\s*[^\n.]*", re.I)
+# A capitalised name ending in a newspaper word is an outlet even if unlisted ...
+_MEDIA_WORDS = (r"News|Times|Post|Journal|Herald|Tribune|Daily|Press|Magazine|Gazette|Telegraph|Guardian|Wire|"
+                r"Reporter|Observer|Chronicle|Economist|Standard|Mail|Express|Independent|Examiner|Register|"
+                r"Ledger|Courier|Sentinel|Dispatch")
+_MEDIA_NAME = rf"(?:[A-Z][\w&'-]+ ){{1,3}}(?:{_MEDIA_WORDS})\b"
+# ... when its words look like a name: not a sentence fragment ("And Putin About Press", "As The Post").
+_NOT_NAME_WORDS = {"a", "an", "and", "as", "about", "after", "at", "before", "but", "by", "for", "from", "he", "her",
+                   "his", "if", "in", "into", "is", "it", "its", "of", "on", "or", "our", "she", "so", "than", "that",
+                   "their", "them", "then", "they", "this", "to", "told", "was", "we", "when", "while", "with", "said",
+                   "says", "also", "according", "via", "per", "citing", "reported", "like", "unlike", "both", "all"}
 # Words near an outlet's name that make the mention an attribution.
 _CUE_BEFORE = re.compile(r"(according to|reported by|first reported|as reported|cited by|citing|told|via|source:|"
                          r"per|report (?:in|by|from)|story (?:in|by)|wrote in|published (?:in|by)|"
@@ -66,10 +96,14 @@ _REPUBLISHED = re.compile(r"^\s*(source link|source|read the full article|read t
                           r"published|this article (first )?appeared|continue reading)\b", re.I | re.M)
 
 
+WIRE_COPY = "wire copy"   # edge relation: the article runs a wire service's story under its dateline or byline
+
+
 @dataclass
 class Citation:
     outlet: str          # canonical name
     snippet: str         # the words around it, for evidence
+    wire: bool = False   # a wire dateline, byline or credit line: the article is that wire's story
 
 
 @dataclass(frozen=True)
@@ -81,6 +115,8 @@ class Lineage:
     families: tuple[tuple[str, ...], ...] = ()
     sources: tuple[Source, ...] = ()
     edges: tuple[Edge, ...] = ()
+    outlets: dict[str, str | None] = field(default_factory=dict)   # document -> its outlet
+    wires: dict[str, str] = field(default_factory=dict)            # document -> the wire whose story it runs
 
 
 class OutletMatcher:
@@ -91,7 +127,7 @@ class OutletMatcher:
         self._alias = {}
         patterns = []
         for name, (aliases, _) in self.outlets.items():
-            for alias in aliases:
+            for alias in (name, *aliases):
                 self._alias[alias.lower()] = name
                 body = re.escape(alias)
                 patterns.append(body if alias.isupper() and len(alias) <= 4 else f"(?i:{body})")
@@ -103,19 +139,51 @@ class OutletMatcher:
         cleaned = re.sub(r"^the\s+", "", name.strip(), flags=re.I)
         return self._alias.get(name.strip().lower()) or self._alias.get(cleaned.lower()) or cleaned
 
+    def known(self, name: str) -> bool:
+        return name.strip().lower() in self._alias or self.canonical(name) in self.outlets
+
     def outlet_of(self, doc: Document) -> str | None:
-        if doc.source:
+        """The document's outlet: its ``source`` field, else the outlet its url's domain belongs
+        to, else the url's host itself (an outlet we have no name for)."""
+        if doc.source and doc.source.strip():
             return self.canonical(doc.source)
-        if doc.url:
-            host = urlparse(doc.url).hostname or ""
-            for domain, name in self._domains.items():
-                if host == domain or host.endswith("." + domain):
-                    return name
-        return None
+        host = _host(doc.url)
+        if not host:
+            return None
+        for domain, name in self._domains.items():
+            if host == domain or host.endswith("." + domain):
+                return name
+        return host
+
+    def is_own(self, name: str, doc: Document) -> bool:
+        """Whether ``name`` is the document's own outlet (by source, known domain, or a name the url's
+        domain spells: "The Albany Gazette" on albanygazette.com): an article never credits itself."""
+        canonical = self.canonical(name)
+        if canonical == self.outlet_of(doc) or (doc.source and _squash(canonical) == _squash(doc.source)):
+            return True
+        host = _host(doc.url)
+        if not host:
+            return False
+        key = _squash(canonical)
+        labels = [_squash(label) for label in host.split(".")[:-1] if label not in ("www", "co", "com")]
+        return any(len(label) >= 3 and (key.startswith(label) or label.startswith(key)) for label in labels if key)
+
+    def plausible(self, name: str) -> bool:
+        """An outlet name must look like one: a known outlet, or capitalised words ending in a newspaper
+        word with no sentence words among them ("As The Post", "And Putin About Press" are not names),
+        and more than the bare newspaper word ("Times")."""
+        if self.known(name):
+            return True
+        words = re.sub(r"^the\s+", "", name.strip(), flags=re.I).split()
+        return len(words) >= 2 and not any(w.lower() in _NOT_NAME_WORDS for w in words) \
+            and all(w[:1].isupper() for w in words)
 
     def citations(self, text: str) -> list[Citation]:
+        text = _PHOTO_CREDIT.sub(lambda m: " " * len(m.group()), text)   # same length: offsets stay valid
         found = []
         for match in self._pattern.finditer(text):
+            if not self.plausible(match.group()):
+                continue
             # The cue must be in the same sentence as the name.
             before = _SENTENCE_BREAK.split(text[max(0, match.start() - 60):match.start()])[-1]
             after = _SENTENCE_BREAK.split(text[match.end():match.end() + 40])[0]
@@ -124,12 +192,23 @@ class OutletMatcher:
                 found.append(Citation(self.canonical(match.group()), snippet))
         return found
 
+    def wire_credit(self, text: str) -> Citation | None:
+        """The wire service whose story this is, from its dateline ("WASHINGTON (AP) —"), a wire
+        byline ("By Jane Doe, Associated Press") or "Reuters contributed to this report"."""
+        for pattern, what in ((_DATELINE, "dateline"), (_BYLINE, "byline"), (_CONTRIBUTED, "credit line")):
+            match = pattern.search(text)
+            if match:
+                return Citation(self.canonical(match.group("wire")), f"{what} '{' '.join(match.group().split())}'",
+                                wire=True)
+        return None
+
 
 class LineageBuilder:
     """Directions, absent sources and families (parameters: ``LineageSettings``)."""
 
     def __init__(self, settings: LineageSettings | None = None, matcher: OutletMatcher | None = None) -> None:
         s = settings or LineageSettings()
+        self.settings = s
         self.date_weight = s.date_weight
         self.attribution_weight = s.attribution_weight
         self.containment_weight = s.containment_weight
@@ -141,15 +220,20 @@ class LineageBuilder:
               texts: Sequence[str] | None = None) -> Lineage:
         """Decide each pair's direction and return the lineage graph: the pairs with their
         directions, edges, absent sources, story families.  ``texts`` are the documents' texts
-        with chrome blanked (a photo credit "AP" is not an attribution)."""
+        with chrome blanked (a photo credit "AP" is not an attribution); wire datelines and
+        bylines are read from the full text (a byline line may be chrome)."""
         texts = [d.text for d in documents] if texts is None else texts
         by_id = {d.id: d for d in documents}
         outlet = {d.id: self.matcher.outlet_of(d) for d in documents}
         present = {name for name in outlet.values() if name}
-        cites = {d.id: self._cited(text, outlet[d.id]) for d, text in zip(documents, texts)}
+        wires = {d.id: self.matcher.wire_credit(d.text) for d in documents}
+        wires = {d: w for d, w in wires.items() if w and not self.matcher.is_own(w.outlet, by_id[d])}
+        spelled = self._spelled(documents, outlet)
+        cites = {d.id: self._cited(text, d, wires.get(d.id), spelled) for d, text in zip(documents, texts)}
         absent = {d: {name: c for name, c in cited.items() if name not in present} for d, cited in cites.items()}
-        directed = [with_direction(pair, self.direct(pair, by_id[pair.a], by_id[pair.b], outlet, cites, absent))
+        directed = [with_direction(pair, self.direct(pair, by_id[pair.a], by_id[pair.b], outlet, cites, absent, wires))
                     for pair in pairs]
+        directed = _siblings_of_common_parent(directed)
         edges = []
         for pair in directed:
             if pair.direction in (A_FROM_B, B_FROM_A):
@@ -158,32 +242,57 @@ class LineageBuilder:
         sources = self._sources(absent)
         for source in sources:
             for doc_id in source.cited_by:
-                snippets = [c.snippet for c in absent[doc_id][source.name]]
-                edges.append(Edge(doc_id, source.id, "cites", 0.9,
-                                  tuple(f'credits {source.name}: "…{s}…"' for s in snippets[:3])))
-        return Lineage(tuple(directed), families_of(directed, sources), tuple(sources),
-                       tuple(sorted(edges, key=lambda e: (e.child, e.parent))))
+                found = absent[doc_id][source.name]
+                wire = [c for c in found if c.wire]
+                edges.append(Edge(doc_id, source.id, WIRE_COPY if wire else "cites", 0.9,
+                                  tuple(f"carries the {source.name} {c.snippet}" for c in wire[:1])
+                                  + tuple(f'credits {source.name}: "…{c.snippet}…"' for c in found if not c.wire)[:3]))
+        share = self.settings.family_min_share
+        return Lineage(tuple(directed), families_of(directed, sources, share), tuple(sources),
+                       tuple(sorted(edges, key=lambda e: (e.child, e.parent))),
+                       outlets=outlet, wires={d: w.outlet for d, w in wires.items()})
 
-    def _cited(self, text: str, own: str | None) -> dict[str, list[Citation]]:
+    def _spelled(self, documents: Sequence[Document], outlet: dict[str, str | None]) -> dict[str, str]:
+        """Squashed names ("albanygazette") of outlets known only by their domain, to the outlet."""
+        spelled = {}
+        for doc in documents:
+            name = outlet[doc.id]
+            host = _host(doc.url)
+            if name and host and name == host:
+                label = _squash(host.split(".")[0])
+                if len(label) >= 3:
+                    spelled[label] = name
+        return spelled
+
+    def _cited(self, text: str, doc: Document, wire: Citation | None,
+               present: dict[str, str]) -> dict[str, list[Citation]]:
+        """Outlets the document credits (never its own), each named as the corpus knows it: a name
+        that a present outlet's domain spells ("The Albany Gazette", albanygazette.com) is that outlet."""
         cited: dict[str, list[Citation]] = defaultdict(list)
+        if wire is not None:
+            cited[wire.outlet].append(wire)
         for c in self.matcher.citations(text):
-            if c.outlet != own:
-                cited[c.outlet].append(c)
+            if not self.matcher.is_own(c.outlet, doc):
+                cited[_spelled_by(c.outlet, present)].append(c)
         return dict(cited)
 
-    def direct(self, pair: Pair, a: Document, b: Document, outlet, cites, absent) -> Direction:
-        """Who took from whom, from weighted votes (each recorded as a sentence of evidence)."""
-        votes: list[tuple[float, str]] = []   # positive: a derives from b
-        da, db = parse_date(a.date), parse_date(b.date)
-        if da and db and da != db:
-            later, earlier = (a, b) if da > db else (b, a)
-            votes.append((self.date_weight if da > db else -self.date_weight,
-                          f"{later.id} is dated {later.date}, after {earlier.id} ({earlier.date})"))
-        for child, parent, sign in ((a, b, 1), (b, a, -1)):
-            if outlet[parent.id] and outlet[parent.id] in cites[child.id]:
-                snippet = cites[child.id][outlet[parent.id]][0].snippet
-                votes.append((sign * self.attribution_weight,
-                              f'{child.id} credits {outlet[parent.id]}, the outlet of {parent.id}: "…{snippet}…"'))
+    def direct(self, pair: Pair, a: Document, b: Document, outlet, cites, absent, wires=None) -> Direction:
+        """Who took from whom, from weighted votes (each recorded as a sentence of evidence).
+
+        Two reprints of one wire story (both carry its dateline or byline, and the wire is not in
+        the corpus) are siblings of the absent wire whatever their times say, unless one credits
+        the other's outlet."""
+        wires = wires or {}
+        credits = self._credits(a, b, outlet, cites)
+        wire = _common_wire(a.id, b.id, wires, absent)
+        if wire and not credits:
+            return Direction(SIBLINGS, 0.8, (f"both take one {wire} story, which is not in the corpus: "
+                                             f"{_wire_phrase(a.id, wire, wires, absent)}; "
+                                             f"{_wire_phrase(b.id, wire, wires, absent)}",))
+        votes: list[tuple[float, str]] = list(credits)   # positive: a derives from b
+        vote = self._time_vote(a, b)
+        if vote:
+            votes.append(vote)
         if pair.relation in (DUPLICATE, EXCERPT, OVERLAP):
             gap = pair.containment_a_in_b - pair.containment_b_in_a
             if abs(gap) >= 0.25:
@@ -206,6 +315,39 @@ class LineageBuilder:
             return Direction(SIBLINGS, 0.5, evidence + (f"both credit {', '.join(common)}, which is not in the corpus",))
         return Direction(UNKNOWN, 0.0, evidence + (("the evidence on direction cancels out",) if votes else ()))
 
+    def _credits(self, a: Document, b: Document, outlet, cites) -> list[tuple[float, str]]:
+        votes = []
+        for child, parent, sign in ((a, b, 1), (b, a, -1)):
+            name = outlet[parent.id]
+            if name and name in cites[child.id] and not self.matcher.is_own(name, child):
+                snippet = cites[child.id][name][0].snippet
+                votes.append((sign * self.attribution_weight,
+                              f'{child.id} credits {name}, the outlet of {parent.id}: "…{snippet}…"'))
+        return votes
+
+    def _time_vote(self, a: Document, b: Document) -> tuple[float, str] | None:
+        """The later document derives from the earlier: publication dates vote with ``date_weight``,
+        crawl times (when either has no publication date) with ``crawl_weight``; a gap under
+        ``min_time_gap_hours`` (or on the same day, when one has a date without a time) is no evidence."""
+        (ta, kind_a, exact_a), (tb, kind_b, exact_b) = document_time(a), document_time(b)
+        if ta is None or tb is None:
+            return None
+        if not (exact_a and exact_b):
+            ta, tb = ta.replace(hour=0, minute=0, second=0, microsecond=0), tb.replace(hour=0, minute=0, second=0,
+                                                                                       microsecond=0)
+        gap = abs((ta - tb).total_seconds()) / 3600
+        if ta == tb or gap < self.settings.min_time_gap_hours:
+            return None
+        crawled = CRAWLED in (kind_a, kind_b)
+        weight = self.settings.crawl_weight if crawled else self.date_weight
+        later, earlier = (a, b) if ta > tb else (b, a)
+        if crawled:
+            text = (f"{later.id} was {_when_phrase(later)}, after {earlier.id} ({_when_phrase(earlier)}); "
+                    f"crawl times weigh less than publication dates")
+        else:
+            text = f"{later.id} is dated {later.date}, after {earlier.id} ({earlier.date})"
+        return (weight if ta > tb else -weight, text)
+
     @staticmethod
     def _sources(absent: dict[str, dict[str, list[Citation]]]) -> list[Source]:
         cited_by: dict[str, list[str]] = defaultdict(list)
@@ -216,24 +358,113 @@ class LineageBuilder:
                 for name, ids in sorted(cited_by.items())]
 
 
+def _siblings_of_common_parent(pairs: list[Pair]) -> list[Pair]:
+    """Two documents that both derive from a third, at least as surely as one would from the other
+    and with no credit between them, are siblings (two copies of one original), not a chain
+    decided by a few hours between them."""
+    parents: dict[str, dict[str, float]] = defaultdict(dict)
+    for p in pairs:
+        if p.direction in (A_FROM_B, B_FROM_A):
+            child, parent = (p.a, p.b) if p.direction == A_FROM_B else (p.b, p.a)
+            parents[child][parent] = p.confidence
+    out = []
+    for p in pairs:
+        if p.direction in (A_FROM_B, B_FROM_A) and not any(" credits " in e for e in p.evidence):
+            common = sorted(c for c in set(parents[p.a]) & set(parents[p.b]) if c not in (p.a, p.b)
+                            and min(parents[p.a][c], parents[p.b][c]) >= p.confidence)
+            if common:
+                p = replace(p, direction=SIBLINGS, confidence=0.6,
+                            evidence=p.evidence + (f"both derive from {common[0]}: siblings, not one from the other",))
+        out.append(p)
+    return out
+
+
+def _common_wire(a: str, b: str, wires: dict, absent: dict) -> str | None:
+    """The absent wire service both documents take their story from: one runs it under the wire's
+    dateline or byline, the other does too or credits that wire."""
+    for one, other in ((a, b), (b, a)):
+        wire = wires.get(one)
+        if wire and wire.outlet in absent[one] and wire.outlet in absent[other]:
+            return wire.outlet
+    return None
+
+
+def _wire_phrase(doc: str, wire: str, wires: dict, absent: dict) -> str:
+    mark = wires.get(doc)
+    if mark and mark.outlet == wire:
+        return f"{doc} carries its {mark.snippet}"
+    return f'{doc} credits it: "…{absent[doc][wire][0].snippet}…"'
+
+
+def _spelled_by(name: str, spelled: dict[str, str]) -> str:
+    """The outlet whose domain spells ``name`` (the domain may add a suffix: "albanygazette-online"),
+    else the name itself."""
+    key = _squash(name)
+    if len(key) >= 3:
+        for label, outlet in spelled.items():
+            if label == key or (len(key) >= 6 and label.startswith(key)):
+                return outlet
+    return name
+
+
+def _host(url: str | None) -> str | None:
+    host = (urlparse(url).hostname or "").lower() if url else ""
+    return host.removeprefix("www.") or None
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", re.sub(r"^the\s+", "", name.strip().lower()))
+
+
+def _when_phrase(doc: Document) -> str:
+    when, kind, _ = document_time(doc)
+    return f"dated {doc.date}" if kind == PUBLISHED else f"crawled at {doc.crawled_at}"
+
+
 def source_id(name: str) -> str:
     return "source:" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
+PUBLISHED, CRAWLED = "published", "crawled"
+
+
 def parse_date(value: str | None) -> datetime | None:
-    """An ISO 8601 date or datetime as naive UTC, or None if absent or unparseable."""
-    if not value:
+    """A date or time in any common format (ISO 8601 with or without zone, RFC 2822 as in RSS,
+    "March 7, 2024") as naive UTC, or None if absent or unparseable."""
+    parsed = _parse_time(value)
+    return parsed[0] if parsed else None
+
+
+def _parse_time(value: str | None) -> tuple[datetime, bool] | None:
+    """(naive UTC time, whether a time of day was given)."""
+    if not value or not str(value).strip():
         return None
-    text = value.strip()
-    for candidate in (text, text[:10]):
+    text = str(value).strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        from dateutil import parser as dateparser
         try:
-            parsed = datetime.fromisoformat(candidate.replace("Z", "+00:00"))
-        except ValueError:
-            continue
-        if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-        return parsed
-    return None
+            parsed = dateparser.parse(text, default=_NO_TIME)
+        except (ValueError, OverflowError, TypeError):
+            return None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    has_time = bool(re.search(r"\d:\d\d", text))
+    return parsed, has_time
+
+
+_NO_TIME = datetime(1900, 1, 1)
+
+
+def document_time(doc: Document) -> tuple[datetime | None, str | None, bool]:
+    """When the document appeared: (time, ``PUBLISHED`` or ``CRAWLED``, whether a time of day is
+    known).  A publication date wins; a crawl time only says the page existed by then."""
+    for value, kind in ((doc.date, PUBLISHED), (getattr(doc, "crawled_at", None), CRAWLED)):
+        parsed = _parse_time(value)
+        if parsed:
+            return parsed[0], kind, parsed[1]
+    return None, None, False
 
 
 def connected_components(links: Iterable[tuple[str, str]]) -> list[list[str]]:
@@ -255,12 +486,23 @@ def connected_components(links: Iterable[tuple[str, str]]) -> list[list[str]]:
     return sorted(sorted(members) for members in groups.values())
 
 
-def families_of(pairs: Sequence[Pair], sources: Sequence[Source]) -> tuple[tuple[str, ...], ...]:
-    """Story families: documents joined by reported pairs (connected components).  Each absent
-    source a member credits is listed with its family (it does not join families: two stories
-    that both credit AP are not one story); an article that only credits an absent source forms
-    a family with it, so its derivation is shown too.  Biggest family first."""
-    components = connected_components((p.a, p.b) for p in pairs)
+def substantive(pair: Pair, min_share: float) -> bool:
+    """Whether a pair is a real link between two stories: a duplicate, an excerpt, a paraphrase,
+    or an overlap covering at least ``min_share`` of the smaller article (a shared sentence or two
+    does not make two stories one)."""
+    if pair.relation != OVERLAP:
+        return True
+    return max(pair.containment_a_in_b, pair.containment_b_in_a) >= min_share
+
+
+def families_of(pairs: Sequence[Pair], sources: Sequence[Source],
+                min_share: float = 0.2) -> tuple[tuple[str, ...], ...]:
+    """Story families: documents joined by substantive pairs (``substantive``; connected
+    components).  Each absent source a member credits is listed with its family (it does not
+    join families: two stories that both credit AP are not one story); an article that only
+    credits an absent source forms a family with it, so its derivation is shown too.  Biggest
+    family first."""
+    components = connected_components((p.a, p.b) for p in pairs if substantive(p, min_share))
     in_family = {doc for members in components for doc in members}
     credited = {doc for s in sources for doc in s.cited_by}
     components += [[doc] for doc in sorted(credited - in_family)]

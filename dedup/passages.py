@@ -142,20 +142,21 @@ class SharedPassageFinder:
     def fit(self, analyses: Sequence["DocumentAnalysis"],
             evidence: dict[tuple[int, int], "PairEvidence"]) -> SharedPassages:
         group = self.copy_groups(len(analyses), evidence)
-        found, hashes, group_of_hash = [], [], {}
+        found = []
         for carriers, shingles in self.candidates(analyses).items():
             groups = len({group[d] for d in carriers})
-            if groups < self.min_groups:
-                continue
-            for h in shingles.tolist():
-                group_of_hash[h] = len(found)
-            hashes.append(shingles)
-            found.append(self._describe(carriers, shingles, analyses, groups))
-        order = sorted(range(len(found)), key=lambda n: (-len(found[n].documents), found[n].text))
-        renumber = {old: new for new, old in enumerate(order)}
-        return SharedPassages([found[n] for n in order],
-                              np.unique(np.concatenate(hashes)) if hashes else np.empty(0, dtype=np.uint32),
-                              self.k, {h: renumber[g] for h, g in group_of_hash.items()})
+            if groups >= self.min_groups:
+                spans = {d: span for d in carriers if (span := self._tokens(analyses[d], shingles)) is not None}
+                found.append(_Group(spans, shingles, groups))
+        merged = _merge_adjacent(found, self.k)
+        passages = sorted((self._describe(g, analyses) for g in merged), key=lambda p: (-len(p.documents), p.text))
+        order = {p.spans: n for n, p in enumerate(passages)}
+        group_of_hash = {}
+        for g, p in zip(merged, (self._describe(g, analyses) for g in merged)):
+            for h in g.shingles.tolist():
+                group_of_hash[h] = order[p.spans]
+        hashes = np.unique(np.concatenate([g.shingles for g in merged])) if merged else np.empty(0, dtype=np.uint32)
+        return SharedPassages(passages, hashes, self.k, group_of_hash)
 
     def candidates(self, analyses: Sequence["DocumentAnalysis"]) -> dict[tuple[int, ...], np.ndarray]:
         """Shingles carried by at least ``min_docs`` documents, grouped by exactly which documents
@@ -191,34 +192,58 @@ class SharedPassageFinder:
                 parent[find(i)] = find(j)
         return [find(x) for x in range(n)]
 
-    def _describe(self, carriers: tuple[int, ...], shingles: np.ndarray,
-                  analyses: Sequence["DocumentAnalysis"], groups: int) -> SharedPassage:
-        spans = []
-        for d in carriers:
-            span = self._span(analyses[d], shingles)
-            if span is not None:
-                spans.append((analyses[d].id, *span))
+    def _describe(self, group: "_Group", analyses: Sequence["DocumentAnalysis"]) -> SharedPassage:
         from .lineage import document_time   # dates are the lineage stage's business
-        by_id = {a.id: a.document for a in analyses}
-        timed = [(document_time(by_id[d])[0], d) for d, _, _ in spans]
-        dated = sorted((t, d) for t, d in timed if t is not None)
+        spans = []
+        for d, (t0, t1) in sorted(group.spans.items()):
+            fp = analyses[d].fingerprint
+            spans.append((analyses[d].id, int(fp.token_starts[t0]), int(fp.token_ends[t1])))
+        by_id = {analyses[d].id: analyses[d].document for d in group.spans}
+        dated = sorted((t, d) for d, _, _ in spans if (t := document_time(by_id[d])[0]) is not None)
         earliest = dated[0][1] if dated else spans[0][0]
         _, start, end = next(s for s in spans if s[0] == earliest)
         text = by_id[earliest].text[start:end]
         return SharedPassage(text, tuple(sorted(d for d, _, _ in spans)), earliest, tuple(spans),
-                             len(text.split()), groups)
+                             len(text.split()), group.copy_groups)
 
-    def _span(self, analysis: "DocumentAnalysis", shingles: np.ndarray) -> tuple[int, int] | None:
-        """Character span of the longest run of ``shingles`` in one document."""
+    def _tokens(self, analysis: "DocumentAnalysis", shingles: np.ndarray) -> tuple[int, int] | None:
+        """First and last token of the longest run of ``shingles`` in one document."""
         fp = analysis.fingerprint
         hits = np.flatnonzero(np.isin(fp.shingles, shingles))
         if not len(hits):
             return None
         tokens = fp.shingle_tokens[hits]
-        breaks = np.flatnonzero(np.diff(tokens) > self.k) + 1
-        runs = np.split(tokens, breaks)
+        runs = np.split(tokens, np.flatnonzero(np.diff(tokens) > self.k) + 1)
         best = max(runs, key=lambda r: (r[-1] - r[0], -r[0]))
-        return int(fp.token_starts[best[0]]), int(fp.token_ends[best[-1] + self.k - 1])
+        return int(best[0]), int(best[-1] + self.k - 1)
+
+
+@dataclass
+class _Group:
+    spans: dict[int, tuple[int, int]]   # carrier -> (first token, last token)
+    shingles: np.ndarray
+    copy_groups: int
+
+
+def _merge_adjacent(groups: list[_Group], k: int) -> list[_Group]:
+    """One passage, not several: a group of shingles that most of its carriers hold right next to
+    (or overlapping) a group with more carriers joins it (the lead-in to a quote that some outlets
+    kept, a word one outlet changed inside it)."""
+    merged: list[_Group] = []
+    for g in sorted(groups, key=lambda g: (-len(g.spans), min(g.spans))):
+        for m in merged:
+            common = [d for d in g.spans if d in m.spans]
+            touching = [d for d in common if g.spans[d][0] <= m.spans[d][1] + k and m.spans[d][0] <= g.spans[d][1] + k]
+            if common and len(touching) * 2 >= len(g.spans):
+                for d, (t0, t1) in g.spans.items():
+                    old = m.spans.get(d)
+                    m.spans[d] = (min(t0, old[0]), max(t1, old[1])) if old and d in touching else old or (t0, t1)
+                m.shingles = np.union1d(m.shingles, g.shingles)
+                m.copy_groups = max(m.copy_groups, g.copy_groups)
+                break
+        else:
+            merged.append(_Group(dict(g.spans), g.shingles, g.copy_groups))
+    return merged
 
 
 class _ShingleSpans:

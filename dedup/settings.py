@@ -138,8 +138,8 @@ class ChromeSettings(Section):
     repeat_max_words: int = param(20, "Lines up to this many words can be chrome by repetition.", low=1)
     pattern_max_words: int = param(40, "Lines up to this many words can be chrome by pattern ('Follow us').",
                                    low=1)
-    outlet_min_docs: int = param(3, "A line of any length repeated under this many differently titled stories "
-                                 "of one outlet (url host or source) is that outlet's furniture (promo, "
+    outlet_min_docs: int = param(2, "A line of any length repeated under this many different stories "
+                                 "(other titles, under half their lines in common) of one outlet (url host or source) is that outlet's furniture (promo, "
                                  "related-stories block).", low=2)
     shared_min_docs: int = param(5, "A passage carried by at least this many documents ...", low=2)
     shared_min_groups: int = param(3, "... from at least this many copy groups is a widely shared passage "
@@ -179,6 +179,11 @@ class LineageSettings(Section):
     containment_weight: float = param(0.3, "Vote of containment asymmetry.", low=0.0, high=1.0)
     republished_weight: float = param(0.15, "Vote of a republication marker ('Source link').", low=0.0, high=1.0)
     min_confidence: float = param(0.15, "Weaker net votes leave the direction unknown.", low=0.0, high=1.0)
+    crawl_weight: float = param(0.2, "Vote of crawl times (when a publication date is missing): a crawler "
+                                "fetches pages late and in any order.", low=0.0, high=1.0)
+    min_time_gap_hours: float = param(1.0, "Times closer than this are no evidence of who was first.", low=0.0)
+    family_min_share: float = param(0.2, "An overlap joins a story family only when its passages cover this "
+                                    "share of the smaller article.", low=0.0, high=1.0)
 
 
 @dataclass(frozen=True)
