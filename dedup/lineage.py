@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
 from .classify import with_direction
-from .records import (A_FROM_B, B_FROM_A, DUPLICATE, EXCERPT, OVERLAP, SIBLINGS, UNKNOWN, Direction, Document, Edge,
+from .records import (A_FROM_B, B_FROM_A, DUPLICATE, EXCERPT, OVERLAP, PARAPHRASE, SIBLINGS, UNKNOWN, Direction, Document, Edge,
                       Pair, Source)
 from .settings import LineageSettings
 
@@ -117,6 +117,41 @@ class Lineage:
     edges: tuple[Edge, ...] = ()
     outlets: dict[str, str | None] = field(default_factory=dict)   # document -> its outlet
     wires: dict[str, str] = field(default_factory=dict)            # document -> the wire whose story it runs
+    origins: tuple["Origin", ...] = ()                             # per document: original, reprint, ...
+
+
+# How much is original: what each document is, by the first rule that holds (``origins_of``).
+ORIGINAL, WIRE_REPRINT, REPRINT, EXCERPT_OF, RETELLING = "original", "wire reprint", "reprint", "excerpt", "retelling"
+ORIGIN_KINDS = (ORIGINAL, WIRE_REPRINT, REPRINT, EXCERPT_OF, RETELLING)
+ORIGIN_RULES = {
+    REPRINT: "derives from another article of the corpus as a duplicate (its strongest parent)",
+    EXCERPT_OF: "derives from another article as an excerpt, or reuses a real share of it (an overlap joining "
+                "a family)",
+    RETELLING: "derives from another article as a paraphrase, or tells a story it credits to an absent source "
+               "and shares with other articles (a substantive pair), deriving from none of them",
+    WIRE_REPRINT: "runs a wire service's story under its dateline, wire byline or credit line, and derives "
+                  "from no article of the corpus",
+    ORIGINAL: "none of the above: no parent in the corpus, no wire mark, no retold absent source "
+              "(sharing only a widely quoted passage leaves an article original)",
+}
+# Which parent is strongest: the more verbatim the relation, then the surer the direction.
+_RELATION_RANK = {DUPLICATE: 0, EXCERPT: 1, OVERLAP: 2, PARAPHRASE: 3}
+
+
+@dataclass(frozen=True)
+class Origin:
+    """What one document is (``ORIGIN_KINDS``) and its strongest parent (a document or absent
+    source id; None for an original): the derivation tree keeps only this edge per document."""
+
+    document: str
+    outlet: str | None
+    kind: str
+    parent: str | None = None
+    relation: str | None = None   # of the edge to the parent
+
+    def to_json(self) -> dict:
+        return {"document": self.document, "outlet": self.outlet, "kind": self.kind, "parent": self.parent,
+                "relation": self.relation}
 
 
 class OutletMatcher:
@@ -248,9 +283,10 @@ class LineageBuilder:
                                   tuple(f"carries the {source.name} {c.snippet}" for c in wire[:1])
                                   + tuple(f'credits {source.name}: "…{c.snippet}…"' for c in found if not c.wire)[:3]))
         share = self.settings.family_min_share
-        return Lineage(tuple(directed), families_of(directed, sources, share), tuple(sources),
-                       tuple(sorted(edges, key=lambda e: (e.child, e.parent))),
-                       outlets=outlet, wires={d: w.outlet for d, w in wires.items()})
+        edges = sorted(edges, key=lambda e: (e.child, e.parent))
+        origins = origins_of(documents, directed, edges, outlet, {d: w.outlet for d, w in wires.items()}, share)
+        return Lineage(tuple(directed), families_of(directed, sources, share), tuple(sources), tuple(edges),
+                       outlets=outlet, wires={d: w.outlet for d, w in wires.items()}, origins=origins)
 
     def _spelled(self, documents: Sequence[Document], outlet: dict[str, str | None]) -> dict[str, str]:
         """Squashed names ("albanygazette") of outlets known only by their domain, to the outlet."""
@@ -484,6 +520,54 @@ def connected_components(links: Iterable[tuple[str, str]]) -> list[list[str]]:
     for node in list(parent):
         groups[find(node)].append(node)
     return sorted(sorted(members) for members in groups.values())
+
+
+def origins_of(documents: Sequence[Document], pairs: Sequence[Pair], edges: Sequence[Edge],
+               outlet: dict[str, str | None], wires: dict[str, str], min_share: float) -> tuple[Origin, ...]:
+    """Each document's kind and strongest parent, by the first rule of ``ORIGIN_RULES`` that holds."""
+    by_pair = {frozenset((p.a, p.b)): p for p in pairs}
+    parent_edges: dict[str, list[Edge]] = defaultdict(list)
+    source_edges: dict[str, list[Edge]] = defaultdict(list)
+    for e in edges:
+        if e.parent.startswith("source:"):
+            source_edges[e.child].append(e)
+        elif substantive(by_pair[frozenset((e.child, e.parent))], min_share):
+            parent_edges[e.child].append(e)
+    relations: dict[str, set[str]] = defaultdict(set)
+    for p in pairs:
+        if substantive(p, min_share):
+            relations[p.a].add(p.relation)
+            relations[p.b].add(p.relation)
+    out = []
+    for doc in documents:
+        name = outlet.get(doc.id)
+        if parent_edges[doc.id]:
+            best = min(parent_edges[doc.id], key=lambda e: (_RELATION_RANK.get(e.relation, 9), -e.confidence, e.parent))
+            kind = {DUPLICATE: REPRINT, PARAPHRASE: RETELLING}.get(best.relation, EXCERPT_OF)
+            out.append(Origin(doc.id, name, kind, best.parent, best.relation))
+            continue
+        wire = [e for e in source_edges[doc.id] if e.relation == WIRE_COPY]
+        cites = [e for e in source_edges[doc.id] if e.relation != WIRE_COPY]
+        if wire:
+            out.append(Origin(doc.id, name, WIRE_REPRINT, wire[0].parent, WIRE_COPY))
+        elif cites and relations[doc.id]:
+            out.append(Origin(doc.id, name, RETELLING, cites[0].parent, "cites"))
+        else:
+            out.append(Origin(doc.id, name, ORIGINAL))
+    return tuple(out)
+
+
+def originality(origins: Sequence[Origin]) -> dict:
+    """How much is original: articles of each kind, in total and per outlet, with each count's rule."""
+    total = {kind: 0 for kind in ORIGIN_KINDS}
+    per_outlet: dict[str, dict[str, int]] = defaultdict(lambda: {kind: 0 for kind in ORIGIN_KINDS})
+    for o in origins:
+        total[o.kind] += 1
+        per_outlet[o.outlet or "(unknown outlet)"][o.kind] += 1
+    outlets = sorted(per_outlet.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    return {"articles": len(origins), "total": total,
+            "per_outlet": [{"outlet": name, "articles": sum(counts.values()), **counts} for name, counts in outlets],
+            "rules": dict(ORIGIN_RULES)}
 
 
 def substantive(pair: Pair, min_share: float) -> bool:

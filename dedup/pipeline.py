@@ -125,6 +125,7 @@ class Scanner:
             edges=list(lineage.edges),
             parameters=self.settings.to_json(),
             chrome={a.id: list(a.chrome) for a in analyses},
+            origins=list(lineage.origins),
             shared_passages=list(shared.passages) if shared else [],
             pairs_dropped_as_shared=shared.pairs_dropped if shared else 0,
         )

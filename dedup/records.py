@@ -205,6 +205,7 @@ class ScanReport:
     edges: list[Edge] = field(default_factory=list)
     parameters: dict = field(default_factory=dict)
     chrome: dict[str, list[tuple[int, int]]] = field(default_factory=dict)   # for display, not in JSON
+    origins: list = field(default_factory=list)   # lineage.Origin per document: original, wire reprint, reprint, ...
     shared_passages: list = field(default_factory=list)   # passages.SharedPassage: reported once, not pair evidence
     pairs_dropped_as_shared: int = 0   # pairs whose only shared text was widely shared passages
     _doc_index: dict = field(default_factory=dict, repr=False, compare=False)
@@ -237,6 +238,11 @@ class ScanReport:
             self._pair_index.update((p.key, p) for p in self.pairs)
         return self._pair_index
 
+    def originality(self) -> dict:
+        """How much is original (``lineage.originality``): kinds in total and per outlet, with rules."""
+        from .lineage import originality
+        return originality(self.origins)
+
     def to_json(self) -> dict:
         return {
             "parameters": self.parameters,
@@ -246,6 +252,8 @@ class ScanReport:
             "families": [list(f) for f in self.families],
             "sources": [s.to_json() for s in self.sources],
             "edges": [e.to_json() for e in self.edges],
+            "originality": self.originality(),
+            "origins": [o.to_json() for o in self.origins],
             "shared_passages": [p.to_json() for p in self.shared_passages],
             "pairs_dropped_as_shared": self.pairs_dropped_as_shared,
         }
