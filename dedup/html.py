@@ -1,7 +1,10 @@
 """HTML report: one self-contained file (inline CSS, JS and SVG; no network).
 
-Overview: each story family drawn as a derivation graph (documents and absent
-sources as nodes, derives-from edges labelled by relation and confidence), then
+Overview: how much is original (totals with their rules, per outlet), the widely
+shared passages, then each story family drawn as a derivation tree (documents,
+titled, and absent sources as nodes; each article joined only to its strongest
+parent, so transitive edges are not drawn; one row per depth, so no edge crosses
+a node; a search box finds families and highlights matching articles), then
 its pairs in a sortable, paginated table; opening a pair shows both articles side
 by side with shared passages and aligned sentences highlighted in matching
 colours and chrome greyed out; clicking a highlight scrolls the other side to its
@@ -34,7 +37,7 @@ def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-NODE_W, NODE_H, GAP_X, GAP_Y, ROW_MAX, MARGIN = 210, 44, 90, 70, 6, 20
+NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 230, 44, 40, 70, 20
 OPEN_FAMILIES = 5
 
 
@@ -49,93 +52,121 @@ def families_of(report: ScanReport) -> list[dict]:
     return out
 
 
-def layout(nodes: list[str], report: ScanReport) -> dict[str, tuple[float, float]]:
-    """Layered positions: sources on top, each document below what it derives from.
+def tree_parents(nodes: list[str], report: ScanReport) -> dict[str, tuple[str, str | None]]:
+    """Each node's strongest parent in its family and the relation to it: the derivation tree the
+    terminal report prints (``report.family_tree``), so transitive edges are never drawn."""
+    from .report import family_tree
 
-    Layers longer than ``ROW_MAX`` wrap onto extra rows; every node sits on its own grid
-    cell, so nodes never overlap."""
-    node_set = set(nodes)
-    parents: dict[str, set[str]] = defaultdict(set)
-    for edge in report.edges:
-        if edge.child in node_set and edge.parent in node_set:
-            parents[edge.child].add(edge.parent)
-    has_sources = any(n.startswith("source:") for n in nodes)
-    layer = {n: (0 if n.startswith("source:") else int(has_sources)) for n in nodes}
-    for _ in range(len(nodes)):   # longest path; bounded, so a cycle cannot loop forever
-        changed = False
-        for child, ps in parents.items():
-            want = max(layer[p] for p in ps) + 1
-            if want > layer[child] and want <= len(nodes):
-                layer[child], changed = want, True
-        if not changed:
-            break
+    parents: dict[str, tuple[str, str | None]] = {}
+    stack: list[str] = []
+    for depth, node, relation in family_tree(report, nodes):
+        del stack[depth:]
+        if depth:
+            parents[node] = (stack[-1], relation)
+        stack.append(node)
+    return parents
+
+
+def layout(nodes: list[str], report: ScanReport) -> dict[str, tuple[float, float]]:
+    """Layered positions: each node one row below its parent in the derivation tree, roots on top.
+
+    Every row holds one tree depth, so an edge joins adjacent rows and never crosses a node;
+    within a row, nodes sit in the order of their parents, so edges stay short.  Wide rows
+    scroll sideways."""
+    parents = tree_parents(nodes, report)
+
+    def depth(node: str) -> int:
+        d, seen = 0, {node}
+        while node in parents and parents[node][0] not in seen:
+            node = parents[node][0]
+            seen.add(node)
+            d += 1
+        return d
+
+    layer = {n: depth(n) for n in nodes}
     positions: dict[str, tuple[float, float]] = {}
-    row = 0
     for level in sorted(set(layer.values())):
         members = [n for n in nodes if layer[n] == level]
-        members.sort(key=lambda n: (sum(positions[p][0] for p in parents[n] if p in positions)
-                                    / max(1, len([p for p in parents[n] if p in positions])), n))
-        for start in range(0, len(members), ROW_MAX):
-            for col, node in enumerate(members[start:start + ROW_MAX]):
-                positions[node] = (MARGIN + col * (NODE_W + GAP_X), MARGIN + row * (NODE_H + GAP_Y))
-            row += 1
+        members.sort(key=lambda n: (positions[parents[n][0]][0] if n in parents and parents[n][0] in positions
+                                    else -1, n))
+        for col, node in enumerate(members):
+            positions[node] = (MARGIN + col * (NODE_W + GAP_X), MARGIN + level * (NODE_H + GAP_Y))
     return positions
 
 
 def graph_svg(nodes: list[str], report: ScanReport) -> str:
     pos = layout(nodes, report)
-    node_set = set(nodes)
+    parents = tree_parents(nodes, report)
     width = max(x for x, _ in pos.values()) + NODE_W + MARGIN
     height = max(y for _, y in pos.values()) + NODE_H + MARGIN
     parts = [f'<svg class="graph" xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
              f'viewBox="0 0 {width:.0f} {height:.0f}" role="img">',
              '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
              'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>']
-    directed = {(e.child, e.parent) for e in report.edges}
-    lines = [(e.child, e.parent, e.relation, e.confidence, "derives") for e in report.edges
-             if e.child in node_set and e.parent in node_set]
-    lines += [(p.a, p.b, p.relation, p.confidence, p.direction) for p in report.pairs
-              if p.a in node_set and p.direction not in (A_FROM_B, B_FROM_A)
-              and (p.a, p.b) not in directed and (p.b, p.a) not in directed]
-    for child, parent_, relation, confidence, kind in lines:
+    confidence = {(e.child, e.parent): e.confidence for e in report.edges}
+    for child, (parent_, relation) in sorted(parents.items()):
         (x1, y1), (x2, y2) = pos[child], pos[parent_]
         ax, ay, bx, by = x1 + NODE_W / 2, y1, x2 + NODE_W / 2, y2 + NODE_H
-        if y1 == y2:   # same row: connect the sides
-            ay = by = y1 + NODE_H / 2
-            ax, bx = (x1, x2 + NODE_W) if x1 > x2 else (x1 + NODE_W, x2)
-        arrow = ' marker-end="url(#arrow)"' if kind == "derives" else ' stroke-dasharray="5,4"'
-        label = f"{relation} {confidence:.2f}" if kind == "derives" else f"{relation} ({kind})"
+        mid = (ay + by) / 2
+        conf = confidence.get((child, parent_))
+        label = f"{relation} {conf:.2f}" if conf is not None else (relation or "")
         parts.append(f'<g class="edge" data-child="{html.escape(child)}" data-parent="{html.escape(parent_)}" '
-                     f'data-relation="{html.escape(relation)}"><line x1="{ax:.0f}" y1="{ay:.0f}" x2="{bx:.0f}" '
-                     f'y2="{by:.0f}" stroke="#555" stroke-width="1.5"{arrow}/>'
-                     f'<text x="{(ax + bx) / 2:.0f}" y="{(ay + by) / 2 - (NODE_H / 2 + 6 if ay == by else 4):.0f}" '
-                     f'class="edge-label">'
+                     f'data-relation="{html.escape(relation or "")}"><path d="M{ax:.0f},{ay:.0f} C{ax:.0f},{mid:.0f} '
+                     f'{bx:.0f},{mid:.0f} {bx:.0f},{by:.0f}" fill="none" stroke="#555" stroke-width="1.5" '
+                     f'marker-end="url(#arrow)"/><text x="{(ax + bx) / 2:.0f}" y="{mid - 4:.0f}" class="edge-label">'
                      f'{html.escape(label)}</text></g>')
-    titles = {d.id: d.title for d in report.documents}
+    titles = {d.id: d for d in report.documents}
+    kinds = {o.document: (o.kind, o.outlet) for o in report.origins}
     for node in nodes:
         x, y = pos[node]
         is_source = node.startswith("source:")
-        name = next((s.name for s in report.sources if s.id == node), node) if is_source else node
-        short = name if len(name) <= 26 else name[:24] + "…"
-        tooltip = f"absent source: {name}" if is_source else f"{node}\n{titles.get(node, '')}"
+        name = next((s.name for s in report.sources if s.id == node), node) if is_source else \
+            (titles[node].title or node)
+        short = name if len(name) <= 30 else name[:28] + "…"
+        kind, outlet = kinds.get(node, ("", None))
+        below = "absent source" if is_source else " · ".join(x for x in (node, outlet, kind) if x)
+        tooltip = f"absent source: {name}" if is_source else f"{name}\n{below}\n{titles[node].date or ''}"
         parts.append(f'<g class="node{" source" if is_source else ""}" data-node="{html.escape(node)}">'
                      f'<title>{html.escape(tooltip)}</title>'
                      f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="8"/>'
                      f'<text x="{x + NODE_W / 2}" y="{y + 18}" class="node-label">{html.escape(short)}</text>'
                      f'<text x="{x + NODE_W / 2}" y="{y + 34}" class="node-kind">'
-                     f'{"absent source" if is_source else "document"}</text></g>')
+                     f'{html.escape(below if len(below) <= 40 else below[:38] + "…")}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _data(report: ScanReport, families: list[dict]) -> str:
-    documents = {d.id: {"title": d.title, "text": d.text, "date": d.date, "source": d.source,
-                        "chrome": report.chrome.get(d.id, [])} for d in report.documents}
-    payload = {"documents": documents, "pairs": [p.to_json() for p in report.pairs],
-               "families": [{"nodes": f["nodes"], "pairs": f["pairs"]} for f in families]}
-    text = json.dumps(payload, ensure_ascii=False)
-    # Safe inside <script>: no "</script>", no "<!--", no HTML parsing of article text.
-    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+def originality_html(report: ScanReport) -> str:
+    """How much is original: totals with each count's rule, then a table per outlet."""
+    if not report.origins:
+        return ""
+    summary = report.originality()
+    kinds = list(summary["total"])
+    total = max(1, summary["articles"])
+    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{summary['total'][k]}</td>"
+                   f"<td>{summary['total'][k] / total:.0%}</td><td>{html.escape(summary['rules'][k])}</td></tr>"
+                   for k in kinds)
+    per = "".join("<tr><td>" + html.escape(r["outlet"]) + "</td>" + "".join(
+        f"<td>{r[c]}</td>" for c in ("articles", *kinds)) + "</tr>" for r in summary["per_outlet"])
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in ("outlet", "articles", *kinds))
+    return (f'<section class="originality"><h2>How much is original</h2><table class="kinds"><thead><tr>'
+            f'<th>kind</th><th>articles</th><th>share</th><th>rule</th></tr></thead><tbody>{rows}</tbody></table>'
+            f'<details><summary>per outlet ({len(summary["per_outlet"])})</summary><table class="outlets">'
+            f'<thead><tr>{head}</tr></thead><tbody>{per}</tbody></table></details></section>')
+
+
+def shared_passages_html(report: ScanReport) -> str:
+    """Widely shared passages, once each: text, carriers, earliest, pairs they would have made."""
+    if not report.shared_passages:
+        return ""
+    items = "".join(
+        f'<li class="shared-passage" data-documents="{html.escape(" ".join(p.documents))}">'
+        f'<blockquote>{html.escape(p.text)}</blockquote><p>{len(p.documents)} documents from {p.copy_groups} '
+        f'copy groups; earliest {html.escape(p.earliest)}; {p.pairs_dropped} pairs that shared only this were '
+        f'dropped. Carried by {html.escape(", ".join(p.documents))}</p></li>' for p in report.shared_passages)
+    return (f'<section class="shared"><h2>Widely shared passages ({len(report.shared_passages)})</h2>'
+            f'<p>Carried by more documents than copying explains: reported once, not evidence of who took '
+            f'from whom.</p><ol>{items}</ol></section>')
 
 
 def render(report: ScanReport, title: str = "dedup report") -> str:
@@ -149,19 +180,39 @@ def render(report: ScanReport, title: str = "dedup report") -> str:
                    + (f" ({', '.join(relations)})" if relations else "")
                    + (f", credits {', '.join(x for x in family['nodes'] if x.startswith('source:'))}"
                       if len(docs) < len(family["nodes"]) else ""))
+        searchable = " ".join([*family["nodes"], *(_search_text(report, d) for d in docs)]).lower()
         sections.append(
-            f'<details class="family" data-family="{n}" data-members="{html.escape(" ".join(family["nodes"]))}"'
+            f'<details class="family" data-family="{n}" data-members="{html.escape(" ".join(family["nodes"]))}" '
+            f'data-search="{html.escape(searchable)}"'
             f'{" open" if n < OPEN_FAMILIES else ""}><summary>{html.escape(summary)}</summary>'
             f'<div class="graph-wrap">{graph_svg(family["nodes"], report)}</div>'
             f'<div class="pairs" data-family="{n}"></div></details>')
     skipped = "".join(f"<li>{html.escape(str(s))}</li>" for s in report.skipped)
-    counts = (f"{len(report.documents)} documents · {len(report.pairs)} related pairs · "
-              f"{len(families)} families · {len(report.sources)} absent sources · {len(report.skipped)} skipped")
+    dropped = report.pairs_dropped_as_shared
+    counts = (f"{len(report.documents)} documents · {len(report.pairs)} related pairs"
+              + (f" ({dropped} more shared only widely shared passages)" if dropped else "")
+              + f" · {len(families)} families · {len(report.sources)} absent sources · {len(report.skipped)} skipped")
     return (_PAGE.replace("__TITLE__", html.escape(title)).replace("__COUNTS__", html.escape(counts))
+            .replace("__STORY__", originality_html(report) + shared_passages_html(report))
             .replace("__FAMILIES__", "".join(sections) or "<p>No related documents.</p>")
             .replace("__SKIPPED__", f"<details><summary>Skipped inputs</summary><ul>{skipped}</ul></details>"
                      if skipped else "")
             .replace("__CSS__", _CSS).replace("__JS__", _JS).replace("__DATA__", _data(report, families)))
+
+
+def _search_text(report: ScanReport, doc_id: str) -> str:
+    doc = report.document(doc_id)
+    return " ".join(x for x in (doc.title, doc.source, doc.url, doc.date) if x)
+
+
+def _data(report: ScanReport, families: list[dict]) -> str:
+    documents = {d.id: {"title": d.title, "text": d.text, "date": d.date, "source": d.source, "url": d.url,
+                        "chrome": report.chrome.get(d.id, [])} for d in report.documents}
+    payload = {"documents": documents, "pairs": [p.to_json() for p in report.pairs],
+               "families": [{"nodes": f["nodes"], "pairs": f["pairs"]} for f in families]}
+    text = json.dumps(payload, ensure_ascii=False)
+    # Safe inside <script>: no "</script>", no "<!--", no HTML parsing of article text.
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
 _PAGE = """<!doctype html>
@@ -172,7 +223,9 @@ _PAGE = """<!doctype html>
 <body><header><h1>__TITLE__</h1><p class="counts">__COUNTS__</p>
 <p class="legend"><span class="hl sample" style="background:#ffd8a8">shared passage / aligned sentence</span>
 <span class="chrome">site chrome (not evidence)</span> Click a highlight to find its counterpart.</p></header>
-<main>__FAMILIES__ __SKIPPED__</main>
+<main>__STORY__<section class="families"><h2>Story families</h2>
+<p class="search"><label>Search <input type="search" id="search" placeholder="id, headline, outlet, url, date"></label>
+<span id="search-count"></span></p>__FAMILIES__</section> __SKIPPED__</main>
 <script id="dedup-data" type="application/json">__DATA__</script>
 <script>__JS__</script></body></html>
 """
@@ -194,7 +247,11 @@ table.pairs th.sorted.asc::after{content:" ▴"}button{cursor:pointer}
 .panes{display:grid;grid-template-columns:1fr 1fr;gap:12px}.pane{border:1px solid #ddd;border-radius:6px;padding:8px 10px;
 max-height:70vh;overflow:auto;white-space:pre-wrap;background:#fff;position:relative}.pane h3{margin:0 0 6px;font-size:14px}
 .hl{cursor:pointer;border-radius:2px}.hl.flash{outline:3px solid #d6336c}.chrome{color:#b0b0b0}
-.more{margin:4px 0}
+.more{margin:4px 0}h2{font-size:18px;margin:14px 0 6px}section{margin:8px 0}
+table.kinds,table.outlets{border-collapse:collapse;font-size:13px}table.kinds td,table.kinds th,table.outlets td,
+table.outlets th{border-bottom:1px solid #eee;padding:3px 8px;text-align:left}blockquote{margin:4px 0 2px 12px;
+font-style:italic}.shared li p{margin:0 0 8px 12px;font-size:13px;color:#444}.search input{width:340px;padding:4px}
+.graph .node.match rect{fill:#fff3bf;stroke:#e67700;stroke-width:3}details.family.hidden{display:none}
 """
 
 _JS = r"""
@@ -345,6 +402,22 @@ _JS = r"""
   Array.prototype.forEach.call(document.querySelectorAll("details.family"), function (details) {
     if (details.open) renderFamily(details);
     details.addEventListener("toggle", function () { if (details.open) renderFamily(details); });
+  });
+  var search = document.getElementById("search"), count = document.getElementById("search-count");
+  search.addEventListener("input", function () {
+    var q = search.value.trim().toLowerCase(), shown = 0;
+    Array.prototype.forEach.call(document.querySelectorAll("details.family"), function (details) {
+      var hit = !q || details.getAttribute("data-search").indexOf(q) >= 0;
+      details.classList.toggle("hidden", !hit);
+      if (hit) shown++;
+      if (hit && q && !details.open) details.open = true;
+      Array.prototype.forEach.call(details.querySelectorAll("g.node"), function (node) {
+        var id = node.getAttribute("data-node"), doc = data.documents[id] || {};
+        var text = [id, doc.title, doc.source, doc.url, doc.date].join(" ").toLowerCase();
+        node.classList.toggle("match", !!q && text.indexOf(q) >= 0);
+      });
+    });
+    count.textContent = q ? shown + " families match" : "";
   });
   window.dedupReady = true;
 })();

@@ -128,7 +128,7 @@ ORIGIN_RULES = {
     EXCERPT_OF: "derives from another article as an excerpt, or reuses a real share of it (an overlap joining "
                 "a family)",
     RETELLING: "derives from another article as a paraphrase, or tells a story it credits to an absent source "
-               "and shares with other articles (a substantive pair), deriving from none of them",
+               "and is a sibling of other articles through that source, deriving from none of them",
     WIRE_REPRINT: "runs a wire service's story under its dateline, wire byline or credit line, and derives "
                   "from no article of the corpus",
     ORIGINAL: "none of the above: no parent in the corpus, no wire mark, no retold absent source "
@@ -284,7 +284,7 @@ class LineageBuilder:
                                   + tuple(f'credits {source.name}: "…{c.snippet}…"' for c in found if not c.wire)[:3]))
         share = self.settings.family_min_share
         edges = sorted(edges, key=lambda e: (e.child, e.parent))
-        origins = origins_of(documents, directed, edges, outlet, {d: w.outlet for d, w in wires.items()}, share)
+        origins = origins_of(documents, directed, edges, outlet, sources, share)
         return Lineage(tuple(directed), families_of(directed, sources, share), tuple(sources), tuple(edges),
                        outlets=outlet, wires={d: w.outlet for d, w in wires.items()}, origins=origins)
 
@@ -363,26 +363,32 @@ class LineageBuilder:
 
     def _time_vote(self, a: Document, b: Document) -> tuple[float, str] | None:
         """The later document derives from the earlier: publication dates vote with ``date_weight``,
-        crawl times (when either has no publication date) with ``crawl_weight``; a gap under
-        ``min_time_gap_hours`` (or on the same day, when one has a date without a time) is no evidence."""
-        (ta, kind_a, exact_a), (tb, kind_b, exact_b) = document_time(a), document_time(b)
-        if ta is None or tb is None:
+        crawl times (when either has no publication date, or both dates fall on one day without a
+        time of day) with ``crawl_weight``; a gap under ``min_time_gap_hours`` is no evidence."""
+        ta, tb = document_time(a), document_time(b)
+        vote = self._compare(a, b, ta, tb)
+        if vote is None and ta[1] == tb[1] == PUBLISHED and not (ta[2] and tb[2]):
+            vote = self._compare(a, b, _crawl_time(a), _crawl_time(b))   # same day: who was fetched first
+        return vote
+
+    def _compare(self, a: Document, b: Document, ta, tb) -> tuple[float, str] | None:
+        (when_a, kind_a, exact_a), (when_b, kind_b, exact_b) = ta, tb
+        if when_a is None or when_b is None:
             return None
-        if not (exact_a and exact_b):
-            ta, tb = ta.replace(hour=0, minute=0, second=0, microsecond=0), tb.replace(hour=0, minute=0, second=0,
-                                                                                       microsecond=0)
-        gap = abs((ta - tb).total_seconds()) / 3600
-        if ta == tb or gap < self.settings.min_time_gap_hours:
+        if not (exact_a and exact_b):   # a date without a time of day only orders different days
+            when_a, when_b = (t.replace(hour=0, minute=0, second=0, microsecond=0) for t in (when_a, when_b))
+        if abs((when_a - when_b).total_seconds()) / 3600 < max(self.settings.min_time_gap_hours, 1e-9):
             return None
         crawled = CRAWLED in (kind_a, kind_b)
         weight = self.settings.crawl_weight if crawled else self.date_weight
-        later, earlier = (a, b) if ta > tb else (b, a)
+        (later, kind_later), (earlier, kind_earlier) = ((a, kind_a), (b, kind_b)) if when_a > when_b \
+            else ((b, kind_b), (a, kind_a))
         if crawled:
-            text = (f"{later.id} was {_when_phrase(later)}, after {earlier.id} ({_when_phrase(earlier)}); "
-                    f"crawl times weigh less than publication dates")
+            text = (f"{later.id} was {_when_phrase(later, kind_later)}, after {earlier.id} "
+                    f"({_when_phrase(earlier, kind_earlier)}); crawl times weigh less than publication dates")
         else:
             text = f"{later.id} is dated {later.date}, after {earlier.id} ({earlier.date})"
-        return (weight if ta > tb else -weight, text)
+        return (weight if when_a > when_b else -weight, text)
 
     @staticmethod
     def _sources(absent: dict[str, dict[str, list[Citation]]]) -> list[Source]:
@@ -452,9 +458,13 @@ def _squash(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", re.sub(r"^the\s+", "", name.strip().lower()))
 
 
-def _when_phrase(doc: Document) -> str:
-    when, kind, _ = document_time(doc)
+def _when_phrase(doc: Document, kind: str) -> str:
     return f"dated {doc.date}" if kind == PUBLISHED else f"crawled at {doc.crawled_at}"
+
+
+def _crawl_time(doc: Document) -> tuple[datetime | None, str | None, bool]:
+    parsed = _parse_time(getattr(doc, "crawled_at", None))
+    return (parsed[0], CRAWLED, parsed[1]) if parsed else (None, None, False)
 
 
 def source_id(name: str) -> str:
@@ -523,8 +533,9 @@ def connected_components(links: Iterable[tuple[str, str]]) -> list[list[str]]:
 
 
 def origins_of(documents: Sequence[Document], pairs: Sequence[Pair], edges: Sequence[Edge],
-               outlet: dict[str, str | None], wires: dict[str, str], min_share: float) -> tuple[Origin, ...]:
+               outlet: dict[str, str | None], sources: Sequence[Source], min_share: float) -> tuple[Origin, ...]:
     """Each document's kind and strongest parent, by the first rule of ``ORIGIN_RULES`` that holds."""
+    names = {s.id: s.name for s in sources}
     by_pair = {frozenset((p.a, p.b)): p for p in pairs}
     parent_edges: dict[str, list[Edge]] = defaultdict(list)
     source_edges: dict[str, list[Edge]] = defaultdict(list)
@@ -533,11 +544,11 @@ def origins_of(documents: Sequence[Document], pairs: Sequence[Pair], edges: Sequ
             source_edges[e.child].append(e)
         elif substantive(by_pair[frozenset((e.child, e.parent))], min_share):
             parent_edges[e.child].append(e)
-    relations: dict[str, set[str]] = defaultdict(set)
+    siblings_by: dict[str, str] = {}   # document -> evidence of the siblings pairs it is in
     for p in pairs:
-        if substantive(p, min_share):
-            relations[p.a].add(p.relation)
-            relations[p.b].add(p.relation)
+        if substantive(p, min_share) and p.direction == SIBLINGS:
+            for doc in (p.a, p.b):
+                siblings_by[doc] = siblings_by.get(doc, "") + " ".join(p.evidence)
     out = []
     for doc in documents:
         name = outlet.get(doc.id)
@@ -550,8 +561,8 @@ def origins_of(documents: Sequence[Document], pairs: Sequence[Pair], edges: Sequ
         cites = [e for e in source_edges[doc.id] if e.relation != WIRE_COPY]
         if wire:
             out.append(Origin(doc.id, name, WIRE_REPRINT, wire[0].parent, WIRE_COPY))
-        elif cites and relations[doc.id]:
-            out.append(Origin(doc.id, name, RETELLING, cites[0].parent, "cites"))
+        elif retold := [e for e in cites if names.get(e.parent, e.parent) in siblings_by.get(doc.id, "")]:
+            out.append(Origin(doc.id, name, RETELLING, retold[0].parent, "cites"))
         else:
             out.append(Origin(doc.id, name, ORIGINAL))
     return tuple(out)

@@ -127,8 +127,9 @@ def family_tree(report: ScanReport, family) -> list[tuple[int, str, str | None]]
     members = set(family)
     parent = {o.document: o.parent for o in report.origins if o.document in members and o.parent in members}
     relation = {o.document: o.relation for o in report.origins}
-    for edge in report.edges:   # an article with no parent hangs under the absent source it credits
-        if edge.child in members and edge.parent in members and edge.child not in parent \
+    lone = len([m for m in family if not m.startswith("source:")]) == 1
+    for edge in report.edges:   # a lone article hangs under the absent source it credits (its story's origin)
+        if lone and edge.child in members and edge.parent in members and edge.child not in parent \
                 and edge.parent.startswith("source:"):
             parent[edge.child], relation[edge.child] = edge.parent, edge.relation
     kind = {o.document: o.kind for o in report.origins}
