@@ -87,6 +87,7 @@ _NOT_NAME_WORDS = {"a", "an", "and", "as", "about", "after", "at", "before", "bu
                    "says", "also", "according", "via", "per", "citing", "reported", "like", "unlike", "both", "all"}
 # Words near an outlet's name that make the mention an attribution.
 _CUE_BEFORE = re.compile(r"(according to|reported by|first reported|as reported|cited by|citing|told|via|source:|"
+                         r"(?:first )?carried by|originally appeared (?:on|in)|first appeared (?:on|in)|"
                          r"per|report (?:in|by|from)|story (?:in|by)|wrote in|published (?:in|by)|"
                          r"interview with|said to)\W+(?:\w+\W+){0,3}$", re.I)
 _CUE_AFTER = re.compile(r"^\W{0,3}(?:'s\s+|’s\s+)?(?:\w+\s+){0,2}?(reported|reports|report|revealed|wrote|"
@@ -401,9 +402,8 @@ class LineageBuilder:
 
 
 def _siblings_of_common_parent(pairs: list[Pair]) -> list[Pair]:
-    """Two documents that both derive from a third, at least as surely as one would from the other
-    and with no credit between them, are siblings (two copies of one original), not a chain
-    decided by a few hours between them."""
+    """Two documents that both derive from a third, with no credit between them, are siblings (two
+    copies of one original), not a chain decided by a few hours between them."""
     parents: dict[str, dict[str, float]] = defaultdict(dict)
     for p in pairs:
         if p.direction in (A_FROM_B, B_FROM_A):
@@ -412,8 +412,7 @@ def _siblings_of_common_parent(pairs: list[Pair]) -> list[Pair]:
     out = []
     for p in pairs:
         if p.direction in (A_FROM_B, B_FROM_A) and not any(" credits " in e for e in p.evidence):
-            common = sorted(c for c in set(parents[p.a]) & set(parents[p.b]) if c not in (p.a, p.b)
-                            and min(parents[p.a][c], parents[p.b][c]) >= p.confidence)
+            common = sorted(c for c in set(parents[p.a]) & set(parents[p.b]) if c not in (p.a, p.b))
             if common:
                 p = replace(p, direction=SIBLINGS, confidence=0.6,
                             evidence=p.evidence + (f"both derive from {common[0]}: siblings, not one from the other",))
