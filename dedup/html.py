@@ -43,13 +43,11 @@ OPEN_FAMILIES = 5
 
 def families_of(report: ScanReport) -> list[dict]:
     """The report's families (computed once, by the lineage stage), each with its nodes and pair indices."""
-    out = []
-    for members in report.families:
-        nodes = sorted(members, key=lambda n: (n.startswith("source:"), n))
-        member_set = set(nodes)
-        pair_ids = [i for i, p in enumerate(report.pairs) if p.a in member_set]
-        out.append({"nodes": nodes, "pairs": pair_ids})
-    return out
+    pairs_of: dict[int | None, list[int]] = defaultdict(list)
+    for i, p in enumerate(report.pairs):
+        pairs_of[report.family_of(p.a)].append(i)
+    return [{"nodes": sorted(members, key=lambda n: (n.startswith("source:"), n)), "pairs": pairs_of[n]}
+            for n, members in enumerate(report.families)]
 
 
 def tree_parents(nodes: list[str], report: ScanReport) -> dict[str, tuple[str, str | None]]:
@@ -94,7 +92,7 @@ def layout(nodes: list[str], report: ScanReport) -> dict[str, tuple[float, float
     return positions
 
 
-def graph_svg(nodes: list[str], report: ScanReport) -> str:
+def graph_svg(nodes: list[str], report: ScanReport, confidence: dict | None = None) -> str:
     pos = layout(nodes, report)
     parents = tree_parents(nodes, report)
     width = max(x for x, _ in pos.values()) + NODE_W + MARGIN
@@ -103,7 +101,8 @@ def graph_svg(nodes: list[str], report: ScanReport) -> str:
              f'viewBox="0 0 {width:.0f} {height:.0f}" role="img">',
              '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" '
              'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>']
-    confidence = {(e.child, e.parent): e.confidence for e in report.edges}
+    if confidence is None:
+        confidence = {(e.child, e.parent): e.confidence for e in report.edges}
     for child, (parent_, relation) in sorted(parents.items()):
         (x1, y1), (x2, y2) = pos[child], pos[parent_]
         ax, ay, bx, by = x1 + NODE_W / 2, y1, x2 + NODE_W / 2, y2 + NODE_H
@@ -116,11 +115,11 @@ def graph_svg(nodes: list[str], report: ScanReport) -> str:
                      f'marker-end="url(#arrow)"/><text x="{(ax + bx) / 2:.0f}" y="{mid - 4:.0f}" class="edge-label">'
                      f'{html.escape(label)}</text></g>')
     titles = {d.id: d for d in report.documents}
-    kinds = {o.document: (o.kind, o.outlet) for o in report.origins}
+    kinds = {n: (o.kind, o.outlet) for n in nodes if (o := report.origin(n)) is not None}
     for node in nodes:
         x, y = pos[node]
         is_source = node.startswith("source:")
-        name = next((s.name for s in report.sources if s.id == node), node) if is_source else \
+        name = report.source_name(node) if is_source else \
             (titles[node].title or node)
         short = name if len(name) <= 30 else name[:28] + "…"
         kind, outlet = kinds.get(node, ("", None))
@@ -171,6 +170,7 @@ def shared_passages_html(report: ScanReport) -> str:
 
 def render(report: ScanReport, title: str = "dedup report") -> str:
     families = families_of(report)
+    confidence = {(e.child, e.parent): e.confidence for e in report.edges}
     sections = []
     for n, family in enumerate(families):
         docs = [x for x in family["nodes"] if not x.startswith("source:")]
@@ -185,13 +185,23 @@ def render(report: ScanReport, title: str = "dedup report") -> str:
             f'<details class="family" data-family="{n}" data-members="{html.escape(" ".join(family["nodes"]))}" '
             f'data-search="{html.escape(searchable)}"'
             f'{" open" if n < OPEN_FAMILIES else ""}><summary>{html.escape(summary)}</summary>'
-            f'<div class="graph-wrap">{graph_svg(family["nodes"], report)}</div>'
+            f'<div class="graph-wrap">{graph_svg(family["nodes"], report, confidence)}</div>'
             f'<div class="pairs" data-family="{n}"></div></details>')
+    loose = [i for i, p in enumerate(report.pairs)
+             if report.family_of(p.a) is None or report.family_of(p.a) != report.family_of(p.b)]
+    if loose:   # listed, not hidden: they share too little to make one story
+        ids = sorted({x for i in loose for x in (report.pairs[i].a, report.pairs[i].b)})
+        sections.append(
+            f'<details class="family loose" data-family="{len(families)}" data-members="" '
+            f'data-search="{html.escape(" ".join([*ids, *(_search_text(report, d) for d in ids)]).lower())}">'
+            f'<summary>Pairs that join no family ({len(loose)}): they share too little of either article to '
+            f'make one story</summary><div class="pairs" data-family="{len(families)}"></div></details>')
+        families = families + [{"nodes": [], "pairs": loose}]
     skipped = "".join(f"<li>{html.escape(str(s))}</li>" for s in report.skipped)
     dropped = report.pairs_dropped_as_shared
     counts = (f"{len(report.documents)} documents · {len(report.pairs)} related pairs"
               + (f" ({dropped} more shared only widely shared passages)" if dropped else "")
-              + f" · {len(families)} families · {len(report.sources)} absent sources · {len(report.skipped)} skipped")
+              + f" · {len(report.families)} families · {len(report.sources)} absent sources · {len(report.skipped)} skipped")
     return (_PAGE.replace("__TITLE__", html.escape(title)).replace("__COUNTS__", html.escape(counts))
             .replace("__STORY__", originality_html(report) + shared_passages_html(report))
             .replace("__FAMILIES__", "".join(sections) or "<p>No related documents.</p>")

@@ -210,6 +210,8 @@ class ScanReport:
     pairs_dropped_as_shared: int = 0   # pairs whose only shared text was widely shared passages
     _doc_index: dict = field(default_factory=dict, repr=False, compare=False)
     _pair_index: dict = field(default_factory=dict, repr=False, compare=False)
+    _family_index: dict = field(default_factory=dict, repr=False, compare=False)
+    _origin_index: dict = field(default_factory=dict, repr=False, compare=False)
 
     def document(self, doc_id: str) -> Document:
         return self._documents_by_id()[doc_id]
@@ -219,11 +221,24 @@ class ScanReport:
         return by_key.get((a, b)) or by_key.get((b, a))
 
     def family_of(self, node: str) -> int | None:
-        """Index in ``families`` of the family holding a document (or absent source) id."""
-        for n, family in enumerate(self.families):
-            if node in family:
-                return n
-        return None
+        """Index in ``families`` of the family holding a document (or absent source) id (an absent
+        source credited from several families: the first)."""
+        if self._family_index.get("_size") != (len(self.families), sum(map(len, self.families))):
+            self._family_index.clear()
+            for n, family in reversed(list(enumerate(self.families))):
+                self._family_index.update((member, n) for member in family)
+            self._family_index["_size"] = (len(self.families), sum(map(len, self.families)))
+        return self._family_index.get(node)
+
+    def origin(self, doc_id: str):
+        """The document's ``lineage.Origin`` (kind, outlet, strongest parent), or None."""
+        if len(self._origin_index) != len(self.origins):
+            self._origin_index.clear()
+            self._origin_index.update((o.document, o) for o in self.origins)
+        return self._origin_index.get(doc_id)
+
+    def source_name(self, node: str) -> str:
+        return next((s.name for s in self.sources if s.id == node), node)
 
     # Lookups are built on first use (reports are built once, then read).
     def _documents_by_id(self) -> dict[str, Document]:

@@ -112,10 +112,10 @@ def _print_shared_passages(report: ScanReport, console: Console) -> None:
 def _describe(report: ScanReport, node: str) -> str:
     """``id "headline" — outlet, date`` for a document; the name for an absent source."""
     if node.startswith("source:"):
-        name = next((s.name for s in report.sources if s.id == node), node)
-        return f"{name} (absent: credited, not in the corpus)"
+        return f"{report.source_name(node)} (absent: credited, not in the corpus)"
     doc = report.document(node)
-    outlet = next((o.outlet for o in report.origins if o.document == node), None) or doc.source
+    origin = report.origin(node)
+    outlet = (origin.outlet if origin else None) or doc.source
     bits = [b for b in (outlet, doc.date or (f"crawled {doc.crawled_at}" if doc.crawled_at else None)) if b]
     return f'{node} "{excerpt(doc.title, 80)}"' + (f" — {', '.join(bits)}" if bits else "") if doc.title \
         else node + (f" — {', '.join(bits)}" if bits else "")
@@ -125,14 +125,15 @@ def family_tree(report: ScanReport, family) -> list[tuple[int, str, str | None]]
     """The family as a tree: (depth, node, relation to its parent), roots first (absent sources,
     then the earliest original), each article under its strongest parent (``report.origins``)."""
     members = set(family)
-    parent = {o.document: o.parent for o in report.origins if o.document in members and o.parent in members}
-    relation = {o.document: o.relation for o in report.origins}
+    origins = {node: report.origin(node) for node in family if report.origin(node) is not None}
+    parent = {d: o.parent for d, o in origins.items() if o.parent in members}
+    relation = {d: o.relation for d, o in origins.items()}
     lone = len([m for m in family if not m.startswith("source:")]) == 1
-    for edge in report.edges:   # a lone article hangs under the absent source it credits (its story's origin)
-        if lone and edge.child in members and edge.parent in members and edge.child not in parent \
+    for edge in (report.edges if lone else ()):   # a lone article hangs under the absent source it credits
+        if edge.child in members and edge.parent in members and edge.child not in parent \
                 and edge.parent.startswith("source:"):
             parent[edge.child], relation[edge.child] = edge.parent, edge.relation
-    kind = {o.document: o.kind for o in report.origins}
+    kind = {d: o.kind for d, o in origins.items()}
     children: dict[str | None, list[str]] = defaultdict(list)
     for node in family:
         children[parent.get(node)].append(node)
@@ -163,7 +164,7 @@ def _print_family(report: ScanReport, n: int, family, console: Console) -> None:
     docs = [m for m in family if not m.startswith("source:")]
     console.print(f"\n[bold]Family {n}[/bold] ({len(docs)} articles"
                   + (f", {len(family) - len(docs)} absent sources" if len(family) > len(docs) else "") + ")")
-    kind = {o.document: o.kind for o in report.origins}
+    kind = {node: report.origin(node).kind for node in family if report.origin(node) is not None}
     for depth, node, relation in family_tree(report, family):
         label = f"[{relation}] " if relation else ""
         tag = f" ({kind[node]})" if node in kind else ""

@@ -133,6 +133,26 @@ def test_json_terminal_and_html_show_the_same_families(cycle, seeds):
         assert f"{len(rep.families)} families" in page and f"{len(rep.families)} story families" in terminal
         for n, family in enumerate(data["families"]):
             assert f'data-members="{" ".join(sorted(family, key=lambda x: (x.startswith("source:"), x)))}"' in page
+        # Every pair is listed somewhere on the page: in its family, or with the pairs that join none.
+        payload = json.loads(re.search(r'<script id="dedup-data" type="application/json">(.*?)</script>', page,
+                                       re.S).group(1))
+        listed = sorted(i for family in payload["families"] for i in family["pairs"])
+        assert listed == list(range(len(rep.pairs)))
+
+
+def test_pairs_that_join_no_family_are_still_listed(seeds):
+    """Two stories sharing one sentence-long passage: a pair, too small to make them one family."""
+    text = seeds[SEED_000]
+    shared = next(line for line in text.splitlines() if len(line.split()) > 25)
+    other = seeds[SEED_002] + "\n\n" + shared + "\n"
+    report = Scanner(paraphrase=False).scan([Document("memo", text), Document("other", other)])
+    (pair,) = report.pairs
+    assert pair.relation == "overlap" and max(pair.containment_a_in_b, pair.containment_b_in_a) < 0.2
+    assert report.family_of("memo") != report.family_of("other") or report.family_of("memo") is None
+    console = Console(record=True, width=200)
+    print_summary(report, console)
+    assert "Pairs that join no family (1" in console.export_text()
+    assert "Pairs that join no family (1)" in render(report)
 
 
 # -- 3. wire-aware lineage -----------------------------------------------------------------------------
