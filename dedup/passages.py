@@ -19,7 +19,8 @@ The rule, learned per corpus (``ChromeSettings``):
 
 ``SharedPassages.filter`` then takes such passages out of each pair's verbatim
 evidence (a passage at least half made of widely shared shingles), recomputes the
-containment from what is left, and drops pairs left with nothing, counting them.
+containment from what is left, does the same with aligned sentences (a shared quote
+aligns with itself in every carrier), and drops pairs left with nothing, counting them.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .settings import ChromeSettings
 
 if TYPE_CHECKING:
     from .core import DocumentAnalysis, PairEvidence
+    from .paraphrase import SentenceEvidence
 
 # A pair's passage made at least this much of widely shared shingles is that passage, not evidence.
 SHARED_PASSAGE_SHARE = 0.5
@@ -81,6 +83,8 @@ class SharedPassages:
         dropped_by: dict[int, int] = defaultdict(int)
         pairs = 0
         for (i, j), ev in evidence.items():
+            if ev.sentences is not None:
+                ev = replace(ev, sentences=self._without_shared_sentences(spans, i, ev.sentences))
             passages = ev.overlap.passages
             own = [p for p in passages if not self._is_shared(spans, i, p.a_start, p.a_end)]
             if len(own) == len(passages):
@@ -97,6 +101,18 @@ class SharedPassages:
                 dropped_by[group] += 1
         self._count(dropped_by, pairs)
         return kept
+
+    def _without_shared_sentences(self, spans: "_ShingleSpans", doc: int, found: "SentenceEvidence"):
+        """The sentence alignment without sentences that lie in a widely shared passage (the quoted
+        statement itself says nothing about who retold whom); shares scaled to what is left."""
+        keep = [al for al in found.alignments if not self._is_shared(spans, doc, al.a_start, al.a_end)]
+        if len(keep) == len(found.alignments):
+            return found
+        left = len(keep) / len(found.alignments)
+        return replace(found, alignments=tuple(keep), aligned_a=found.aligned_a * left,
+                       aligned_b=found.aligned_b * left,
+                       evidence=found.evidence + (f"{len(found.alignments) - len(keep)} aligned sentences lie in "
+                                                  f"widely shared passages: not counted",))
 
     def settle(self, decided: set[tuple[str, str]]) -> None:
         """Count the pairs whose only verbatim text was widely shared and whose aligned sentences
