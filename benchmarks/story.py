@@ -3,6 +3,7 @@
     python benchmarks/story.py --corpus tests/fixtures/newscycle          # the committed fixture
     python benchmarks/story.py --stories 40 --seed 1 --no-paraphrase      # generate ~600 articles, verbatim scan
     python benchmarks/story.py --corpus DIR --json results.json
+    python benchmarks/story.py --stories 40 --baseline DIR   # DIR: an older dedup (git archive REV dedup | tar -x -C DIR)
 
 Runs ``dedup.Scanner().scan(docs)`` on a corpus made by ``newscycle.py`` (real articles reworked
 into wire reprints, copies, excerpts, light rewrites, quote-sharing stories, with outlet
@@ -44,6 +45,10 @@ DIRECTED = ("a_from_b", "b_from_a")
 FRAGMENT_STARTS = {"as", "and", "but", "or", "of", "in", "on", "for", "with", "to", "by", "at", "from", "that", "said",
                    "told", "when", "while", "after", "before", "if", "so", "than", "then", "also"}
 GENERIC = {"times", "post", "news", "press", "herald", "journal", "daily", "magazine", "agency", "network", "tv"}
+
+
+CAUSES = ("widely shared passage", "same outlet (furniture)", "same chain (promo)", "same story, no shared text expected",
+          "other (related headlines, captions, ...)")
 
 
 def norm(name: str) -> str:
@@ -202,6 +207,22 @@ def score(report, truth: dict, records: list[dict]) -> dict:
     out["direction"] = {"truth_pairs": sum(1 for p in want.values() if p["direction"] in DIRECTED),
                         "found": len(directed), "right": right, "accuracy": right / max(1, len(directed))}
 
+    # how much is original: each document's kind against its true role (a later API addition)
+    expected_kind = {"original": "original", "unrelated": "original", "quote_sharer": "original",
+                     "wire_reprint": "wire reprint", "copy": "reprint", "excerpt": "excerpt", "rewrite": "retelling"}
+    origins = getattr(report, "origins", None)
+    if origins:
+        kind = {_get(o, "document"): _get(o, "kind") for o in origins}
+        by_role = defaultdict(lambda: [0, 0])
+        for doc, t in docs.items():
+            by_role[t["role"]][1] += 1
+            by_role[t["role"]][0] += kind.get(doc) == expected_kind[t["role"]]
+        out["origins"] = {role: {"right": r, "total": n, "expected": expected_kind[role]}
+                          for role, (r, n) in sorted(by_role.items())}
+    else:
+        out["origins"] = None
+    out["pairs"]["dropped_as_shared"] = getattr(report, "pairs_dropped_as_shared", None)
+
     # widely shared passages as their own finding (a later API addition)
     section = getattr(report, "shared_passages", None)
     if section is None:
@@ -216,7 +237,32 @@ def score(report, truth: dict, records: list[dict]) -> dict:
     return out
 
 
-def print_summary(s: dict, seconds: float) -> None:
+def print_summary(s: dict, seconds: float, baseline: dict | None = None) -> None:
+    """Each measure beside the truth; with ``baseline`` (another dedup's summary on the same corpus,
+    from ``--baseline``), its column first."""
+    rows = summary_rows(s, seconds)
+    width = max(len(r[0]) for r in rows)
+    if baseline is not None:
+        before = dict((name, got) for name, got, _ in summary_rows(baseline, baseline.get("scan_seconds", 0.0)))
+        bw = max(len("baseline"), *(len(str(before.get(r[0], "–"))) for r in rows))
+        vw = max(len("dedup"), *(len(str(r[1])) for r in rows))
+        print(f"{'measure':<{width}}  {'baseline':>{bw}}  {'dedup':>{vw}}  truth")
+        for name, got, truth in rows:
+            print(f"{name:<{width}}  {str(before.get(name, '–')):>{bw}}  {str(got):>{vw}}  {truth}")
+    else:
+        vw = max(len(str(r[1])) for r in rows)
+        print(f"{'measure':<{width}}  {'dedup':>{vw}}  truth")
+        for name, got, truth in rows:
+            print(f"{name:<{width}}  {str(got):>{vw}}  {truth}")
+    S = s["sources"]
+    if S["self_credit_examples"]:
+        print("self-credited names:", ", ".join(S["self_credit_examples"]))
+    if S["not_an_outlet_examples"]:
+        print("absent sources not outlets of this corpus (real citations in the articles, or junk):",
+              ", ".join(S["not_an_outlet_examples"]))
+
+
+def summary_rows(s: dict, seconds: float) -> list[tuple[str, object, object]]:
     P, F, W, S = s["pairs"], s["families"], s["wire_reprints"], s["sources"]
     rows = [
         ("articles", s["documents"], ""),
@@ -225,7 +271,7 @@ def print_summary(s: dict, seconds: float) -> None:
         ("pairs per 1,000 articles", f"{P['per_1000_found']:.0f}", f"{P['per_1000_truth']:.0f}"),
         ("expected pairs found", P["expected_found"], P["truth"]),
         ("unexpected pairs", P["unexpected"], 0),
-        *((f"  … {cause}", k, 0) for cause, k in P["unexpected_by_cause"].items()),
+        *((f"  … {cause}", P["unexpected_by_cause"].get(cause, 0), 0) for cause in CAUSES),
         ("families", F["found"], F["truth"]),
         ("largest family (articles)", F["largest_found"], F["largest_truth"]),
         ("families mixing stories", F["mixing_stories"], 0),
@@ -246,19 +292,33 @@ def print_summary(s: dict, seconds: float) -> None:
         ("paraphrase precision", f"{s['paraphrase']['precision']:.3f} ({s['paraphrase']['called_right']}/{s['paraphrase']['called_paraphrase']})", "1.000"),
         ("direction accuracy (true parent pairs)", f"{s['direction']['accuracy']:.3f} ({s['direction']['right']}/{s['direction']['found']})", "1.000"),
     ]
+    rows.insert(3, ("pairs dropped as widely shared (counted)",
+                    "not reported" if P.get("dropped_as_shared") is None else P["dropped_as_shared"], ""))
+    for role, o in (s.get("origins") or {}).items():
+        rows.append((f"kind of {role}: '{o['expected']}'", f"{o['right']}/{o['total']}", o["total"]))
+    if not s.get("origins"):
+        rows.append(("kinds of article (how much is original)", "not reported", ""))
     sp = s["shared_passages"]
     rows.append(("shared passages listed (true)", "no such section" if sp is None else f"{sp['true_listed']} of {sp['listed']}",
                  "" if sp is None else sp["truth"]))
-    width = max(len(r[0]) for r in rows)
-    vw = max(len(str(r[1])) for r in rows)
-    print(f"{'measure':<{width}}  {'dedup':>{vw}}  truth")
-    for name, got, truth in rows:
-        print(f"{name:<{width}}  {str(got):>{vw}}  {truth}")
-    if S["self_credit_examples"]:
-        print("self-credited names:", ", ".join(S["self_credit_examples"]))
-    if S["not_an_outlet_examples"]:
-        print("absent sources not outlets of this corpus (real citations in the articles, or junk):",
-              ", ".join(S["not_an_outlet_examples"]))
+    return rows
+
+
+def run_baseline(folder: Path, corpus: Path, no_paraphrase: bool, crawl_as_date: bool) -> dict:
+    """Score the dedup package found in ``folder`` (an older checkout: ``git archive REV dedup | tar -x
+    -C DIR``) on the same corpus, in a process of its own, and return its summary."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "baseline.json"
+        command = [sys.executable, __file__, "--corpus", str(corpus), "--json", str(out)]
+        command += ["--no-paraphrase"] * no_paraphrase + ["--crawl-as-date"] * crawl_as_date
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder.resolve()), os.environ.get("PYTHONPATH", "")])}
+        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+        return json.loads(out.read_text())
 
 
 def main() -> None:
@@ -271,6 +331,9 @@ def main() -> None:
     parser.add_argument("--crawl-as-date", action="store_true",
                         help="give documents without a date their crawl time as date (if Document has no crawled_at)")
     parser.add_argument("--json", type=Path, help="write the measures as JSON here")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also score the dedup package in DIR (e.g. git archive 807aa65 dedup | tar -x -C DIR) on "
+                             "the same corpus, in its own process, and print it side by side")
     args = parser.parse_args()
 
     import newscycle
@@ -294,7 +357,17 @@ def main() -> None:
     summary["settings"] = {"corpus": str(args.corpus) if args.corpus else None, "stories": args.stories,
                            "seed": args.seed, "small": args.small, "paraphrase": not args.no_paraphrase,
                            "crawl_as_date": args.crawl_as_date}
-    print_summary(summary, seconds)
+    baseline = None
+    if args.baseline:
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            corpus = args.corpus
+            if corpus is None:
+                corpus = Path(tmp)
+                newscycle.write(records, truth, corpus)
+            baseline = run_baseline(args.baseline, corpus, args.no_paraphrase, args.crawl_as_date)
+        summary["baseline"] = baseline
+    print_summary(summary, seconds, baseline)
     write_json(args.json, summary)
 
 
