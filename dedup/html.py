@@ -24,7 +24,7 @@ import html
 import json
 from collections import defaultdict
 
-from .records import A_FROM_B, B_FROM_A, ScanReport
+from .records import ScanReport
 
 # Headless Chromium flags for looking at a report (tests, screenshots): no sandbox as root,
 # and no background traffic, which a closed network would refuse.

@@ -201,7 +201,7 @@ class OutletMatcher:
         if not host:
             return False
         key = _squash(canonical)
-        labels = [_squash(label) for label in host.split(".")[:-1] if label not in ("www", "co", "com")]
+        labels = [_squash(label) for label in host.split(".")[:-1] if label not in _GENERIC_HOST_LABELS]
         return any(len(label) >= 3 and (key.startswith(label) or label.startswith(key)) for label in labels if key)
 
     def plausible(self, name: str) -> bool:
@@ -296,7 +296,7 @@ class LineageBuilder:
             name = outlet[doc.id]
             host = _host(doc.url)
             if name and host and name == host:
-                label = _squash(host.split(".")[0])
+                label = _squash(next((x for x in host.split(".") if x not in _GENERIC_HOST_LABELS), ""))
                 if len(label) >= 3:
                     spelled[label] = name
         return spelled
@@ -435,6 +435,11 @@ def _wire_phrase(doc: str, wire: str, wires: dict, absent: dict) -> str:
     if mark and mark.outlet == wire:
         return f"{doc} carries its {mark.snippet}"
     return f'{doc} credits it: "…{absent[doc][wire][0].snippet}…"'
+
+
+# Host labels that name no outlet ("news.com.au" is not the outlet "Newsweek").
+_GENERIC_HOST_LABELS = {"www", "co", "com", "org", "net", "news", "online", "web", "m", "mobile", "amp", "edition",
+                        "en", "english", "go", "europe", "us", "uk"}
 
 
 def _spelled_by(name: str, spelled: dict[str, str]) -> str:

@@ -164,15 +164,12 @@ class SharedPassageFinder:
             if groups >= self.min_groups:
                 spans = {d: span for d in carriers if (span := self._tokens(analyses[d], shingles)) is not None}
                 found.append(_Group(spans, shingles, groups))
-        merged = _merge_adjacent(found, self.k)
-        passages = sorted((self._describe(g, analyses) for g in merged), key=lambda p: (-len(p.documents), p.text))
-        order = {p.spans: n for n, p in enumerate(passages)}
-        group_of_hash = {}
-        for g, p in zip(merged, (self._describe(g, analyses) for g in merged)):
-            for h in g.shingles.tolist():
-                group_of_hash[h] = order[p.spans]
-        hashes = np.unique(np.concatenate([g.shingles for g in merged])) if merged else np.empty(0, dtype=np.uint32)
-        return SharedPassages(passages, hashes, self.k, group_of_hash)
+        described = [(self._describe(g, analyses), g) for g in _merge_adjacent(found, self.k)]
+        described.sort(key=lambda pg: (-len(pg[0].documents), pg[0].text))   # most widely shared first
+        group_of_hash = {h: n for n, (_, g) in enumerate(described) for h in g.shingles.tolist()}
+        hashes = np.unique(np.concatenate([g.shingles for _, g in described])) if described \
+            else np.empty(0, dtype=np.uint32)
+        return SharedPassages([p for p, _ in described], hashes, self.k, group_of_hash)
 
     def candidates(self, analyses: Sequence["DocumentAnalysis"]) -> dict[tuple[int, ...], np.ndarray]:
         """Shingles carried by at least ``min_docs`` documents, grouped by exactly which documents

@@ -18,7 +18,7 @@ from dedup import Scanner
 from dedup.html import render, tree_parents
 from dedup.lineage import (CRAWLED, ORIGIN_KINDS, PUBLISHED, WIRE_COPY, WIRE_REPRINT, LineageBuilder, OutletMatcher,
                            document_time, parse_date)
-from dedup.records import A_FROM_B, B_FROM_A, SIBLINGS, Document
+from dedup.records import A_FROM_B, SIBLINGS, Document
 from dedup.report import print_summary, to_json
 
 from .conftest import SEED_000, SEED_002
