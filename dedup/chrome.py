@@ -31,10 +31,14 @@ never make a line furniture.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Iterable
 from urllib.parse import urlparse
+
+import numpy as np
 
 from .records import Document
 from .settings import ChromeSettings
@@ -79,28 +83,57 @@ class ChromeDetector:
                                   or "(?!)")
         self.outlet_min_docs = s.outlet_min_docs
         self.repeated_: set[str] = set()
-        self.furniture_: dict[str, set[str]] = {}   # outlet -> its repeated lines (rule 4)
+        self.furniture_: dict[str, set[int]] = {}   # outlet -> hashes of its repeated lines (rule 4)
 
     def fit(self, documents: Iterable[Document]) -> "ChromeDetector":
         counts: Counter[str] = Counter()
-        carriers: dict[tuple[str, str], dict[str, frozenset[str]]] = defaultdict(dict)   # (outlet, line) -> title -> lines
+        pages = []
         for doc in documents:
             counts.update(self.line_keys(doc))
-            outlet = outlet_key(doc)
-            if outlet:
-                keys = frozenset(line_key(doc.text[s:e]) for s, e in lines(doc.text)) - {""}
-                body = frozenset(k for k in keys if len(k.split()) > self.repeat_max_words)
-                title = doc.title.strip().lower() or doc.id
-                for key in keys:
-                    carriers[(outlet, key)].setdefault(title, body)
-        outlets_of: Counter[str] = Counter(key for _, key in carriers)
-        furniture: dict[str, set[str]] = defaultdict(set)
-        for (outlet, key), pages in carriers.items():
-            if outlets_of[key] == 1 and len(pages) >= self.outlet_min_docs \
-                    and _different_stories([p - {key} for p in pages.values()]):
-                furniture[outlet].add(key)
-        self.furniture_ = dict(furniture)
+            page = self._page(doc)
+            if page is not None:
+                pages.append(page)
+        self.furniture_ = self._furniture(pages)
         return self.fit_counts(counts)
+
+    def _page(self, doc: Document) -> "_Page | None":
+        """A document's lines as stable 64-bit hashes (a corpus's paragraphs would not fit in memory),
+        each also xor-ed with its outlet's hash so that one number names "this line at this outlet"."""
+        outlet = outlet_key(doc)
+        if not outlet:
+            return None
+        texts = {line_key(doc.text[s:e]) for s, e in lines(doc.text)} - {""}
+        salt = line_hash(outlet)
+        plain = {k: line_hash(k) for k in texts}
+        return _Page(outlet, salt, doc.title.strip().lower() or doc.id,
+                     np.fromiter((h ^ salt for h in plain.values()), dtype=np.uint64, count=len(plain)),
+                     frozenset(h for k, h in plain.items() if len(k.split()) > self.repeat_max_words))
+
+    def _furniture(self, pages: list["_Page"]) -> dict[str, set[int]]:
+        """Rule 4: per outlet, the lines repeated under ``outlet_min_docs`` of its different stories
+        and found at no other outlet."""
+        if not pages:
+            return {}
+        local, local_n = np.unique(np.concatenate([p.lines for p in pages]), return_counts=True)
+        repeated = set(local[local_n >= 2].tolist())
+        plain, plain_n = np.unique(np.concatenate([p.lines ^ np.uint64(p.salt) for p in pages]), return_counts=True)
+        carriers: dict[int, dict[str, frozenset[int]]] = defaultdict(dict)   # line at outlet -> title -> body
+        where: dict[int, _Page] = {}
+        for page in pages:
+            for h in page.lines.tolist():
+                if h in repeated:
+                    carriers[h].setdefault(page.title, page.body)
+                    where[h] = page
+        in_outlet = dict(zip(local.tolist(), local_n.tolist()))
+        furniture: dict[str, set[int]] = defaultdict(set)
+        for h, titled in carriers.items():
+            page = where[h]
+            line = h ^ page.salt
+            pages_with_line = int(plain_n[np.searchsorted(plain, np.uint64(line))])
+            if pages_with_line == in_outlet[h] and len(titled) >= self.outlet_min_docs \
+                    and _different_stories([body - {line} for body in titled.values()]):
+                furniture[page.outlet].add(line)
+        return dict(furniture)
 
     def fit_counts(self, counts: dict[str, int]) -> "ChromeDetector":
         """Learn from counts of documents per short line (an index keeps them as it grows)."""
@@ -124,7 +157,8 @@ class ChromeDetector:
             if words <= limit or furniture:   # normalise only lines that can be chrome
                 key = line_key(doc.text[start:end])
                 heading = words <= 8 and LIST_HEADING.search(key) is not None
-                if heading or in_list or key in furniture or (words <= limit and self._is_chrome(key)):
+                if heading or in_list or (furniture and line_hash(key) in furniture) \
+                        or (words <= limit and self._is_chrome(key)):
                     found.append((start, end))
                     in_list = in_list or heading
                     continue
@@ -142,7 +176,7 @@ class ChromeDetector:
     def why(self, line: str) -> str | None:
         """Name the rule that makes ``line`` chrome, or None (for explaining decisions)."""
         key = line_key(line)
-        if any(key in lines_ for lines_ in self.furniture_.values()):
+        if any(line_hash(key) in lines_ for lines_ in self.furniture_.values()):
             return f"an outlet's furniture: repeated under at least {self.outlet_min_docs} of its stories"
         if key in self.repeated_ and len(key.split()) <= self.repeat_max_words:
             return f"repeated in at least {self.min_docs} documents"
@@ -186,6 +220,20 @@ def _different_stories(pages: list[frozenset[str]], limit: int = 12) -> bool:
     pairs = [(x, y) for n, x in enumerate(pages) for y in pages[n + 1:]]
     different = sum(len(x & y) < 0.5 * max(1, min(len(x), len(y))) for x, y in pairs)
     return different * 2 >= len(pairs)
+
+
+@dataclass(frozen=True)
+class _Page:
+    outlet: str
+    salt: int               # the outlet's hash
+    title: str
+    lines: np.ndarray       # hash of each distinct line, xor the outlet's hash
+    body: frozenset[int]    # plain hashes of its long lines (paragraphs), to tell stories apart
+
+
+def line_hash(key: str) -> int:
+    """A stable 64-bit hash of a line key (the same in every process, unlike ``hash``)."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def outlet_key(doc: Document) -> str | None:
