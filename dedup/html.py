@@ -37,7 +37,7 @@ def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN = 230, 44, 40, 70, 20
+NODE_W, NODE_H, GAP_X, GAP_Y, MARGIN, ARC_H = 230, 44, 40, 70, 20, 36
 OPEN_FAMILIES = 5
 
 
@@ -95,6 +95,9 @@ def layout(nodes: list[str], report: ScanReport) -> dict[str, tuple[float, float
 def graph_svg(nodes: list[str], report: ScanReport, confidence: dict | None = None) -> str:
     pos = layout(nodes, report)
     parents = tree_parents(nodes, report)
+    links = root_links(nodes, parents, report)
+    if links:   # room above the top row for the arcs
+        pos = {n: (x, y + ARC_H) for n, (x, y) in pos.items()}
     width = max(x for x, _ in pos.values()) + NODE_W + MARGIN
     height = max(y for _, y in pos.values()) + NODE_H + MARGIN
     parts = [f'<svg class="graph" xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
@@ -113,6 +116,15 @@ def graph_svg(nodes: list[str], report: ScanReport, confidence: dict | None = No
                      f'data-relation="{html.escape(relation or "")}"><path d="M{ax:.0f},{ay:.0f} C{ax:.0f},{mid:.0f} '
                      f'{bx:.0f},{mid:.0f} {bx:.0f},{by:.0f}" fill="none" stroke="#555" stroke-width="1.5" '
                      f'marker-end="url(#arrow)"/><text x="{(ax + bx) / 2:.0f}" y="{mid - 4:.0f}" class="edge-label">'
+                     f'{html.escape(label)}</text></g>')
+    for a, b, pair in links:   # roots linked without a direction: a dashed arc above the top row
+        (x1, y1), (x2, y2) = pos[a], pos[b]
+        ax, bx, top = x1 + NODE_W / 2, x2 + NODE_W / 2, y1 - ARC_H + 6
+        label = f"{pair.relation} ({pair.direction})"
+        parts.append(f'<g class="edge link" data-a="{html.escape(a)}" data-b="{html.escape(b)}" '
+                     f'data-relation="{html.escape(pair.relation)}"><path d="M{ax:.0f},{y1:.0f} C{ax:.0f},{top:.0f} '
+                     f'{bx:.0f},{top:.0f} {bx:.0f},{y2:.0f}" fill="none" stroke="#555" stroke-width="1.5" '
+                     f'stroke-dasharray="5,4"/><text x="{(ax + bx) / 2:.0f}" y="{top + 4:.0f}" class="edge-label">'
                      f'{html.escape(label)}</text></g>')
     titles = {d.id: d for d in report.documents}
     kinds = {n: (o.kind, o.outlet) for n in nodes if (o := report.origin(n)) is not None}
@@ -133,6 +145,18 @@ def graph_svg(nodes: list[str], report: ScanReport, confidence: dict | None = No
                      f'{html.escape(below if len(below) <= 40 else below[:38] + "…")}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def root_links(nodes: list[str], parents: dict, report: ScanReport) -> list[tuple[str, str, object]]:
+    """Articles at the top of the tree that are paired without a direction (siblings, unknown):
+    each linked to the first root before it that it is paired with, so the family reads as one."""
+    roots = [n for n in nodes if n not in parents and not n.startswith("source:")]
+    links = []
+    for j, b in enumerate(roots):
+        pair = next(((a, p) for a in roots[:j] if (p := report.pair(a, b)) is not None), None)
+        if pair is not None:
+            links.append((pair[0], b, pair[1]))
+    return links
 
 
 def originality_html(report: ScanReport) -> str:
