@@ -30,12 +30,14 @@ Kinds of documents (and how realistic each is)
   reported", "This article originally appeared on ...").  Wire stories also get excerpts, made
   from one reprint and crediting that outlet.  Realistic.
 * ``rewrite`` - a retelling of the original (or of the wire copy) in other words.  No model is
-  used, so this is the honest approximation: 20-40% of the sentences dropped, adjacent
-  sentences swapped, "X said" attributions moved, words swapped from a small synonym list
-  (``SYNONYMS``), and an attribution sentence added.  Every remaining sentence is still the
-  original's sentence with a few words changed, so these are "light rewrites": much easier than
-  a reporter's retelling, harder than a copy.  ``truth.json`` gives each rewrite's measured
-  verbatim share (words in 8-word runs shared with its parent).
+  used, so this is the honest approximation: 20-40% of the sentences dropped, some adjacent
+  sentences swapped, '"...," X said.' turned into 'X said: "..."', 'X said that Y.' into
+  'Y, X said.', an opening clause moved to the end, a non-restrictive clause dropped, and words
+  swapped from a small list (``SYNONYMS``: synonyms, contractions, function words), plus one
+  attribution sentence.  Every remaining sentence is still the original's sentence with a few
+  words changed: 65-95% of a rewrite's words still lie in 8-word runs shared with its parent
+  (``verbatim_share`` in the truth), so these are LIGHT rewrites - much easier than a reporter's
+  retelling, and a tool may fairly call them overlap/excerpt as well as paraphrase (``accept``).
 * ``quote_sharer`` - 2-4 widely shared passages: a real 25-40 word quoted statement taken from
   one real article (the ``origin``), inserted verbatim ("X said in a statement: ..." or the
   original quoted sentence) into 20-60 other, unrelated real articles of other stories.  They
@@ -50,6 +52,27 @@ own pool, a photo caption with a credit such as ``(Jane Doe/Getty Images via AP)
 naming the outlet (a self-mention: an article must never credit its own outlet).  Dates come in
 each outlet's own format (ISO with/without zone, RFC 2822, "March 7, 2017", date only) and ~10%
 of pages have none; ``crawled_at`` is separate.
+
+truth.json
+----------
+``documents``: per id - ``story`` (or null), ``role``, ``outlet``, ``domain``, ``chain``, ``parent``
+(a document id, an absent wire name such as "Associated Press", or null), ``published`` (true
+publication time, ISO UTC, also when the page gives no date), ``date_given``, ``body_words`` (article
+words, furniture excluded), ``verbatim`` (base sentence index -> words, the sentences it carries
+verbatim), ``retold`` (sentence indices it carries, rewritten or not), ``self_mentions`` (its own
+outlet's name, which its furniture prints), and per role ``wire``, ``dateline``, ``credits_parent``,
+``verbatim_share``, ``passages`` (indices into ``shared_passages``), ``self_credit_in_body`` (a real
+outlet's article naming that outlet, e.g. CNN writing "told CNN").
+``pairs``: every expected substantive pair - ``a``, ``b``, ``relation`` (duplicate / excerpt /
+paraphrase / overlap, from the shared verbatim sentences: >= 80% of both bodies duplicate, of one
+excerpt, else overlap; rewrites paraphrase), ``accept`` (relations a tool may fairly give),
+``story``, ``direction`` (a_from_b / b_from_a when one derives from the other, siblings when both
+derive from the same parent - e.g. two reprints of the absent wire -, related otherwise).
+``families``: the stories' document ids (absent wires not listed).  ``shared_passages``: ``text``,
+``origin`` (the real article it was taken from, also in the corpus), ``documents`` carrying it.
+``stories``, ``outlets`` (domain, chain, real, date_style, aliases), ``chains`` (promo texts).
+No pair is expected between documents of different stories, nor for quote sharers or unrelated
+articles: anything else a tool reports is furniture, a shared quote or a mistake.
 """
 
 from __future__ import annotations

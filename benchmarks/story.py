@@ -13,6 +13,7 @@ furniture) and prints each measure beside what the truth says it should be:
   shared passage both carry, same outlet's furniture, same chain's promo, other)
 * families: how many, the largest vs the largest true story, families gluing several stories
 * wire reprints: share of true reprint pairs found, and of those called ``siblings``
+* absent sources that are outlets with pages in the corpus (known by url/source, so not absent)
 * self-credits: a document credited with an absent source whose name is its own outlet;
   absent sources that are no outlet or wire of the corpus (e.g. photo credits, fragments)
 * time-only directions: among expected pairs, a direction decided by dates alone where the true
@@ -143,9 +144,13 @@ def score(report, truth: dict, records: list[dict]) -> dict:
     self_credits, implausible, fragments, wire_credit_outside = [], [], [], 0
     wire_names = {"associatedpress": "Associated Press", "ap": "Associated Press", "reuters": "Reuters",
                   "agencefrancepresse": "Agence France-Presse", "afp": "Agence France-Presse"}
+    present = {norm(a) for t in docs.values() for a in aliases.get(t["outlet"], [t["outlet"]])}
+    in_corpus = []
     for s in _items(report, "sources"):
         name = _get(s, "name", "") or ""
         key = norm(name)
+        if key in present:
+            in_corpus.append(name)
         for doc in _get(s, "cited_by", ()) or ():
             t = docs.get(doc, {})
             own = [norm(a) for a in aliases.get(t.get("outlet"), [t.get("outlet", "")])]
@@ -164,7 +169,8 @@ def score(report, truth: dict, records: list[dict]) -> dict:
                       "self_credit_examples": sorted(set(n for n, _ in self_credits))[:8],
                       "wire_credited_by_non_wire_docs": wire_credit_outside,
                       "not_an_outlet": len(implausible), "not_an_outlet_examples": implausible[:8],
-                      "fragments": len(fragments), "fragment_examples": fragments[:8]}
+                      "fragments": len(fragments), "fragment_examples": fragments[:8],
+                      "outlets_in_corpus": len(in_corpus), "outlets_in_corpus_examples": in_corpus[:8]}
 
     # directions decided by time alone
     time_only = crawl = 0
@@ -280,6 +286,7 @@ def summary_rows(s: dict, seconds: float) -> list[tuple[str, object, object]]:
         ("  … called siblings", f"{W['siblings']} ({W['siblings_share_of_truth']:.0%})", f"{W['truth_pairs']} (100%)"),
         ("  … given a direction", W["directed"], 0),
         ("absent sources", S["absent_sources"], "3 wires at most"),
+        ("absent sources that are outlets in the corpus", S["outlets_in_corpus"], 0),
         ("self-credits", S["self_credits"], 0),
         ("wire credited by non-reprints", S["wire_credited_by_non_wire_docs"], 0),
         ("absent sources not outlets of this corpus", S["not_an_outlet"], "real citations only"),
