@@ -83,13 +83,14 @@ class Scanner:
         overlaps = [key for key, ev in verbatim.items() if _verbatim_relation(ev, self.settings) == OVERLAP]
         candidates = context.paraphraser.candidates(context, overlaps)
         found = dict(verbatim)
-        for n, ((i, j), similarity) in enumerate(sorted(candidates.items())):
+        for n, (i, j) in enumerate(sorted(candidates)):
             _tick(progress, "paraphrase", n + 1, len(candidates))
             known = verbatim.get((i, j))
             if known is not None and _verbatim_relation(known, self.settings) != OVERLAP:
                 continue
-            found[(i, j)] = verify(analyses[i], analyses[j], context, similarity=similarity,
-                                   overlap=known.overlap if known else None)
+            # The cosine is recomputed pair by pair (not taken from the batched candidate search), so
+            # a scan and ``compare`` report the very same number.
+            found[(i, j)] = verify(analyses[i], analyses[j], context, overlap=known.overlap if known else None)
         return found
 
     def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:
