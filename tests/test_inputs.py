@@ -69,15 +69,16 @@ def test_bad_inputs_are_skipped_with_reasons_and_scan_goes_on(tmp_path, seeds):
     reasons = {(s["path"], s["line"]): s["reason"] for s in report["skipped"]}
     assert reasons[("empty.txt", None)] == "no text (empty file)"
     assert "binary" in reasons[("binary.txt", None)]
-    assert reasons[("latin1.txt", None)] == "invalid UTF-8 at byte 3"
+    assert ("latin1.txt", None) not in reasons     # a legacy encoding is read, not skipped
     assert "unreadable" in reasons[("broken.txt", None)]
     assert "malformed JSON" in reasons[("feed.jsonl", 2)]
     assert reasons[("feed.jsonl", 3)] == "missing 'text'"
     # Each skipped item is also reported on stderr, one line each, naming the file.
-    for line in ("empty.txt: no text", "latin1.txt: invalid UTF-8", "feed.jsonl:2: malformed JSON"):
+    for line in ("empty.txt: no text", "binary.txt: binary", "feed.jsonl:2: malformed JSON"):
         assert f"dedup: skipped {line}" in result.stderr
     # The readable documents were scanned as usual.
-    assert {d["id"] for d in report["documents"]} == {SEED_002, "copy.txt", "ok"}
+    assert {d["id"] for d in report["documents"]} == {SEED_002, "copy.txt", "ok", "latin1.txt"}
+    assert {d["id"]: d["encoding"] for d in report["documents"]}["latin1.txt"] == "cp1252"
     assert report["pairs"][0]["relation"] == "duplicate"
 
 
