@@ -169,7 +169,8 @@ def test_offsets_survive_unicode_normalisation(tmp_path):
 def test_tokenizer_spans_equal_the_regex_definition(seeds):
     import re
     from dedup.text import tokenize
-    samples = list(seeds.values()) + ["ﬁrm’s İstanbul Straße naïve 東京 ١٢٣ x_y é\u0301 café—déjà", "", "  ", "a"]
+    # Scripts without spaces (CJK, Thai) are one token per character: tests/test_text.py.
+    samples = list(seeds.values()) + ["ﬁrm’s İstanbul Straße naïve ١٢٣ x_y é\u0301 café—déjà", "", "  ", "a"]
     for text in samples:
         tokens = tokenize(text)
         assert list(zip(tokens.starts.tolist(), tokens.ends.tolist())) == [m.span() for m in re.finditer(r"\w+", text)]
