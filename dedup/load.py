@@ -344,7 +344,12 @@ def _detect(data: bytes, utf8_error: int) -> tuple[str, str]:
     if not matches:
         raise UnreadableFile(f"not text: invalid UTF-8 at byte {utf8_error} and no other encoding fits")
     best = matches[0]
-    name = best.encoding
+    try:
+        name = codecs.lookup(best.encoding).name
+    except LookupError:
+        name = best.encoding
+    if name in ("utf-8", "ascii"):   # its last resort, with errors replaced: we tried UTF-8 already
+        raise UnreadableFile(f"not text: invalid UTF-8 at byte {utf8_error} and no other encoding fits")
     text = str(best)
     # Short or plain Latin text gives several guesses that tie (cp1250, cp1252, ...);
     # windows-1252 is by far the most common legacy encoding of news text, so it
@@ -523,6 +528,7 @@ def _checked_date(value) -> str | None:
 
 _SKIP_TAGS = {"script", "style", "noscript", "template", "svg", "head", "iframe", "object", "math",
               "select", "button", "canvas", "video", "audio"}
+_VOID_TAGS = {"br", "hr"}   # one line break, not one per start and end
 _BLOCK_TAGS = {
     "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
     "header", "footer", "nav", "aside", "blockquote", "pre", "table", "tr", "td", "th", "figure",
@@ -593,7 +599,7 @@ def extract_html(raw: str) -> Page:
         else:
             if tag in _SKIP_TAGS:
                 skip -= 1
-            if tag in _BLOCK_TAGS:
+            if tag in _BLOCK_TAGS and tag not in _VOID_TAGS:
                 parts.append("\n")
             if not skip and element.tail:
                 parts.append(element.tail)
