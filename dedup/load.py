@@ -348,7 +348,9 @@ def _detect(data: bytes, utf8_error: int) -> tuple[str, str]:
         name = codecs.lookup(best.encoding).name
     except LookupError:
         name = best.encoding
-    if name in ("utf-8", "ascii"):   # its last resort, with errors replaced: we tried UTF-8 already
+    # UTF-8 and ASCII are its last resort, with errors replaced (we tried UTF-8 already);
+    # UTF-16/32 without a BOM or NUL bytes is a guess about noise.
+    if name in ("utf-8", "ascii") or name.startswith(("utf-16", "utf-32")):
         raise UnreadableFile(f"not text: invalid UTF-8 at byte {utf8_error} and no other encoding fits")
     text = str(best)
     # Short or plain Latin text gives several guesses that tie (cp1250, cp1252, ...);
