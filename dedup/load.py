@@ -428,7 +428,7 @@ def _read_jsonl(file: Path, file_id: str, max_bytes: int) -> Iterator[tuple[Docu
             if not line.strip():
                 continue
             any_text = True
-            document, problem, warnings = parse_record(line)
+            document, problem, warnings = parse_record_checked(line)
             for warning in warnings:
                 yield LoadWarning(file_id, warning, line=number), number
             if problem:
@@ -459,7 +459,7 @@ def parse_jsonl(text: str, file_id: str) -> Corpus:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        document, problem, warnings = parse_record(line)
+        document, problem, warnings = parse_record_checked(line)
         corpus.warnings.extend(LoadWarning(file_id, w, line=number) for w in warnings)
         if problem:
             corpus.skipped.append(Skipped(file_id, problem, line=number))
@@ -468,7 +468,16 @@ def parse_jsonl(text: str, file_id: str) -> Corpus:
     return corpus
 
 
-def parse_record(line: str) -> tuple[Document | None, str | None, list[str]]:
+def parse_record(line: str) -> tuple[Document | None, str | None]:
+    """Parse one JSONL line into a Document, or return the reason it is not one.
+
+    Unusable metadata (a date of "nan") is dropped silently here; ``parse_record_checked``
+    also says what was dropped."""
+    document, problem, _ = parse_record_checked(line)
+    return document, problem
+
+
+def parse_record_checked(line: str) -> tuple[Document | None, str | None, list[str]]:
     """Parse one JSONL line into a Document, or give the reason it is not one; plus warnings."""
     try:
         obj = json.loads(line)
