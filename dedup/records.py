@@ -39,6 +39,7 @@ class Document:
     url: str | None = None
     source: str | None = None    # the outlet, e.g. "Financial Times"
     path: str | None = None      # the file it was read from
+    encoding: str | None = None  # the encoding its bytes were read with (e.g. "utf-8", "cp1252")
 
     def to_json(self) -> dict:
         return {
@@ -48,6 +49,7 @@ class Document:
             "url": self.url,
             "source": self.source,
             "path": self.path,
+            "encoding": self.encoding,
             "chars": len(self.text),
         }
 
