@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
-from .records import Document, Skipped
+from .records import Document, LoadWarning, Skipped
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -50,22 +50,6 @@ DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 class InputError(Exception):
     """A user error about the input as a whole (e.g. the folder does not exist)."""
-
-
-@dataclass(frozen=True)
-class LoadWarning:
-    """Something read but not used (e.g. a JSONL date of "nan"); the document itself is kept."""
-
-    path: str
-    reason: str
-    line: int | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line is not None else self.path
-        return f"{where}: {self.reason}"
-
-    def to_json(self) -> dict:
-        return {"path": self.path, "line": self.line, "reason": self.reason}
 
 
 @dataclass
@@ -235,14 +219,8 @@ def read_bytes(file: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         if size > max_bytes:
             raise UnreadableFile(f"too large: {_size(size)}, over the per-document limit of {_size(max_bytes)} "
                                  f"(max_bytes)")
-        with open(file, "rb") as stream:
+        with _open(file) as stream:
             data = stream.read(max_bytes + 1)
-    except PermissionError:
-        raise UnreadableFile("unreadable: permission denied") from None
-    except FileNotFoundError:
-        raise UnreadableFile("unreadable: file vanished or is a broken link") from None
-    except IsADirectoryError:
-        raise UnreadableFile("unreadable: is a folder") from None
     except OSError as err:
         raise UnreadableFile(f"unreadable: {err.strerror or err}") from None
     if len(data) > max_bytes:   # grew while we looked, or a device file
@@ -385,17 +363,21 @@ def first_line(text: str) -> str:
 
 # --- JSONL -----------------------------------------------------------------
 
-def _read_jsonl(file: Path, file_id: str, max_bytes: int) -> Iterator[tuple[Document | Skipped | LoadWarning, int | None]]:
-    """One document per line, streamed; a bad line is skipped with its line number and reason."""
+def _open(file: Path):
+    """The file opened for reading bytes; the usual failures as one-line reasons."""
     try:
-        stream = open(file, "rb")
+        return open(file, "rb")
     except PermissionError:
         raise UnreadableFile("unreadable: permission denied") from None
     except FileNotFoundError:
         raise UnreadableFile("unreadable: file vanished or is a broken link") from None
-    except OSError as err:
-        raise UnreadableFile(f"unreadable: {err.strerror or err}") from None
-    with stream:
+    except IsADirectoryError:
+        raise UnreadableFile("unreadable: is a folder") from None
+
+
+def _read_jsonl(file: Path, file_id: str, max_bytes: int) -> Iterator[tuple[Document | Skipped | LoadWarning, int | None]]:
+    """One document per line, streamed; a bad line is skipped with its line number and reason."""
+    with _open(file) as stream:
         head = stream.read(4)
         stream.seek(0)
         wide = next((codec for bom, _, codec in _BOMS if head.startswith(bom) and codec != "utf-8-sig"), None)

@@ -55,8 +55,8 @@ class Document:
 
 
 @dataclass(frozen=True)
-class Skipped:
-    """An input that could not be read, and why (never silently dropped)."""
+class FileNote:
+    """Something said about an input file (and line), with the reason."""
 
     path: str
     reason: str
@@ -68,6 +68,16 @@ class Skipped:
 
     def to_json(self) -> dict:
         return {"path": self.path, "line": self.line, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Skipped(FileNote):
+    """An input that could not be read, and why (never silently dropped)."""
+
+
+@dataclass(frozen=True)
+class LoadWarning(FileNote):
+    """Something read but not used (e.g. a JSONL date of "nan"); the document itself is kept."""
 
 
 @dataclass(frozen=True)
