@@ -5,7 +5,7 @@ Accepted (``to_corpus``):
 - a path (``str`` or ``os.PathLike``): a folder, searched recursively, or one file, read by
   the load stage (``load.load_path``); several paths in a list or tuple of ``Path`` objects;
 - an iterable of ``Document`` records, of mappings (``id``, ``text``; optional ``title``, ``url``,
-  ``date``, ``source``) or of strings (the texts; ids are their positions, zero-padded so
+  ``date``, ``source``), of ``(id, text)`` pairs or of strings (the texts; ids are their positions, zero-padded so
   they sort in order);
 - a pandas ``DataFrame`` (its rows as mappings; without an id column, the row index is the id);
 - a Hugging Face ``datasets.Dataset`` (its rows as mappings; without an id column, the row
@@ -23,11 +23,12 @@ import datetime as dt
 import fnmatch
 import numbers
 import os
+import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence, TextIO
 
-from .load import Corpus, InputError, first_line, load_file, load_path
+from .load import Corpus, InputError, first_line, load_file, load_path, parse_jsonl
 from .records import Document, Skipped
 
 RECORDS = "<records>"   # the "path" of in-memory records in skip messages and the report
@@ -105,15 +106,24 @@ def to_corpus(records: Any, columns: Columns | Mapping[str, str] | None = None, 
 # --- paths -------------------------------------------------------------------
 
 
-def load_paths(paths: Sequence[str | os.PathLike], selected: PathFilter = PathFilter()) -> Corpus:
-    """Several folders or files as one corpus.  With more than one path, each document id
-    starts with the path it was found under (``a/x.txt``, ``b/x.txt``), so ids stay apart."""
+STDIN = "-"   # a path of "-" reads JSONL from standard input
+
+
+def load_paths(paths: Sequence[str | os.PathLike], selected: PathFilter = PathFilter(),
+               stdin: TextIO | None = None) -> Corpus:
+    """Several folders or files (``-``: JSONL on ``stdin``) as one corpus.
+
+    With one path, ids are as ``load_path`` gives them (relative to the folder, or the file's
+    name).  With several, a file's id is its path as given (``a/x.txt``, ``b/x.txt``), so ids
+    from different folders stay apart; JSONL ids are the records' own.  An id seen before is
+    skipped and reported."""
     corpus = Corpus()
     for path in paths:
+        if str(path) == STDIN:
+            corpus.extend(parse_jsonl((stdin or sys.stdin).read(), "<stdin>"))
+            continue
         found = _load_selected(Path(path), selected)
-        if len(paths) > 1:
-            found = _prefixed(found, Path(path).as_posix().rstrip("/"))
-        corpus.extend(found)
+        corpus.extend(_as_given(found, Path(path)) if len(paths) > 1 else found)
     return _without_repeated_ids(corpus)
 
 
@@ -149,10 +159,16 @@ def _files(root: Path) -> Iterator[tuple[str, str | None]]:
     yield from sorted(found + unreadable)
 
 
-def _prefixed(corpus: Corpus, prefix: str) -> Corpus:
-    return Corpus(documents=[replace(d, id=f"{prefix}/{d.id}", path=f"{prefix}/{d.path}" if d.path else None)
-                             for d in corpus.documents],
-                  skipped=[replace(s, path=f"{prefix}/{s.path}") for s in corpus.skipped])
+def _as_given(corpus: Corpus, root: Path) -> Corpus:
+    """Ids and paths of files read from ``root`` as paths from where ``root`` was given."""
+    base = root.parent if root.is_file() else root   # a file's own id is its name
+
+    def given(relative: str) -> str:
+        return (base / relative).as_posix()
+
+    return replace(corpus, documents=[replace(d, id=given(d.id), path=given(d.path)) if d.path else d
+                                      for d in corpus.documents],
+                   skipped=[replace(s, path=given(s.path)) for s in corpus.skipped])
 
 
 def _without_repeated_ids(corpus: Corpus) -> Corpus:
@@ -229,8 +245,11 @@ def to_document(row: Any, columns: Columns = Columns(), default_id: str | None =
         return row
     if isinstance(row, str):
         return Document(id=default_id or "0", text=_text(row), title=first_line(row))
+    if isinstance(row, tuple) and len(row) == 2:   # (id, text)
+        return to_document(dict(zip((columns.id, columns.text), row)), columns)
     if not isinstance(row, Mapping):
-        raise RecordError(f"expected a mapping, a string or a Document, got {type(row).__name__}")
+        raise RecordError(f"expected a mapping, an (id, text) pair, a string or a Document, "
+                          f"got {type(row).__name__}")
     text = _text(row.get(columns.text), columns.text)
     return Document(id=_id(row.get(columns.id), columns.id), text=text,
                     title=_string(row.get(columns.title), columns.title) or first_line(text),

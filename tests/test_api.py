@@ -132,7 +132,7 @@ def test_anything_shaped_like_a_dataset_is_read_by_rows(variants):
     ([{"id": "x", "text": "an article", "date": {"y": 2020}}], r"record 0 \(id 'x'\): 'date' is not a date"),
     ([{"id": "x", "text": "one"}, {"id": "x", "text": "two"}],
      r"record 1 \(id 'x'\): duplicate id 'x' \(first used by record 0\)"),
-    ([{"id": "x", "text": "one"}, 42], r"record 1: expected a mapping, a string or a Document, got int"),
+    ([{"id": "x", "text": "one"}, 42], r"record 1: expected a mapping, an \(id, text\) pair, a string or a Document, got int"),
 ])
 def test_bad_records_name_the_record_and_the_problem(rows, message):
     with pytest.raises(RecordError, match=message):
