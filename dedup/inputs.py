@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Iterator, Mapping, Sequence, TextIO
 
-from .load import Corpus, InputError, first_line, load_file, load_path, parse_jsonl
+from .load import SIDECAR_SUFFIX, Corpus, InputError, first_line, load_file, load_path, parse_jsonl
 from .records import Document, Skipped
 
 RECORDS = "<records>"   # the "path" of in-memory records in skip messages and the report
@@ -100,7 +100,15 @@ def to_corpus(records: Any, columns: Columns | Mapping[str, str] | None = None, 
     if isinstance(records, Mapping) or isinstance(records, (bytes, bytearray)):
         raise TypeError(f"cannot scan a {type(records).__name__}: give a path, an iterable of documents, "
                         "mappings or strings, a pandas DataFrame or a datasets.Dataset")
+    if isinstance(records, (list, tuple)) and records and all(_names_a_file(r) for r in records):
+        # Strings are texts; a list of one-word "texts" that all name files is a mistake.
+        raise TypeError("strings are read as article texts, and these all name files or folders: "
+                        "pass them as Path objects to read them (dedup.scan([Path('a'), Path('b')]))")
     return corpus_of_records(rows_of(records, columns), columns, errors)
+
+
+def _names_a_file(item: Any) -> bool:
+    return isinstance(item, str) and not any(c.isspace() for c in item) and os.path.exists(item)
 
 
 # --- paths -------------------------------------------------------------------
@@ -154,7 +162,7 @@ def _files(root: Path) -> Iterator[tuple[str, str | None]]:
     for folder, subfolders, names in os.walk(root, onerror=report):
         subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
         for name in names:
-            if not name.startswith(".") and not name.endswith(".meta.json"):
+            if not name.startswith(".") and not name.endswith(SIDECAR_SUFFIX):
                 found.append((Path(folder, name).relative_to(root).as_posix(), None))
     yield from sorted(found + unreadable)
 

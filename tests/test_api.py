@@ -152,6 +152,9 @@ def test_bad_arguments_are_refused_before_reading():
         dedup.scan(["text"], window=3)
     with pytest.raises(dedup.InputError, match="no such file or folder"):
         dedup.scan(Path("/nonexistent/folder"))
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    with pytest.raises(TypeError, match="pass them as Path objects"):
+        dedup.scan([str(p) for p in sorted(seeds.iterdir())])
 
 
 def test_include_and_exclude_choose_files_of_a_folder(tmp_path, variants):
