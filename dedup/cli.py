@@ -35,7 +35,8 @@ app = typer.Typer(
         "Examples:\n\n"
         "  dedup scan                      # the three seed articles shipped with dedup\n\n"
         "  dedup scan corpus/ --format json -o report.json\n\n"
-        "  dedup compare a.txt b.html      # one pair in detail"
+        "  dedup compare a.txt b.html      # one pair in detail\n\n"
+        "  dedup dedupe corpus/ -o kept.jsonl   # one per cluster of copies"
     ),
 )
 

@@ -210,6 +210,13 @@ def test_to_pandas_gives_pairs_and_documents_with_families_and_representatives(d
     assert documents.groupby("cluster_id")["is_representative"].sum().eq(1).all()
 
 
+def test_to_pandas_without_pandas_says_how_to_get_it(dated, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "pandas", None)   # what an environment without pandas gives
+    with pytest.raises(ImportError, match=r"to_pandas needs pandas: pip install 'dedup\[pandas\]'"):
+        dated.to_pandas()
+
+
 @pytest.mark.parametrize("keep", ["earliest", "longest", "source"])
 def test_representative_rules(dated, keep):
     members = ("copy", "excerpt", "original")
