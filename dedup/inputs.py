@@ -151,7 +151,7 @@ def _files(root: Path) -> Iterator[tuple[str, str | None]]:
     """(relative path, problem) of each file the load stage would read in ``root``: hidden
     files and folders and ``.meta.json`` sidecars left out, unlistable folders reported.
     Only used when globs select files; ``load_path`` walks the same way without them."""
-    unreadable: list[tuple[str, str]] = []
+    unreadable: list[tuple[str, str | None]] = []
 
     def report(err: OSError) -> None:
         where = Path(err.filename or root)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -76,7 +79,7 @@ def test_documents_pass_through_and_match_a_scan_of_the_same_files(tmp_path, var
 
 
 def test_dataframe_rows_index_as_id_and_timestamps_as_iso_dates(variants):
-    pandas = pytest.importorskip("pandas")
+    import pandas   # in the dev extra
     frame = pandas.DataFrame({"text": [variants["original"], variants["edited"], variants["other"]],
                               "date": pandas.to_datetime(["2025-11-20 08:00", "2025-11-21 00:00", None])},
                              index=["nyp", "copy", "other"])
@@ -91,7 +94,7 @@ def test_dataframe_rows_index_as_id_and_timestamps_as_iso_dates(variants):
 
 
 def test_dataframe_with_an_id_column_and_a_bad_row(variants):
-    pandas = pytest.importorskip("pandas")
+    import pandas   # in the dev extra
     frame = pandas.DataFrame({"doc": ["a", "b", "c"], "content": [variants["original"], None, variants["edited"]]})
     with pytest.raises(RecordError, match=r"record 1 \(id 'b'\): missing 'content'"):
         dedup.scan(frame, columns={"id": "doc", "text": "content"})
@@ -101,7 +104,7 @@ def test_dataframe_with_an_id_column_and_a_bad_row(variants):
 
 
 def test_hugging_face_dataset(variants):
-    datasets = pytest.importorskip("datasets")
+    import datasets   # in the dev extra; dedup itself never imports it
     data = datasets.Dataset.from_dict({"text": [variants["other"], variants["original"], variants["excerpt"]],
                                        "source": ["Daily Mail", "New York Post", None]})
     report = dedup.scan(data, paraphrase=False)
@@ -195,7 +198,7 @@ def dated(variants):
 
 
 def test_to_pandas_gives_pairs_and_documents_with_families_and_representatives(dated):
-    pytest.importorskip("pandas")
+    import pandas  # noqa: F401  (in the dev extra)
     pairs, documents = dated.to_pandas()
     assert len(pairs) == len(dated.pairs) >= 2
     row = pairs.set_index(["a", "b"]).loc[("copy", "original")]
@@ -211,7 +214,6 @@ def test_to_pandas_gives_pairs_and_documents_with_families_and_representatives(d
 
 
 def test_to_pandas_without_pandas_says_how_to_get_it(dated, monkeypatch):
-    import sys
     monkeypatch.setitem(sys.modules, "pandas", None)   # what an environment without pandas gives
     with pytest.raises(ImportError, match=r"to_pandas needs pandas: pip install 'dedup\[pandas\]'"):
         dated.to_pandas()
@@ -262,3 +264,16 @@ def test_source_rule_follows_lineage_where_length_misleads(seeds):
     assert pair.relation == "duplicate"
     assert deduplicate(report, "longest").representatives == ["republished"]
     assert deduplicate(report, "source").representatives == ["original"]
+
+
+def test_scanning_records_imports_neither_pandas_nor_datasets(seeds):
+    """Both are optional: recognised by shape, imported only by to_pandas."""
+    code = ("import json, sys, dedup\n"
+            "texts = json.load(sys.stdin)\n"
+            "report = dedup.scan(texts + texts[:1], paraphrase=False)\n"
+            "assert [p.relation for p in report.pairs] == ['duplicate'], report.pairs\n"
+            "print(sorted(m for m in ('pandas', 'datasets', 'pyarrow') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], input=json.dumps(list(seeds.values())),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
