@@ -92,6 +92,8 @@ class ParaphraseFinder:
         model (TF-IDF) and which names are rare.  Stored in ``context``, so every pair is
         judged the same way whichever front end asks.  Seconds on a large corpus, so each
         step is reported as stage ``set-up`` (``TextModel.FIT_STEPS`` + 1 steps)."""
+        if progress:
+            progress("set-up", 0, TextModel.FIT_STEPS + 1)   # scikit-learn and the sentence model loaded
         texts = [a.evidence_text for a in analyses]
         context.text_model = TextModel().fit(texts, progress)
         context.paraphraser = self
