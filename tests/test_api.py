@@ -277,3 +277,16 @@ def test_scanning_records_imports_neither_pandas_nor_datasets(seeds):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_progress_reports_each_stage_from_start_to_end(seeds):
+    """Every stage that reports, in pipeline order, ends at done == total (the paraphrase
+    set-up included: seconds of TF-IDF fitting on a large corpus)."""
+    calls: list[tuple[str, int, int]] = []
+    dedup.scan([{"id": n, "text": t} for n, t in seeds.items()], progress=lambda *call: calls.append(call))
+    stages = list(dict.fromkeys(stage for stage, _, _ in calls))
+    assert stages == ["chrome", "analyze", "candidates", "set-up", "neighbours", "paraphrase", "lineage"]
+    for stage in stages:
+        mine = [(done, total) for s, done, total in calls if s == stage]
+        assert mine[-1][0] == mine[-1][1] > 0, (stage, mine)
+        assert [done for done, _ in mine] == sorted(done for done, _ in mine), (stage, mine)
