@@ -44,13 +44,17 @@ class Scanner:
         evidence = self.verbatim_evidence(analyses, context, progress)
         if self.settings.paraphrase.paraphrase:
             evidence = self.sentence_evidence(analyses, context, evidence, progress)
-        decided = self.decide(evidence)
-        return self.report(corpus, analyses, decided)
+        _tick(progress, "lineage", 0, 1)
+        report = self.report(corpus, analyses, self.decide(evidence))
+        _tick(progress, "lineage", 1, 1)
+        return report
 
     def analyze(self, documents: Sequence[Document], progress: ProgressCallback | None = None,
                 corpus: Sequence[Document] | None = None) -> tuple[Context, list[DocumentAnalysis]]:
         """Fit the context on ``corpus`` (default: the documents themselves) and analyse each document."""
+        _tick(progress, "chrome", 0, 1)
         context = Context.fit(documents if corpus is None else corpus, self.settings)
+        _tick(progress, "chrome", 1, 1)
         analyses = []
         for i, doc in enumerate(documents):
             analyses.append(analyze(doc, context))
@@ -75,13 +79,16 @@ class Scanner:
                           progress: ProgressCallback | None = None) -> dict[tuple[int, int], PairEvidence]:
         """Sentence alignment for TF-IDF neighbours and for verbatim overlaps (which may be
         retellings that share a few phrases).  Duplicates and excerpts are left as they are."""
-        from .paraphrase import ParaphraseFinder   # scikit-learn: loaded only when this stage runs
-
         if len(analyses) < 2:
             return verbatim
-        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context)
+        _tick(progress, "set-up", 0, 1)   # seconds before the first step: scikit-learn loads
+        from .paraphrase import ParaphraseFinder   # scikit-learn: loaded only when this stage runs
+
+        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context, progress)
         overlaps = [key for key, ev in verbatim.items() if _verbatim_relation(ev, self.settings) == OVERLAP]
+        _tick(progress, "neighbours", 0, 1)
         candidates = context.paraphraser.candidates(context, overlaps)
+        _tick(progress, "neighbours", 1, 1)
         found = dict(verbatim)
         for n, (i, j) in enumerate(sorted(candidates)):
             _tick(progress, "paraphrase", n + 1, len(candidates))

@@ -18,6 +18,10 @@ OVERLAP = "overlap"          # they share one or more verbatim passages
 PARAPHRASE = "paraphrase"    # the same report retold in other words
 RELATIONS = (DUPLICATE, EXCERPT, OVERLAP, PARAPHRASE)
 
+# Version of the JSON report's layout (``dedup/schema/report.schema.json``): the major part
+# changes when a field is removed or changes meaning, the minor part when one is added.
+SCHEMA_VERSION = "1.0"
+
 # How a long stage reports progress: (stage name, items done, items in all).
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -245,8 +249,15 @@ class ScanReport:
             self._pair_index.update((p.key, p) for p in self.pairs)
         return self._pair_index
 
+    def to_pandas(self, keep: str = "earliest", relations: tuple[str, ...] = (DUPLICATE, EXCERPT)):
+        """(pairs, documents) DataFrames; documents carry ``family_id``, ``cluster_id`` and
+        ``is_representative`` (one per cluster, rule ``keep``).  See ``dedup.export``."""
+        from .export import to_pandas
+        return to_pandas(self, keep, relations)
+
     def to_json(self) -> dict:
         return {
+            "schema_version": SCHEMA_VERSION,
             "parameters": self.parameters,
             "documents": [d.to_json() for d in self.documents],
             "skipped": [s.to_json() for s in self.skipped],
