@@ -18,6 +18,7 @@ from .settings import Settings, field_of, limits_text
 
 # Only what --help needs is imported at the top; each command imports its stages.
 PROGRESS_MIN_DOCUMENTS = 200
+DEFAULT_MAX_MB = 10.0   # the load stage's per-document cap (load.DEFAULT_MAX_BYTES), in the CLI's unit
 
 
 def option(name: str, *flags: str):
@@ -91,24 +92,29 @@ def settings_from(**options) -> Settings:
 
 
 def read_corpus(paths: Optional[list[str]], include: list[str], exclude: list[str], quiet: bool,
-                progress: Optional[bool] = None):
+                progress: Optional[bool] = None, max_mb: float = DEFAULT_MAX_MB):
     """The documents of ``paths`` (``-``: JSONL on stdin; none: the seeds), skipped inputs
     reported on stderr unless ``quiet``; exit 1 when nothing could be read.  A big folder takes
     a while to read: a terminal shows a spinner meanwhile (how many files is not known yet)."""
     from .inputs import PathFilter, load_paths
     from .load import InputError
 
+    if not max_mb > 0:
+        fail(f"--max-mb must be a positive number of megabytes, got {max_mb}")
     paths = paths or [str(default_corpus())]
     console = Console(stderr=True)
     spinner = not quiet and progress is not False and console.is_terminal
     try:
         with console.status(f"reading {', '.join(paths)}") if spinner else nullcontext():
-            corpus = load_paths(paths, PathFilter(tuple(include), tuple(exclude)), stdin=sys.stdin)
+            corpus = load_paths(paths, PathFilter(tuple(include), tuple(exclude)), stdin=sys.stdin,
+                                max_bytes=int(max_mb * 2**20))
     except InputError as err:
         fail(str(err))
     if not quiet:
         for item in corpus.skipped:
             typer.echo(f"dedup: skipped {item}", err=True)
+        for item in corpus.warnings:
+            typer.echo(f"dedup: warning {item}", err=True)
     if not corpus.documents:
         fail(f"{', '.join(paths)}: no readable documents", code=1)
     return corpus
@@ -128,6 +134,8 @@ PATHS_HELP = ("Folders (searched recursively) or files: .txt .md .html .htm .jso
 INCLUDE_HELP = ("Read only files of a folder matching this glob ('*.html'; with a '/', the path inside the "
                 "folder: '2024/*'). Repeatable.")
 EXCLUDE_HELP = "Leave out files of a folder matching this glob (as --include). Repeatable."
+MAX_MB_HELP = ("A document (a file, or one JSONL line) larger than this many megabytes is skipped with a "
+               "reason instead of being read: a guard against memory blow-ups on stray dumps.")
 QUIET_HELP = "Nothing on stderr but errors: no skipped-input lines, no progress bars, no summary line."
 PROGRESS_HELP = f"Progress bars on stderr (default: on for more than {PROGRESS_MIN_DOCUMENTS} documents)."
 
@@ -151,6 +159,7 @@ def scan(
     include: list[str] = typer.Option([], "--include", help=INCLUDE_HELP, show_default=False, metavar="GLOB"),
     exclude: list[str] = typer.Option([], "--exclude", help=EXCLUDE_HELP, show_default=False, metavar="GLOB"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    max_mb: float = typer.Option(DEFAULT_MAX_MB, "--max-mb", help=MAX_MB_HELP),
     paraphrase: bool = option("paraphrase", "--paraphrase/--no-paraphrase"),
     shingle_size: int = option("shingle_size"),
     window_words: int = option("window_words"),
@@ -174,7 +183,7 @@ def scan(
     settings = settings_from(paraphrase=paraphrase, shingle_size=shingle_size, window_words=window_words,
                              window_threshold=window_threshold, document_threshold=document_threshold,
                              min_passage_words=min_passage_words, chrome_min_docs=chrome_min_docs, lsh=lsh)
-    corpus = read_corpus(paths, include, exclude, quiet, progress)
+    corpus = read_corpus(paths, include, exclude, quiet, progress, max_mb)
     report = run_scan(corpus, settings, progress, quiet)
     if html is not None:
         from .html import render
@@ -209,6 +218,7 @@ def dedupe(
     include: list[str] = typer.Option([], "--include", help=INCLUDE_HELP, show_default=False, metavar="GLOB"),
     exclude: list[str] = typer.Option([], "--exclude", help=EXCLUDE_HELP, show_default=False, metavar="GLOB"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    max_mb: float = typer.Option(DEFAULT_MAX_MB, "--max-mb", help=MAX_MB_HELP),
     paraphrase: Optional[bool] = typer.Option(None, "--paraphrase/--no-paraphrase", help="Run the paraphrase "
                                               "stage (default: only when --relations includes paraphrase)."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
@@ -229,7 +239,7 @@ def dedupe(
     except ValueError as err:
         fail(str(err).replace("relations", "--relations", 1))
     settings = settings_from(paraphrase="paraphrase" in chosen if paraphrase is None else paraphrase)
-    report = run_scan(read_corpus(paths, include, exclude, quiet, progress), settings, progress, quiet)
+    report = run_scan(read_corpus(paths, include, exclude, quiet, progress, max_mb), settings, progress, quiet)
     result = deduplicate(report, keep.value, chosen)
     records = representative_records(report, result)
     write_output("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), output)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Iterator, Mapping, Sequence, TextIO
 
-from .load import SIDECAR_SUFFIX, Corpus, InputError, first_line, load_file, load_path, parse_jsonl
+from .load import DEFAULT_MAX_BYTES, Corpus, InputError, first_line, load_path, parse_jsonl
 from .records import Document, Skipped
 
 RECORDS = "<records>"   # the "path" of in-memory records in skip messages and the report
@@ -118,7 +118,7 @@ STDIN = "-"   # a path of "-" reads JSONL from standard input
 
 
 def load_paths(paths: Sequence[str | os.PathLike], selected: PathFilter = PathFilter(),
-               stdin: TextIO | None = None) -> Corpus:
+               stdin: TextIO | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
     """Several folders or files (``-``: JSONL on ``stdin``) as one corpus.
 
     With one path, ids are as ``load_path`` gives them (relative to the folder, or the file's
@@ -128,43 +128,15 @@ def load_paths(paths: Sequence[str | os.PathLike], selected: PathFilter = PathFi
     corpus = Corpus()
     for path in paths:
         if str(path) == STDIN:
-            corpus.extend(parse_jsonl((stdin or sys.stdin).read(), "<stdin>"))
+            corpus.extend(parse_jsonl((stdin or sys.stdin).read(), "<stdin>", max_bytes))
             continue
-        found = _load_selected(Path(path), selected)
+        found = _load_selected(Path(path), selected, max_bytes)
         corpus.extend(_as_given(found, Path(path)) if len(paths) > 1 else found)
     return _without_repeated_ids(corpus)
 
 
-def _load_selected(root: Path, selected: PathFilter) -> Corpus:
-    if not selected or not root.is_dir():
-        return load_path(root)   # raises InputError for a path that does not exist
-    corpus = Corpus()
-    for relative, problem in _files(root):
-        if problem:
-            corpus.skipped.append(Skipped(relative, problem))
-        elif selected.accepts(relative):
-            corpus.extend(load_file(root / relative, relative))
-    return corpus
-
-
-def _files(root: Path) -> Iterator[tuple[str, str | None]]:
-    """(relative path, problem) of each file the load stage would read in ``root``: hidden
-    files and folders and ``.meta.json`` sidecars left out, unlistable folders reported.
-    Only used when globs select files; ``load_path`` walks the same way without them."""
-    unreadable: list[tuple[str, str | None]] = []
-
-    def report(err: OSError) -> None:
-        where = Path(err.filename or root)
-        relative = where.relative_to(root).as_posix() if where != root else "."
-        unreadable.append((relative + "/", f"unreadable folder: {err.strerror or err}"))
-
-    found: list[tuple[str, str | None]] = []
-    for folder, subfolders, names in os.walk(root, onerror=report):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
-        for name in names:
-            if not name.startswith(".") and not name.endswith(SIDECAR_SUFFIX):
-                found.append((Path(folder, name).relative_to(root).as_posix(), None))
-    yield from sorted(found + unreadable)
+def _load_selected(root: Path, selected: PathFilter, max_bytes: int) -> Corpus:
+    return load_path(root, max_bytes=max_bytes, select=selected.accepts if selected else None)
 
 
 def _as_given(corpus: Corpus, root: Path) -> Corpus:

@@ -31,7 +31,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from .records import Document, LoadWarning, Skipped
 
@@ -74,17 +74,21 @@ class Corpus:
             self.skipped.append(item)
 
 
-def load_path(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
+def load_path(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES,
+              select: Callable[[str], bool] | None = None) -> Corpus:
     """Load a folder recursively, or a single file, into memory (see ``iter_path``)."""
     corpus = Corpus()
-    for item in iter_path(path, max_bytes=max_bytes):
+    for item in iter_path(path, max_bytes=max_bytes, select=select):
         corpus.add(item)
     return corpus
 
 
-def iter_path(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES
-              ) -> Iterator[Document | Skipped | LoadWarning]:
+def iter_path(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES,
+              select: Callable[[str], bool] | None = None) -> Iterator[Document | Skipped | LoadWarning]:
     """Documents, skipped inputs and warnings of a folder (recursively) or one file, one at a time.
+
+    ``select``: in a folder, read only the files whose relative path it accepts (``--include``
+    and ``--exclude`` globs); problems with folders are reported all the same.
 
     Files come in the order of their relative paths; only one file (for JSONL, one
     line) is held in memory at once.  A document id seen before is yielded as a
@@ -107,6 +111,8 @@ def iter_path(path: str | os.PathLike, *, max_bytes: int = DEFAULT_MAX_BYTES
             yield entry
             continue
         file, file_id = entry
+        if select is not None and root.is_dir() and not select(file_id):
+            continue
         for item, line in _read_file(file, file_id, max_bytes):
             if isinstance(item, Document):
                 where = f"{file_id}:{line}" if line is not None else file_id
@@ -389,8 +395,7 @@ def _read_jsonl(file: Path, file_id: str, max_bytes: int) -> Iterator[tuple[Docu
         any_text = False
         for number, raw in lines:
             if raw is None:
-                yield Skipped(file_id, f"record too large: over the per-document limit of {_size(max_bytes)} "
-                                       f"(max_bytes)", line=number), number
+                yield Skipped(file_id, _record_too_large(max_bytes), line=number), number
                 continue
             if isinstance(raw, bytes):
                 if number == 1 and raw.startswith(codecs.BOM_UTF8):
@@ -435,11 +440,18 @@ def _capped_lines(stream, max_bytes: int) -> Iterator[bytes | None]:
         yield line
 
 
-def parse_jsonl(text: str, file_id: str) -> Corpus:
+def _record_too_large(max_bytes: int) -> str:
+    return f"record too large: over the per-document limit of {_size(max_bytes)} (max_bytes)"
+
+
+def parse_jsonl(text: str, file_id: str, max_bytes: int = DEFAULT_MAX_BYTES) -> Corpus:
     """Parse JSONL text already in memory (see ``iter_path`` for files)."""
     corpus = Corpus()
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
+            continue
+        if len(line) > max_bytes or len(line.encode("utf-8", "surrogatepass")) > max_bytes:
+            corpus.skipped.append(Skipped(file_id, _record_too_large(max_bytes), line=number))
             continue
         document, problem, warnings = parse_record_checked(line)
         corpus.warnings.extend(LoadWarning(file_id, w, line=number) for w in warnings)

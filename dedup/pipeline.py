@@ -114,6 +114,7 @@ class Scanner:
         return ScanReport(
             documents=[a.document for a in analyses],
             skipped=sorted(corpus.skipped, key=lambda s: (s.path, s.line or 0)),
+            warnings=sorted(corpus.warnings, key=lambda w: (w.path, w.line or 0)),
             pairs=sorted(lineage.pairs, key=lambda p: (p.a, p.b)),
             families=[list(f) for f in lineage.families],
             sources=list(lineage.sources),

@@ -216,6 +216,7 @@ class ScanReport:
     pairs: list[Pair]
     families: list[list[str]]
     sources: list[Source] = field(default_factory=list)
+    warnings: list[LoadWarning] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     parameters: dict = field(default_factory=dict)
     chrome: dict[str, list[tuple[int, int]]] = field(default_factory=dict)   # for display, not in JSON
@@ -261,6 +262,7 @@ class ScanReport:
             "parameters": self.parameters,
             "documents": [d.to_json() for d in self.documents],
             "skipped": [s.to_json() for s in self.skipped],
+            "warnings": [w.to_json() for w in self.warnings],
             "pairs": [p.to_json() for p in self.pairs],
             "families": [list(f) for f in self.families],
             "sources": [s.to_json() for s in self.sources],

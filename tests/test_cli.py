@@ -184,3 +184,23 @@ def test_bad_options_are_one_line_and_exit_2(args, message):
 
 def test_package_is_typed():
     assert (resources.files("dedup") / "py.typed").is_file()
+
+
+def test_load_warnings_and_the_size_cap_reach_the_user(seeds, schema, tmp_path):
+    """A JSONL date that is not a date is dropped with a warning (stderr and JSON), and a
+    document over --max-mb is skipped with the reason; the rest of the input is scanned."""
+    lines = [json.dumps({"id": "keeps", "text": seeds[SEED_001], "date": "nan"}),
+             json.dumps({"id": "big", "text": seeds[SEED_002] * 3})]
+    result = run_cli("scan", "-", "--format", "json", "--no-paraphrase", "--max-mb", "0.01",
+                     stdin="\n".join(lines) + "\n")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    jsonschema.validate(report, schema)
+    assert [d["id"] for d in report["documents"]] == ["keeps"]
+    assert report["documents"][0]["date"] is None
+    (warning,) = report["warnings"]
+    assert warning["line"] == 1 and "nan" in warning["reason"]
+    assert "dedup: warning <stdin>:1:" in result.stderr
+    assert any(s["line"] == 2 and "too large" in s["reason"] for s in report["skipped"])
+    bad = run_cli("scan", "-", "--max-mb", "0", stdin=lines[0] + "\n")
+    assert bad.returncode == 2 and bad.stderr.startswith("dedup: error: --max-mb must be a positive")
