@@ -78,7 +78,7 @@ class ChromeDetector:
         self.repeat_max_words = s.repeat_max_words
         self.pattern_max_words = s.pattern_max_words
         self.patterns = dict(PATTERNS if patterns is None else patterns)
-        self._compiled = re.compile("|".join(f"(?:{p})" for p in self.patterns.values()))
+        self._compiled = re.compile("|".join(f"(?:{p})" for p in self.patterns.values()) or "(?!)")
         self._inline = re.compile("|".join(f"(?:{p})" for n, p in self.patterns.items() if n in INLINE_PATTERNS)
                                   or "(?!)")
         self.outlet_min_docs = s.outlet_min_docs

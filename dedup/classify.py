@@ -51,12 +51,9 @@ def is_paraphrase(found: "SentenceEvidence", s: RelationSettings) -> bool:
 
 def retold_beyond_passages(found: "SentenceEvidence", overlap: "Overlap", s: RelationSettings) -> bool:
     """Sentences align well beyond what verbatim passages cover: a retelling that happens
-    to share some phrases, not an article quoting another; or nearly every sentence on both
-    sides is retold (a reworded copy, whatever verbatim runs survived the rewording)."""
+    to share some phrases, not an article quoting another."""
     aligned = max(found.aligned_a, found.aligned_b)
     verbatim = max(overlap.containment_a_in_b, overlap.containment_b_in_a)
-    if min(found.aligned_a, found.aligned_b) >= s.rewrite_share:
-        return True
     return verbatim < s.low_verbatim and aligned >= verbatim + s.beyond_passages
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from enum import Enum
 from pathlib import Path
 from typing import Iterator, Optional
@@ -18,6 +18,7 @@ from .settings import Settings, field_of, limits_text
 
 # Only what --help needs is imported at the top; each command imports its stages.
 PROGRESS_MIN_DOCUMENTS = 200
+DEFAULT_MAX_MB = 10.0   # the load stage's per-document cap (load.DEFAULT_MAX_BYTES), in the CLI's unit
 
 
 def option(name: str, *flags: str):
@@ -35,7 +36,8 @@ app = typer.Typer(
         "Examples:\n\n"
         "  dedup scan                      # the three seed articles shipped with dedup\n\n"
         "  dedup scan corpus/ --format json -o report.json\n\n"
-        "  dedup compare a.txt b.html      # one pair in detail"
+        "  dedup compare a.txt b.html      # one pair in detail\n\n"
+        "  dedup dedupe corpus/ -o kept.jsonl   # one per cluster of copies"
     ),
 )
 
@@ -43,6 +45,13 @@ app = typer.Typer(
 class Format(str, Enum):
     text = "text"
     json = "json"
+    csv = "csv"
+
+
+class Keep(str, Enum):
+    earliest = "earliest"
+    longest = "longest"
+    source = "source"
 
 
 def default_corpus() -> Path:
@@ -69,7 +78,7 @@ def progress_bar(enabled: bool) -> Iterator:
         def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
                 tasks[stage] = bars.add_task(stage, total=total)
-            if done == total or done % 50 == 0:
+            if done == total or done % max(1, total // 100) == 0:   # at most ~100 redraws a stage
                 bars.update(tasks[stage], completed=done, total=total)
 
         yield update
@@ -82,9 +91,53 @@ def settings_from(**options) -> Settings:
         fail(str(err))
 
 
-def report_skipped(corpus) -> None:
-    for item in corpus.skipped:
-        typer.echo(f"dedup: skipped {item}", err=True)
+def read_corpus(paths: Optional[list[str]], include: list[str], exclude: list[str], quiet: bool,
+                progress: Optional[bool] = None, max_mb: float = DEFAULT_MAX_MB):
+    """The documents of ``paths`` (``-``: JSONL on stdin; none: the seeds), skipped inputs
+    reported on stderr unless ``quiet``; exit 1 when nothing could be read.  A big folder takes
+    a while to read: a terminal shows a spinner meanwhile (how many files is not known yet)."""
+    from .inputs import PathFilter, load_paths
+    from .load import InputError
+
+    if not max_mb > 0:
+        fail(f"--max-mb must be a positive number of megabytes, got {max_mb}")
+    paths = paths or [str(default_corpus())]
+    console = Console(stderr=True)
+    spinner = not quiet and progress is not False and console.is_terminal
+    try:
+        with console.status(f"reading {', '.join(paths)}") if spinner else nullcontext():
+            corpus = load_paths(paths, PathFilter(tuple(include), tuple(exclude)), stdin=sys.stdin,
+                                max_bytes=int(max_mb * 2**20))
+    except InputError as err:
+        fail(str(err))
+    if not quiet:
+        for item in corpus.skipped:
+            typer.echo(f"dedup: skipped {item}", err=True)
+        for item in corpus.warnings:
+            typer.echo(f"dedup: warning {item}", err=True)
+    if not corpus.documents:
+        fail(f"{', '.join(paths)}: no readable documents", code=1)
+    return corpus
+
+
+def run_scan(corpus, settings: Settings, progress: Optional[bool], quiet: bool):
+    """Scan with progress bars on stderr: when asked, else for large corpora; never when quiet."""
+    from .pipeline import Scanner
+
+    show = not quiet and (progress if progress is not None else len(corpus.documents) > PROGRESS_MIN_DOCUMENTS)
+    with progress_bar(show) as callback:
+        return Scanner(settings).scan(corpus, progress=callback)
+
+
+PATHS_HELP = ("Folders (searched recursively) or files: .txt .md .html .htm .jsonl; '-' reads JSONL from "
+              "standard input. Default: the seed articles shipped with dedup.")
+INCLUDE_HELP = ("Read only files of a folder matching this glob ('*.html'; with a '/', the path inside the "
+                "folder: '2024/*'). Repeatable.")
+EXCLUDE_HELP = "Leave out files of a folder matching this glob (as --include). Repeatable."
+MAX_MB_HELP = ("A document (a file, or one JSONL line) larger than this many megabytes is skipped with a "
+               "reason instead of being read: a guard against memory blow-ups on stray dumps.")
+QUIET_HELP = "Nothing on stderr but errors: no skipped-input lines, no progress bars, no summary line."
+PROGRESS_HELP = f"Progress bars on stderr (default: on for more than {PROGRESS_MIN_DOCUMENTS} documents)."
 
 
 def write_output(text: str, output: Optional[Path]) -> None:
@@ -99,10 +152,14 @@ def write_output(text: str, output: Optional[Path]) -> None:
 
 @app.command()
 def scan(
-    folder: Optional[Path] = typer.Argument(None, help="Folder (searched recursively) or file: .txt .md .html .htm "
-                                            ".jsonl. Default: the seed articles shipped with dedup."),
-    format: Format = typer.Option(Format.text, "--format", "-f", help="text: summary for people; json: for machines."),
+    paths: Optional[list[str]] = typer.Argument(None, help=PATHS_HELP, show_default=False, metavar="[PATH]..."),
+    format: Format = typer.Option(Format.text, "--format", "-f", help="text: summary for people; json: everything, "
+                                  "for machines (dedup/schema/report.schema.json); csv: one row per pair."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report here instead of stdout."),
+    include: list[str] = typer.Option([], "--include", help=INCLUDE_HELP, show_default=False, metavar="GLOB"),
+    exclude: list[str] = typer.Option([], "--exclude", help=EXCLUDE_HELP, show_default=False, metavar="GLOB"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    max_mb: float = typer.Option(DEFAULT_MAX_MB, "--max-mb", help=MAX_MB_HELP),
     paraphrase: bool = option("paraphrase", "--paraphrase/--no-paraphrase"),
     shingle_size: int = option("shingle_size"),
     window_words: int = option("window_words"),
@@ -111,45 +168,87 @@ def scan(
     min_passage_words: int = option("min_passage_words"),
     chrome_min_docs: int = option("chrome_min_docs"),
     lsh: str = option("lsh"),
-    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bars on stderr "
-                                            f"(default: on for more than {PROGRESS_MIN_DOCUMENTS} documents)."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML report here: "
                                         "derivation graphs, sortable pair tables, articles side by side."),
 ) -> None:
-    """Scan a folder of articles and report which share text, where, and who took from whom.
+    """Scan articles and report which share text, where, and who took from whom.
 
     Relations: duplicate (the same article once chrome is set aside), excerpt (one lies
     inside the other), overlap (shared passages), paraphrase (retold in other words).
     Exit status: 0 on success, 1 if no document could be read, 2 on a usage error.
     """
-    from .load import InputError, load_path
-    from .pipeline import Scanner
     from .report import print_summary, to_json
 
     settings = settings_from(paraphrase=paraphrase, shingle_size=shingle_size, window_words=window_words,
                              window_threshold=window_threshold, document_threshold=document_threshold,
                              min_passage_words=min_passage_words, chrome_min_docs=chrome_min_docs, lsh=lsh)
-    try:
-        corpus = load_path(folder or default_corpus())
-    except InputError as err:
-        fail(str(err))
-    report_skipped(corpus)
-    if not corpus.documents:
-        fail(f"{folder or default_corpus()}: no readable documents", code=1)
-    show_progress = progress if progress is not None else len(corpus.documents) > PROGRESS_MIN_DOCUMENTS
-    with progress_bar(show_progress) as callback:
-        report = Scanner(settings).scan(corpus, progress=callback)
+    corpus = read_corpus(paths, include, exclude, quiet, progress, max_mb)
+    report = run_scan(corpus, settings, progress, quiet)
     if html is not None:
         from .html import render
-        write_output(render(report, title=f"dedup: {folder or 'seeds'}"), html)
+        write_output(render(report, title=f"dedup: {', '.join(paths or ['seeds'])}"), html)
     if format is Format.json:
         write_output(to_json(report), output)
+    elif format is Format.csv:
+        from .export import PAIR_COLUMNS, pair_rows, to_csv
+        write_output(to_csv(pair_rows(report), PAIR_COLUMNS), output)
     else:
         console = Console(record=output is not None, file=None if output is None else io.StringIO(),
                           width=None if output is None and sys.stdout.isatty() else 120)
         print_summary(report, console)
         if output is not None:
             write_output(console.export_text(), output)
+
+
+@app.command()
+def dedupe(
+    paths: Optional[list[str]] = typer.Argument(None, help=PATHS_HELP, show_default=False, metavar="[PATH]..."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the kept documents here (JSONL) "
+                                          "instead of stdout."),
+    keep: Keep = typer.Option(Keep.earliest, "--keep", "-k", help="Which document of a cluster to keep: earliest "
+                              "(publication date; undated last), longest (most characters), source (the one the "
+                              "others derive from, by lineage). Ties: earliest, then longest, then smallest id."),
+    relations: str = typer.Option("duplicate,excerpt", "--relations", help="Relations that put two documents "
+                                  "in one cluster, comma-separated (duplicate, excerpt, overlap, paraphrase). "
+                                  "The default holds back what 'dedup filter' does; all four give one document "
+                                  "per story family."),
+    clusters: Optional[Path] = typer.Option(None, "--clusters", help="Also write every document with its "
+                                            "cluster_id, family_id and is_representative here (CSV)."),
+    include: list[str] = typer.Option([], "--include", help=INCLUDE_HELP, show_default=False, metavar="GLOB"),
+    exclude: list[str] = typer.Option([], "--exclude", help=EXCLUDE_HELP, show_default=False, metavar="GLOB"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    max_mb: float = typer.Option(DEFAULT_MAX_MB, "--max-mb", help=MAX_MB_HELP),
+    paraphrase: Optional[bool] = typer.Option(None, "--paraphrase/--no-paraphrase", help="Run the paraphrase "
+                                              "stage (default: only when --relations includes paraphrase)."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
+) -> None:
+    """Keep one document per cluster of near-copies: write them as JSONL, each with its cluster.
+
+    Each kept record has the document's fields and a 'dedup' field: cluster_id, family_id,
+    the rule used, and the ids dropped in its favour. Example:
+
+      dedup dedupe corpus/ -o unique.jsonl --clusters clusters.csv
+    """
+    import json
+
+    from .export import DOCUMENT_COLUMNS, check_options, deduplicate, document_rows, representative_records, to_csv
+
+    try:
+        chosen = check_options(keep.value, [r.strip() for r in relations.split(",") if r.strip()])
+    except ValueError as err:
+        fail(str(err).replace("relations", "--relations", 1))
+    settings = settings_from(paraphrase="paraphrase" in chosen if paraphrase is None else paraphrase)
+    report = run_scan(read_corpus(paths, include, exclude, quiet, progress, max_mb), settings, progress, quiet)
+    result = deduplicate(report, keep.value, chosen)
+    records = representative_records(report, result)
+    write_output("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), output)
+    if clusters is not None:
+        write_output(to_csv(document_rows(report, result), DOCUMENT_COLUMNS), clusters)
+    if not quiet:
+        typer.echo(f"dedup dedupe: {len(report.documents)} documents, {len(records)} kept, "
+                   f"{len(report.documents) - len(records)} dropped (keep {keep.value}; clusters joined by "
+                   f"{', '.join(chosen)})", err=True)
 
 
 @app.command()

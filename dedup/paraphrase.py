@@ -26,6 +26,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
 from .core import MIN_SENTENCE_WORDS
+from .records import ProgressCallback
 from .evidence import describe_shared, names, numbers, quotes, shared_quotes
 from .records import Alignment
 from .sentences import SentenceFeatures, SentenceModel
@@ -85,15 +86,21 @@ class ParaphraseFinder:
 
     # -- the corpus --------------------------------------------------------
 
-    def prepare(self, analyses: Sequence["DocumentAnalysis"], context: "Context") -> None:
+    def prepare(self, analyses: Sequence["DocumentAnalysis"], context: "Context",
+                progress: ProgressCallback | None = None) -> None:
         """Learn what sentence alignment needs from the corpus, chrome blanked out: the text
         model (TF-IDF) and which names are rare.  Stored in ``context``, so every pair is
-        judged the same way whichever front end asks."""
+        judged the same way whichever front end asks.  Seconds on a large corpus, so each
+        step is reported as stage ``set-up`` (``TextModel.FIT_STEPS`` + 1 steps)."""
+        if progress:
+            progress("set-up", 0, TextModel.FIT_STEPS + 1)   # scikit-learn and the sentence model loaded
         texts = [a.evidence_text for a in analyses]
-        context.text_model = TextModel().fit(texts)
+        context.text_model = TextModel().fit(texts, progress)
         context.paraphraser = self
         self._names = {a.id: frozenset(names(t)) for a, t in zip(analyses, texts)}
         context.rare_names = frozenset(_rare_names(list(self._names.values())))
+        if progress:
+            progress("set-up", TextModel.FIT_STEPS + 1, TextModel.FIT_STEPS + 1)
         self._row = {a.id: i for i, a in enumerate(analyses)}
 
     def similarity(self, context: "Context", a: "DocumentAnalysis", b: "DocumentAnalysis") -> float:
@@ -282,17 +289,27 @@ class TextModel:
                                               token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
         self.sentence_features = SentenceFeatures()
 
-    def fit(self, texts: Sequence[str]) -> "TextModel":
+    FIT_STEPS = 4   # progress ticks of ``fit``: words, characters, sentence words, sentence features
+
+    def fit(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> "TextModel":
+        def done(step: int) -> None:
+            if progress:
+                progress("set-up", step, self.FIT_STEPS + 1)
+
         self.word_matrix_ = self.words.fit_transform(texts).tocsr()
+        done(1)
         chars = self.chars.fit_transform(texts)
         self.document_matrix_ = normalize(sp.hstack([self.word_matrix_, chars]).tocsr())
+        done(2)
         corpus_sentences = [t[s:e] for t in texts for s, e in _content_sentences(t)]
         if len(corpus_sentences) > self.MAX_FIT_SENTENCES:
             step = len(corpus_sentences) / self.MAX_FIT_SENTENCES
             corpus_sentences = [corpus_sentences[int(i * step)] for i in range(self.MAX_FIT_SENTENCES)]
         self.sentence_words.fit(corpus_sentences or list(texts))
+        done(3)
         step = max(1, len(corpus_sentences) // self.MAX_FEATURE_SENTENCES)
         self.sentence_features.fit(corpus_sentences[::step] or list(texts))
+        done(4)
         return self
 
     def documents(self, texts: Sequence[str]) -> sp.csr_matrix:

@@ -49,12 +49,17 @@ class Scanner:
             evidence = shared.filter(self.sentence_evidence(analyses, context, evidence, progress), analyses)
         decided = self.decide(evidence)
         shared.settle({p.key for p in decided})
-        return self.report(corpus, analyses, decided, shared)
+        _tick(progress, "lineage", 0, 1)
+        report = self.report(corpus, analyses, decided, shared)
+        _tick(progress, "lineage", 1, 1)
+        return report
 
     def analyze(self, documents: Sequence[Document], progress: ProgressCallback | None = None,
                 corpus: Sequence[Document] | None = None) -> tuple[Context, list[DocumentAnalysis]]:
         """Fit the context on ``corpus`` (default: the documents themselves) and analyse each document."""
+        _tick(progress, "chrome", 0, 1)
         context = Context.fit(documents if corpus is None else corpus, self.settings)
+        _tick(progress, "chrome", 1, 1)
         analyses = []
         for i, doc in enumerate(documents):
             analyses.append(analyze(doc, context))
@@ -87,21 +92,25 @@ class Scanner:
                           progress: ProgressCallback | None = None) -> dict[tuple[int, int], PairEvidence]:
         """Sentence alignment for TF-IDF neighbours and for verbatim overlaps (which may be
         retellings that share a few phrases).  Duplicates and excerpts are left as they are."""
-        from .paraphrase import ParaphraseFinder   # scikit-learn: loaded only when this stage runs
-
         if len(analyses) < 2:
             return verbatim
-        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context)
+        _tick(progress, "set-up", 0, 1)   # seconds before the first step: scikit-learn loads
+        from .paraphrase import ParaphraseFinder   # scikit-learn: loaded only when this stage runs
+
+        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context, progress)
         overlaps = [key for key, ev in verbatim.items() if _verbatim_relation(ev, self.settings) == OVERLAP]
+        _tick(progress, "neighbours", 0, 1)
         candidates = context.paraphraser.candidates(context, overlaps)
+        _tick(progress, "neighbours", 1, 1)
         found = dict(verbatim)
-        for n, ((i, j), similarity) in enumerate(sorted(candidates.items())):
+        for n, (i, j) in enumerate(sorted(candidates)):
             _tick(progress, "paraphrase", n + 1, len(candidates))
             known = verbatim.get((i, j))
             if known is not None and _verbatim_relation(known, self.settings) != OVERLAP:
                 continue
-            found[(i, j)] = verify(analyses[i], analyses[j], context, similarity=similarity,
-                                   overlap=known.overlap if known else None)
+            # The cosine is recomputed pair by pair (not taken from the batched candidate search), so
+            # a scan and ``compare`` report the very same number.
+            found[(i, j)] = verify(analyses[i], analyses[j], context, overlap=known.overlap if known else None)
         return found
 
     def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:
@@ -119,6 +128,7 @@ class Scanner:
         return ScanReport(
             documents=[a.document for a in analyses],
             skipped=sorted(corpus.skipped, key=lambda s: (s.path, s.line or 0)),
+            warnings=sorted(corpus.warnings, key=lambda w: (w.path, w.line or 0)),
             pairs=sorted(lineage.pairs, key=lambda p: (p.a, p.b)),
             families=[list(f) for f in lineage.families],
             sources=list(lineage.sources),

@@ -18,6 +18,10 @@ OVERLAP = "overlap"          # they share one or more verbatim passages
 PARAPHRASE = "paraphrase"    # the same report retold in other words
 RELATIONS = (DUPLICATE, EXCERPT, OVERLAP, PARAPHRASE)
 
+# Version of the JSON report's layout (``dedup/schema/report.schema.json``): the major part
+# changes when a field is removed or changes meaning, the minor part when one is added.
+SCHEMA_VERSION = "1.1"
+
 # How a long stage reports progress: (stage name, items done, items in all).
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -39,6 +43,7 @@ class Document:
     url: str | None = None
     source: str | None = None    # the outlet, e.g. "Financial Times"
     path: str | None = None      # the file it was read from
+    encoding: str | None = None  # the encoding its bytes were read with (e.g. "utf-8", "cp1252")
     crawled_at: str | None = None   # when a crawler fetched it (weighs less than a publication date)
 
     def to_json(self) -> dict:
@@ -49,14 +54,15 @@ class Document:
             "url": self.url,
             "source": self.source,
             "path": self.path,
+            "encoding": self.encoding,
             "crawled_at": self.crawled_at,
             "chars": len(self.text),
         }
 
 
 @dataclass(frozen=True)
-class Skipped:
-    """An input that could not be read, and why (never silently dropped)."""
+class FileNote:
+    """Something said about an input file (and line), with the reason."""
 
     path: str
     reason: str
@@ -68,6 +74,16 @@ class Skipped:
 
     def to_json(self) -> dict:
         return {"path": self.path, "line": self.line, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Skipped(FileNote):
+    """An input that could not be read, and why (never silently dropped)."""
+
+
+@dataclass(frozen=True)
+class LoadWarning(FileNote):
+    """Something read but not used (e.g. a JSONL date of "nan"); the document itself is kept."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +218,7 @@ class ScanReport:
     pairs: list[Pair]
     families: list[list[str]]
     sources: list[Source] = field(default_factory=list)
+    warnings: list[LoadWarning] = field(default_factory=list)
     edges: list[Edge] = field(default_factory=list)
     parameters: dict = field(default_factory=dict)
     chrome: dict[str, list[tuple[int, int]]] = field(default_factory=dict)   # for display, not in JSON
@@ -258,11 +275,19 @@ class ScanReport:
         from .lineage import originality
         return originality(self.origins)
 
+    def to_pandas(self, keep: str = "earliest", relations: tuple[str, ...] = (DUPLICATE, EXCERPT)):
+        """(pairs, documents) DataFrames; documents carry ``family_id``, ``cluster_id`` and
+        ``is_representative`` (one per cluster, rule ``keep``).  See ``dedup.export``."""
+        from .export import to_pandas
+        return to_pandas(self, keep, relations)
+
     def to_json(self) -> dict:
         return {
+            "schema_version": SCHEMA_VERSION,
             "parameters": self.parameters,
             "documents": [d.to_json() for d in self.documents],
             "skipped": [s.to_json() for s in self.skipped],
+            "warnings": [w.to_json() for w in self.warnings],
             "pairs": [p.to_json() for p in self.pairs],
             "families": [list(f) for f in self.families],
             "sources": [s.to_json() for s in self.sources],

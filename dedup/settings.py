@@ -122,9 +122,6 @@ class RelationSettings(Section):
                                 "this of either document ...", low=0.0, high=1.0)
     beyond_passages: float = param(0.2, "... and its sentences align this much beyond what the passages cover.",
                                    low=0.0, high=1.0)
-    rewrite_share: float = param(0.8, "An overlap whose sentences align this much on both sides is a rewrite "
-                                 "(paraphrase), however much verbatim text is left.", low=0.0, high=1.0,
-                                 open_low=True)
     min_aligned_sentences: int = param(3, "Aligned sentences needed for a paraphrase.", low=1)
     min_aligned_share: float = param(0.2, "Share of the shorter document's sentences aligned.", low=0.0,
                                      high=1.0, open_low=True)

@@ -29,7 +29,7 @@ from .settings import SketchSettings
 from .text import tokenize
 
 SCHEME = "affine32"
-TOKENIZER = "word-runs-v1"                   # bump when tokenize() splits text differently
+TOKENIZER = "word-runs-cjk-chars-v2"          # bump when tokenize() splits text differently (v2: CJK/Thai per character)
 SHINGLE_HASH = "blake2b64-poly-fold32-v1"   # bump if the shingle hash ever changes
 _POLY = np.uint64(0x9E3779B97F4A7C15)        # odd multiplier for combining word hashes
 _MASK32 = np.uint64(0xFFFFFFFF)

@@ -23,7 +23,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.small:
         os.environ["DEDUP_NOTEBOOK_SMALL"] = "1"
-    for name in ("accuracy.ipynb", "speed.ipynb"):
+    for name in ("accuracy.ipynb", "speed.ipynb", "pipeline.ipynb"):
         notebook = nbformat.read(HERE / name, as_version=4)
         NotebookClient(notebook, timeout=1800, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}).execute()
         if not args.small:

@@ -1,9 +1,9 @@
-"""Shared fixtures: the seed articles and real news text to build variants from."""
+"""Shared fixtures: the seed articles, and generated news-like text to build variants from
+(everything the tests need is in the repository or made here; no external corpus)."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
-MSRP = Path(os.environ.get("DEDUP_MSRP", ROOT.parent / "shared" / "data" / "msrp")) / "msr_paraphrase_train.txt"
 
 SEED_000 = "000_86c1817bd931ca65.txt"
 SEED_001 = "001_5ed9fca67c134b59.txt"
@@ -33,19 +32,64 @@ def seeds() -> dict[str, str]:
     return {name: seed_text(name) for name in (SEED_000, SEED_001, SEED_002)}
 
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
 @pytest.fixture(scope="session")
 def news_pairs() -> list[tuple[str, str, str]]:
-    """MSRP sentence pairs (label, sentence 1, sentence 2): real news text by many outlets."""
-    if not MSRP.exists():
-        pytest.skip(f"MSRP corpus not found at {MSRP}")
-    rows = [line.split("\t") for line in MSRP.read_text(encoding="utf-8-sig").splitlines()[1:]]
-    return [(r[0], r[3], r[4]) for r in rows if len(r) == 5]
+    """Sentence pairs (label, sentence 1, sentence 2), label "1" when the second retells the first:
+    the hand-written ones in tests/fixtures/paraphrase_pairs.tsv (no external corpus needed)."""
+    rows = [line.split("\t") for line in (FIXTURES / "paraphrase_pairs.tsv").read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+    return [(r[0], r[1], r[2]) for r in rows if len(r) == 3]
 
 
 @pytest.fixture(scope="session")
-def news_sentences(news_pairs) -> list[str]:
-    """Distinct real news sentences, unrelated to the seeds."""
-    return list(dict.fromkeys(a for _, a, _ in news_pairs))
+def news_sentences() -> list[str]:
+    """3,000 distinct news-like sentences, unrelated to the seeds and to each other."""
+    return synthetic_sentences(3000)
+
+
+def synthetic_sentences(n: int, seed: int = 11) -> list[str]:
+    """Distinct sentences that share no run of five words with each other or the seeds.
+
+    Words are drawn from the seeds' vocabulary and from made-up names, with short
+    function words between them, so the text tokenises, shingles and splits into
+    sentences like news copy without any two sentences saying the same thing.
+    Deterministic for a given ``seed``."""
+    import random
+    import re
+
+    rng = random.Random(seed)
+    seed_words = sorted({w.lower() for name in (SEED_000, SEED_001, SEED_002)
+                         for w in re.findall(r"[A-Za-z]{4,}", seed_text(name))})
+    syllables = [c + v for c in "bcdfghklmnprstvz" for v in "aeiou"] + ["ar", "en", "ol", "is", "un"]
+    made_up = sorted({"".join(rng.choice(syllables) for _ in range(rng.randint(2, 3))) for _ in range(3000)})
+    names = [w.capitalize() for w in made_up[::3]]
+    content = seed_words + made_up
+    glue = ["the", "of", "and", "to", "in", "a", "for", "on", "with", "said", "at", "by", "from", "was", "has"]
+    days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    sentences: list[str] = []
+    seen: set[str] = set()
+    while len(sentences) < n:
+        words = [rng.choice(names)]
+        for _ in range(rng.randint(12, 22)):
+            roll = rng.random()
+            if roll < 0.35:
+                words.append(rng.choice(glue))
+            elif roll < 0.42:
+                words.append(rng.choice(names))
+            elif roll < 0.45:
+                words.append(str(rng.randint(2, 2000)))
+            elif roll < 0.47:
+                words.append(rng.choice(days))
+            else:
+                words.append(rng.choice(content))
+        sentence = " ".join(words) + rng.choice([".", ".", ".", "?", "!"] if rng.random() < 0.05 else ["."])
+        if sentence not in seen:
+            seen.add(sentence)
+            sentences.append(sentence)
+    return sentences
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dedup import Scanner, load_path
-from dedup.records import A_FROM_B, B_FROM_A, PARAPHRASE, Document
+from dedup.records import A_FROM_B, B_FROM_A, OVERLAP, PARAPHRASE, Document
 from synth import edit_words, word_slice
 
 from .conftest import SEED_000, SEED_001, SEED_002, ROOT, run_cli
@@ -91,15 +91,26 @@ def test_same_topic_without_shared_sentences_is_not_paraphrase():
     assert report.pairs == []
 
 
-def test_heavy_rewording_is_paraphrase_not_duplicate(seeds):
-    """35% of words replaced: verbatim passages are gone, the sentences still align."""
+def test_heavy_rewording_is_not_a_duplicate_and_its_sentences_still_align(seeds):
+    """35% of words replaced at random: verbatim runs cover only ~65% of each side (below the
+    duplicate bar; random edits are noise, not a retelling, so the pair stays an overlap by the
+    documented rule), and the sentence stage still aligns the story sentence by sentence, in order."""
+    from dedup.core import verify
+
     reworded = edit_words(seeds[SEED_002], 0.35, random.Random(3))
-    report = Scanner().scan([Document("orig", seeds[SEED_002]), Document("rewrite", reworded)])
+    documents = [Document("orig", seeds[SEED_002]), Document("rewrite", reworded)]
+    report = Scanner().scan(documents)
     pair = report.pair("orig", "rewrite")
-    assert pair.relation == PARAPHRASE
-    assert len(pair.alignments) >= 20
+    assert pair.relation == OVERLAP
+    assert 0.4 < pair.containment_a_in_b < 0.8
+    scanner = Scanner()
+    context, analyses = scanner.analyze(documents)
+    from dedup.paraphrase import ParaphraseFinder
+    ParaphraseFinder().prepare(analyses, context)
+    found = verify(analyses[0], analyses[1], context).sentences
+    assert len(found.alignments) >= 20 and min(found.aligned_a, found.aligned_b) > 0.8
     # Story order is kept: alignments increase on both sides.
-    starts_b = [al.b_start for al in sorted(pair.alignments, key=lambda al: al.a_start)]
+    starts_b = [al.b_start for al in sorted(found.alignments, key=lambda al: al.a_start)]
     assert starts_b == sorted(starts_b)
 
 
