@@ -51,7 +51,7 @@ PATTERNS: dict[str, str] = {
     "comments": r"^(leave a (reply|comment)|post (a )?comment|\d+ comments?|comments?|add comment|cancel reply)$|your email address will not be published|required fields are marked|^facebook comments$",
     "navigation": r"^(source link|source|related (posts|articles|stories|content)|read more|read next|recommended|back to top( button)?|advertisement|sponsored( content)?|skip to (main )?content|more from [\w ]+|trending now|you may also like|tags?:.*|filed under:?.*)$",
     "read-full": r"read the full (article|story|report)|click here to read|continue reading",
-    "credits": r"(via )?getty images\)?$|\([^()]*(/|\bvia )[^()]*\)$|\b(ap|afp|reuters|epa) photo\b|^(photo|image|picture|credit|photograph|illustration)s?( by)?\s*:|/(shutterstock|getty images|afp|reuters|ap)$|\.\s+(ap|afp|reuters|bloomberg)$",
+    "credits": r"(via )?getty images\)?$|\([^()]*([a-z] ?/ ?[a-z]|\bvia )[^()]*\)$|\b(ap|afp|reuters|epa) photo\b|^(photo|image|picture|credit|photograph|illustration)s?( by)?\s*:|/(shutterstock|getty images|afp|reuters|ap)$|\.\s+(ap|afp|reuters|bloomberg)$",
     "newsletter": r"subscribe to (our|the) (\w+ )?(newsletter|channel|podcast|updates)|sign up (for|to) (our|the) (\w+ )?(newsletter|updates|alerts)|\bour (\w+ )?newsletter\b|register here|\brsvp\b|send (us )?(tips|scoops|news tips)|all rights reserved|^copyright\b|^©",
     "byline": r"^by [a-z][\w.'-]*( [a-z][\w.'-]*){0,3}$",
     "contact": r"\S+@\S+\.[a-z]{2,}",

@@ -1,7 +1,8 @@
 """The scan pipeline, top to bottom, on the analysis core (``core.py``):
 
     load -> Context.fit (chrome) -> analyze each document -> LSH candidates -> verify verbatim
-    -> widely shared passages (learned, reported once, taken out of the pairs) -> paraphrase stage (text model, TF-IDF neighbours, sentence alignment) -> decide
+    -> widely shared passages (learned, reported once, taken out of the pairs)
+    -> paraphrase stage (text model, TF-IDF neighbours, sentence alignment) -> decide
     -> lineage (directions, sources, families) -> ScanReport
 
 The CLI only wraps this module; ``compare`` runs the very same calls on one pair.
