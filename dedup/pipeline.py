@@ -15,6 +15,7 @@ from typing import Iterable, Sequence
 
 from .candidates import CandidateFinder
 from .classify import Decision, decide, make_pair
+from .align import Overlap
 from .core import Context, DocumentAnalysis, PairEvidence, analyze, verify, verify_verbatim
 from .lineage import LineageBuilder
 from .load import Corpus
@@ -160,11 +161,18 @@ class Scanner:
             from .paraphrase import ParaphraseFinder
 
             ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context)
-        evidence = verify(analyses[first], analyses[second], context, sentences=False)
+        # With a corpus, what its scan takes out of every pair: the passages it finds widely shared.
+        shared = self.shared_passages(analyses, self.verbatim_evidence(analyses, context)) if corpus else None
+        raw = verify(analyses[first], analyses[second], context, sentences=False)
+        evidence = _without_shared(raw, shared, analyses, (first, second))
         decision = decide(evidence, self.settings.relation)
         if context.paraphraser is not None and _aligns(decision, context, analyses[first], analyses[second]):
-            evidence = verify(analyses[first], analyses[second], context, overlap=evidence.overlap)
+            evidence = _without_shared(verify(analyses[first], analyses[second], context, overlap=evidence.overlap),
+                                       shared, analyses, (first, second))
             decision = decide(evidence, self.settings.relation)
+        if decision is None and raw.overlap.passages and not evidence.overlap.passages:
+            decision = Decision(NO_RELATION, ("they share only passages the corpus carries widely "
+                                              "(reported once by a scan, not evidence)",))
         pair = make_pair(evidence, decision or Decision(NO_RELATION))
         report = self.report(Corpus(documents=[analyses[first].document, analyses[second].document]),
                              [analyses[first], analyses[second]], [pair])
@@ -173,6 +181,15 @@ class Scanner:
                                                                [x.evidence_text for x in analyses])
             report = replace(report, pairs=list(full.pairs))
         return report
+
+
+def _without_shared(evidence: PairEvidence, shared: SharedPassages | None,
+                         analyses: Sequence[DocumentAnalysis], key: tuple[int, int]) -> PairEvidence:
+    """The pair's evidence as the corpus's scan sees it: without the widely shared passages."""
+    if shared is None:
+        return evidence
+    kept = shared.filter({key: evidence}, analyses).get(key)
+    return kept if kept is not None else PairEvidence(evidence.a, evidence.b, Overlap())
 
 
 def _aligns(decision: Decision | None, context: Context, a: DocumentAnalysis, b: DocumentAnalysis) -> bool:

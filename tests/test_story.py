@@ -309,3 +309,15 @@ def test_html_graph_draws_each_articles_strongest_parent_only(cycle):
     assert 'id="search"' in page
     titled = next(d for d in report.documents if d.title)
     assert titled.title[:20] in page
+
+
+def test_compare_within_the_corpus_agrees_with_its_scan_on_shared_passages(cycle):
+    documents, truth, report = cycle
+    sharers = sorted(d for d in truth["shared_passages"][0]["documents"] if role(truth, d) == "quote_sharer")
+    a, b = (next(d for d in documents if d.id == x) for x in sharers[:2])
+    assert report.pair(a.id, b.id) is None                       # the scan lists no pair ...
+    alone = Scanner().compare(a, b)                               # ... two articles alone share the quote,
+    assert alone.relation == "overlap"
+    within = Scanner().compare(a, b, corpus=documents)            # ... which the corpus shows is widely shared
+    assert within.relation == "none"
+    assert any("widely" in e for e in within.evidence)
