@@ -260,7 +260,7 @@ class LineageBuilder:
         bylines are read from the full text (a byline line may be chrome)."""
         texts = [d.text for d in documents] if texts is None else texts
         by_id = {d.id: d for d in documents}
-        outlet = {d.id: self.matcher.outlet_of(d) for d in documents}
+        outlet = self._outlets(documents)
         present = {name for name in outlet.values() if name}
         wires = {d.id: self.matcher.wire_credit(d.text) for d in documents}
         wires = {d: w for d, w in wires.items() if w and not self.matcher.is_own(w.outlet, by_id[d])}
@@ -288,6 +288,16 @@ class LineageBuilder:
         origins = origins_of(documents, directed, edges, outlet, sources, share)
         return Lineage(tuple(directed), families_of(directed, sources, share), tuple(sources), tuple(edges),
                        outlets=outlet, wires={d: w.outlet for d, w in wires.items()}, origins=origins)
+
+    def _outlets(self, documents: Sequence[Document]) -> dict[str, str | None]:
+        """Each document's outlet; a url host that other documents name in their ``source`` field
+        takes that name, so one outlet is one outlet whether or not a page says its name."""
+        named = {}
+        for doc in documents:
+            host = _host(doc.url)
+            if host and doc.source and doc.source.strip():
+                named.setdefault(host, self.matcher.canonical(doc.source))
+        return {d.id: named.get(_host(d.url) or "") or self.matcher.outlet_of(d) for d in documents}
 
     def _spelled(self, documents: Sequence[Document], outlet: dict[str, str | None]) -> dict[str, str]:
         """Squashed names ("albanygazette") of outlets known only by their domain, to the outlet."""

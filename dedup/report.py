@@ -165,10 +165,18 @@ def _print_family(report: ScanReport, n: int, family, console: Console) -> None:
     console.print(f"\n[bold]Family {n}[/bold] ({len(docs)} articles"
                   + (f", {len(family) - len(docs)} absent sources" if len(family) > len(docs) else "") + ")")
     kind = {node: report.origin(node).kind for node in family if report.origin(node) is not None}
-    for depth, node, relation in family_tree(report, family):
+    rows = family_tree(report, family)
+    has_children = {rows[i][1] for i in range(len(rows) - 1) if rows[i + 1][0] > rows[i][0]}
+    credited_only = [node for depth, node, _ in rows if node.startswith("source:") and node not in has_children]
+    for depth, node, relation in rows:
+        if node in credited_only:
+            continue   # listed once below: credited by a member, no member takes its story from it
         label = f"[{relation}] " if relation else ""
         tag = f" ({kind[node]})" if node in kind else ""
         console.print(Text("  " + "   " * depth + ("└─ " if depth else "◆ ") + label + _describe(report, node) + tag))
+    if credited_only:
+        console.print(Text("  also credited (not in the corpus): "
+                           + ", ".join(report.source_name(node) for node in credited_only)))
     members = set(family)
     pairs = [p for p in report.pairs if p.a in members and p.b in members]
     if pairs:

@@ -321,3 +321,10 @@ def test_compare_within_the_corpus_agrees_with_its_scan_on_shared_passages(cycle
     within = Scanner().compare(a, b, corpus=documents)            # ... which the corpus shows is widely shared
     assert within.relation == "none"
     assert any("widely" in e for e in within.evidence)
+
+
+def test_one_outlet_is_one_outlet_whether_or_not_a_page_names_it(seeds):
+    named = Document("named", seeds[SEED_000], url="https://www.roanokejournal.com/a", source="The Roanoke Journal")
+    unnamed = Document("unnamed", seeds[SEED_002], url="https://roanokejournal.com/b")
+    lineage = LineageBuilder().build([named, unnamed], [])
+    assert {o.document: o.outlet for o in lineage.origins} == {"named": "Roanoke Journal", "unnamed": "Roanoke Journal"}
