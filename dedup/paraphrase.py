@@ -27,13 +27,14 @@ from sklearn.preprocessing import normalize
 
 from .core import MIN_SENTENCE_WORDS
 from .evidence import describe_shared, names, numbers, quotes, shared_quotes
-from .records import Alignment
+from .classify import verbatim_relation
+from .records import DUPLICATE, EXCERPT, Alignment
 from .sentences import SentenceFeatures, SentenceModel
-from .settings import ParaphraseSettings
+from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
 
 if TYPE_CHECKING:
-    from .core import Context, DocumentAnalysis
+    from .core import Context, DocumentAnalysis, PairEvidence
 
 
 @dataclass
@@ -60,6 +61,73 @@ def align_pair(a: "DocumentAnalysis", b: "DocumentAnalysis", context: "Context",
     return context.paraphraser.compare(a, b, context, similarity)
 
 
+@dataclass(frozen=True)
+class StoryGroups:
+    """Documents that carry one text: verbatim duplicates joined, each excerpt attached to
+    its longest container.  Rarity (names, IDF) and neighbour lists are judged over groups,
+    so reprints of one article neither make its names common nor fill its neighbour list;
+    each group is represented by its longest member."""
+
+    group: tuple[int, ...]   # the representative (index of the longest member) of each document
+
+    @classmethod
+    def singletons(cls, n: int) -> "StoryGroups":
+        return cls(tuple(range(n)))
+
+    @classmethod
+    def join(cls, lengths: Sequence[int], duplicates: Sequence[tuple[int, int]],
+             excerpts: Sequence[tuple[int, int]]) -> "StoryGroups":
+        """``duplicates``: pairs that are one text; ``excerpts``: (contained, container) pairs.
+        An excerpt joins only its longest container, so a round-up quoting two stories does
+        not merge them."""
+        parent = list(range(len(lengths)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        container: dict[int, int] = {}
+        for part, whole in excerpts:
+            if part not in container or (lengths[whole], -whole) > (lengths[container[part]], -container[part]):
+                container[part] = whole
+        for i, j in [*duplicates, *container.items()]:
+            parent[root(i)] = root(j)
+        longest: dict[int, int] = {}
+        for i in range(len(lengths)):
+            r = root(i)
+            if r not in longest or lengths[i] > lengths[longest[r]]:
+                longest[r] = i
+        return cls(tuple(longest[root(i)] for i in range(len(lengths))))
+
+    @classmethod
+    def of_verbatim(cls, analyses: Sequence["DocumentAnalysis"], verbatim: dict[tuple[int, int], "PairEvidence"],
+                    relation: "RelationSettings") -> "StoryGroups":
+        """Groups from the verbatim stage's evidence, by the one rule that names duplicates and excerpts."""
+        duplicates, excerpts = [], []
+        for (i, j), evidence in verbatim.items():
+            found = verbatim_relation(evidence.overlap, relation)
+            if found == DUPLICATE:
+                duplicates.append((i, j))
+            elif found == EXCERPT:
+                a_in_b = evidence.overlap.containment_a_in_b >= evidence.overlap.containment_b_in_a
+                excerpts.append((i, j) if a_in_b else (j, i))
+        return cls.join([a.fingerprint.n_tokens for a in analyses], duplicates, excerpts)
+
+    @property
+    def representatives(self) -> list[int]:
+        return sorted(set(self.group))
+
+    def members(self) -> dict[int, list[int]]:
+        """Representative -> every document of its group (the representative first)."""
+        found: dict[int, list[int]] = {r: [r] for r in self.representatives}
+        for i, r in enumerate(self.group):
+            if i != r:
+                found[r].append(i)
+        return found
+
+
 class ParaphraseFinder:
     """Finds retellings: TF-IDF neighbours, then sentence alignment (parameters: ``ParaphraseSettings``)."""
 
@@ -82,19 +150,28 @@ class ParaphraseFinder:
         self._facts: dict[str, Facts] = {}
         self._names: dict[str, frozenset[str]] = {}
         self._row: dict[str, int] = {}
+        self._groups = StoryGroups.singletons(0)
 
     # -- the corpus --------------------------------------------------------
 
-    def prepare(self, analyses: Sequence["DocumentAnalysis"], context: "Context") -> None:
+    def prepare(self, analyses: Sequence["DocumentAnalysis"], context: "Context",
+                groups: StoryGroups | None = None) -> None:
         """Learn what sentence alignment needs from the corpus, chrome blanked out: the text
-        model (TF-IDF) and which names are rare.  Stored in ``context``, so every pair is
-        judged the same way whichever front end asks."""
+        model (TF-IDF) and which names are rare, both over story ``groups`` (default: each
+        document its own), so copies of one article count once.  Stored in ``context``, so
+        every pair is judged the same way whichever front end asks."""
+        groups = groups or StoryGroups.singletons(len(analyses))
         texts = [a.evidence_text for a in analyses]
-        context.text_model = TextModel().fit(texts)
+        representatives = groups.representatives
+        context.text_model = TextModel().fit([texts[r] for r in representatives], texts)
         context.paraphraser = self
         self._names = {a.id: frozenset(names(t)) for a, t in zip(analyses, texts)}
-        context.rare_names = frozenset(_rare_names(list(self._names.values())))
+        by_group: dict[int, set[str]] = {r: set() for r in representatives}
+        for a, r in zip(analyses, groups.group):
+            by_group[r] |= self._names[a.id]
+        context.rare_names = frozenset(_rare_names([frozenset(n) for n in by_group.values()]))
         self._row = {a.id: i for i, a in enumerate(analyses)}
+        self._groups = groups
 
     def similarity(self, context: "Context", a: "DocumentAnalysis", b: "DocumentAnalysis") -> float:
         """Document-level TF-IDF cosine of two prepared documents."""
@@ -104,11 +181,15 @@ class ParaphraseFinder:
     def candidates(self, context: "Context", extra: Sequence[tuple[int, int]] = ()) -> dict[tuple[int, int], float]:
         """(i, j) -> document cosine for each document's best TF-IDF neighbours, plus ``extra`` pairs
         (verbatim overlaps, which may turn out to be retellings)."""
-        model = context.text_model
-        found = {(i, j): c for i, j, c in self.candidate_pairs(model.word_matrix_, model.document_matrix_)}
+        model, groups = context.text_model, self._groups
+        keep = np.asarray(groups.representatives)
         vectors = model.document_matrix_
-        for i, j in extra:
-            found.setdefault((i, j), float(vectors[i].multiply(vectors[j]).sum()))
+        found = {(int(keep[i]), int(keep[j])): c
+                 for i, j, c in self.candidate_pairs(model.word_matrix_[keep], vectors[keep])}
+        for i, j in extra:   # an overlap of a copy is judged on its group's representative
+            i, j = sorted((groups.group[i], groups.group[j]))
+            if i != j:
+                found.setdefault((i, j), float(vectors[i].multiply(vectors[j]).sum()))
         return found
 
     def facts(self, analysis: "DocumentAnalysis") -> "Facts":
@@ -249,7 +330,7 @@ class Facts:
 def _distinctive(number: str) -> bool:
     """A figure worth noticing: with a unit or currency, or 3+ digits that are not a year."""
     digits = re.sub(r"\D", "", number)
-    if number != digits:
+    if number.replace(",", "") != digits:   # "3,000" is a plain figure; "$3", "3%" carry a unit
         return any(ch in number for ch in "$€£¥%") or any(u in number for u in ("billion", "million", "trillion"))
     return len(digits) >= 3 and not re.fullmatch(r"(19|20)\d\d", digits)
 
@@ -282,9 +363,13 @@ class TextModel:
                                               token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
         self.sentence_features = SentenceFeatures()
 
-    def fit(self, texts: Sequence[str]) -> "TextModel":
-        self.word_matrix_ = self.words.fit_transform(texts).tocsr()
-        chars = self.chars.fit_transform(texts)
+    def fit(self, texts: Sequence[str], documents: Sequence[str] | None = None) -> "TextModel":
+        """Weights learned from ``texts`` (one per story); rows for ``documents`` (default: ``texts``)."""
+        self.words.fit(texts)
+        self.chars.fit(texts)
+        documents = texts if documents is None else documents
+        self.word_matrix_ = self.words.transform(documents).tocsr()
+        chars = self.chars.transform(documents)
         self.document_matrix_ = normalize(sp.hstack([self.word_matrix_, chars]).tocsr())
         corpus_sentences = [t[s:e] for t in texts for s, e in _content_sentences(t)]
         if len(corpus_sentences) > self.MAX_FIT_SENTENCES:

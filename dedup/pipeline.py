@@ -17,7 +17,7 @@ from .classify import Decision, decide, make_pair
 from .core import Context, DocumentAnalysis, PairEvidence, analyze, verify, verify_verbatim
 from .lineage import LineageBuilder
 from .load import Corpus
-from .records import OVERLAP, Document, Pair, ProgressCallback, ScanReport
+from .records import OVERLAP, PARAPHRASE, Document, Pair, ProgressCallback, ScanReport
 from .settings import Settings
 
 NO_RELATION = "none"
@@ -74,22 +74,41 @@ class Scanner:
                           verbatim: dict[tuple[int, int], PairEvidence],
                           progress: ProgressCallback | None = None) -> dict[tuple[int, int], PairEvidence]:
         """Sentence alignment for TF-IDF neighbours and for verbatim overlaps (which may be
-        retellings that share a few phrases).  Duplicates and excerpts are left as they are."""
-        from .paraphrase import ParaphraseFinder   # scikit-learn: loaded only when this stage runs
+        retellings that share a few phrases).  Duplicates and excerpts are left as they are.
+
+        Verbatim copies are collapsed into story groups first: the stage learns and searches
+        over one representative per story, and every copy inherits its story's retellings
+        (so adding a reprint never hides a paraphrase)."""
+        from .paraphrase import ParaphraseFinder, StoryGroups   # scikit-learn: loaded only when this stage runs
 
         if len(analyses) < 2:
             return verbatim
-        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context)
+        groups = StoryGroups.of_verbatim(analyses, verbatim, self.settings.relation)
+        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context, groups)
         overlaps = [key for key, ev in verbatim.items() if _verbatim_relation(ev, self.settings) == OVERLAP]
         candidates = context.paraphraser.candidates(context, overlaps)
+        members = groups.members()
         found = dict(verbatim)
-        for n, ((i, j), similarity) in enumerate(sorted(candidates.items())):
-            _tick(progress, "paraphrase", n + 1, len(candidates))
+
+        def align(i: int, j: int, similarity: float | None = None) -> PairEvidence | None:
+            i, j = min(i, j), max(i, j)
             known = verbatim.get((i, j))
             if known is not None and _verbatim_relation(known, self.settings) != OVERLAP:
-                continue
+                return None
             found[(i, j)] = verify(analyses[i], analyses[j], context, similarity=similarity,
                                    overlap=known.overlap if known else None)
+            return found[(i, j)]
+
+        for n, ((i, j), similarity) in enumerate(sorted(candidates.items())):
+            _tick(progress, "paraphrase", n + 1, len(candidates))
+            evidence = align(i, j, similarity)
+            decision = decide(evidence, self.settings.relation) if evidence is not None else None
+            if decision is None or decision.relation != PARAPHRASE:
+                continue
+            for copy in members[i][1:]:   # the copies of a story inherit its retellings
+                align(copy, j)
+            for copy in members[j][1:]:
+                align(i, copy)
         return found
 
     def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:
