@@ -41,6 +41,18 @@ def numbers(text: str) -> set[str]:
     return found
 
 
+def distinctive_numbers(text: str) -> set[str]:
+    """Figures worth noticing: with a unit or currency, or 3+ digits that are not a year."""
+    return {n for n in numbers(text) if _distinctive(n)}
+
+
+def _distinctive(number: str) -> bool:
+    digits = re.sub(r"\D", "", number)
+    if number.replace(",", "") != digits:   # "3,000" is a plain figure; "$3", "3%" carry a unit
+        return any(ch in number for ch in "$€£¥%") or any(u in number for u in ("billion", "million", "trillion"))
+    return len(digits) >= 3 and not re.fullmatch(r"(19|20)\d\d", digits)
+
+
 def names(text: str) -> set[str]:
     """Capitalised names ("Alexandr Wang", "Scale AI").  A single capitalised word that
     also occurs in lower case ("How", "Despite") is an ordinary word, not a name."""

@@ -7,7 +7,7 @@ import pytest
 
 from dedup import Scanner
 from dedup.core import Context, analyze
-from dedup.paraphrase import Facts, ParaphraseFinder, StoryGroups, TextModel, _monotone_matches, _rare_names
+from dedup.paraphrase import Facts, ParaphraseFinder, StoryGroups, _monotone_matches, telling_names
 from dedup.records import DUPLICATE, EXCERPT, PARAPHRASE
 from synth import word_slice
 
@@ -83,47 +83,40 @@ def test_story_groups_join_duplicates_and_attach_an_excerpt_to_its_longest_conta
     assert StoryGroups.join([10, 20], [], []).group == (0, 1)
 
 
-def test_names_are_rare_by_story_not_by_copy(seeds):
-    # Four stories of which one name is in every one: not rare.  The same name in one story
-    # reprinted many times is still that story's own name.
-    stories = [frozenset({"tijmen blankevoort", "meta"}), frozenset({"meta", "openai"}),
-               frozenset({"meta"}), frozenset({"meta", "apple"})]
-    assert "meta" not in _rare_names(stories)
-    assert "tijmen blankevoort" in _rare_names(stories)
-    documents = seed_documents(seeds) + [doc(f"copy-{k}", seeds[SEED_000]) for k in range(3)]
-    context, analyses = Scanner().analyze(sorted(documents, key=lambda d: d.id))
+def test_telling_names_leave_out_what_both_articles_are_about(seeds):
+    context, (a, b) = Scanner().analyze([doc(SEED_000, seeds[SEED_000]), doc(SEED_001, seeds[SEED_001])])
     finder = ParaphraseFinder()
-    finder.prepare(analyses, context)   # every document its own story: copies make 000's names common
-    assert "alexandr wang" not in context.rare_names
-    ids = [a.id for a in analyses]
-    copies = [(ids.index(SEED_000), ids.index(f"copy-{k}")) for k in range(3)]
-    finder.prepare(analyses, context, StoryGroups.join([a.fingerprint.n_tokens for a in analyses], copies, []))
-    assert "alexandr wang" in context.rare_names
+    finder.prepare([a, b], context)
+    shared = finder.facts(a).names & finder.facts(b).names
+    telling = telling_names(shared, finder.sentence_data(a), finder.sentence_data(b))
+    assert {"meta", "meta ai"} <= shared and not {"meta", "meta ai"} & telling   # the subject of both
+    assert {"openai", "superintelligence"} <= telling                         # named once on each side
+    # Judged within the pair: copies of 000 elsewhere in a corpus change nothing.
+    more = [doc(f"copy-{k}", seeds[SEED_000]) for k in range(3)]
+    context, analyses = Scanner().analyze([doc(SEED_000, seeds[SEED_000]), doc(SEED_001, seeds[SEED_001]), *more])
+    finder.prepare(analyses, context)
+    again = telling_names(shared, finder.sentence_data(analyses[0]), finder.sentence_data(analyses[1]))
+    assert again == telling
 
 
 # -- sentence alignment rules --------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def model(seeds) -> TextModel:
-    return TextModel().fit([seeds[SEED_000], seeds[SEED_001], seeds[SEED_002]])
-
-
-def test_retold_sentence_aligns_only_when_anchored_by_the_shared_quote(model):
+def test_retold_sentence_aligns_only_when_anchored_by_the_shared_quote():
     finder = ParaphraseFinder()
-    plain = finder.align_sentences(MEMO_000, MEMO_001, model)
+    plain = finder.align_texts(MEMO_000, MEMO_001)
     assert plain.alignments == []   # different words: the sentence model alone says no
-    anchored = finder.align_sentences(MEMO_000, MEMO_001, model, anchored=True)
+    anchored = finder.align_texts(MEMO_000, MEMO_001, anchored=True)
     assert len(anchored.alignments) == 1 and anchored.aligned_a == anchored.aligned_b == 1.0
     # An anchor does not pull in a sentence that shares nothing checkable.
-    unrelated = finder.align_sentences(MEMO_000, HIRING_001, model, anchored=True)
+    unrelated = finder.align_texts(MEMO_000, HIRING_001, anchored=True)
     assert unrelated.alignments == []
 
 
-def test_a_sentence_and_its_light_rewording_align_and_offsets_cut_them_out(model):
+def test_a_sentence_and_its_light_rewording_align_and_offsets_cut_them_out():
     text_a = MEMO_000 + " " + HIRING_001
     reworded = HIRING_001.replace("significant", "major").replace("reportedly", "said to be")
     text_b = "Unrelated opening words about the weather in the city today. " + reworded
-    found = ParaphraseFinder().align_sentences(text_a, text_b, model)
+    found = ParaphraseFinder().align_texts(text_a, text_b)
     assert len(found.alignments) == 1
     (al,) = found.alignments
     assert text_a[al.a_start:al.a_end] == HIRING_001
@@ -153,3 +146,8 @@ def test_facts_keep_distinctive_figures_and_quotes():
     assert {"$14 billion", "3,000"} <= facts.distinctive_numbers
     assert "2025" not in facts.distinctive_numbers   # a year proves nothing
     assert "metastatic cancer" in facts.quotes
+def test_compare_alone_and_in_a_scan_agree_on_the_seeds(seeds):
+    scanned = Scanner().scan(seed_documents(seeds)).pair(SEED_000, SEED_001)
+    alone = Scanner().compare(doc(SEED_000, seeds[SEED_000]), doc(SEED_001, seeds[SEED_001]))
+    assert alone.relation == scanned.relation == PARAPHRASE
+    assert len(alone.alignments) == len(scanned.alignments)
