@@ -34,9 +34,10 @@ from sklearn.preprocessing import normalize
 
 from .classify import is_paraphrase, verbatim_relation
 from .core import MIN_SENTENCE_WORDS
-from .evidence import describe_shared, distinctive_numbers, names, quotes, shared_quotes
+from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
 from .records import DUPLICATE, EXCERPT, Alignment
-from .sentences import HashedTokens, SentenceModel, SentenceRows, counts, pair_features, sublinear_idf, word_hash
+from .sentences import (HashedTokens, SentenceModel, SentenceRows, counts, cross, pair_features, sublinear_idf,
+                        word_hash)
 from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
 
@@ -70,16 +71,36 @@ def align_pair(a: "DocumentAnalysis", b: "DocumentAnalysis", context: "Context",
 
 @dataclass(frozen=True)
 class SentenceData:
-    """One text's sentences, prepared once for every pair it is part of."""
+    """One text's sentences, prepared once for every pair it is part of: rows ``first`` to
+    ``first + len(spans)`` of ``rows`` (prepared for many texts at once, which is faster)."""
 
     text: str
     spans: tuple[tuple[int, int], ...]
     rows: SentenceRows
+    first: int = 0
 
     @classmethod
     def of(cls, text: str, spans: Sequence[tuple[int, int]], model: SentenceModel) -> "SentenceData":
-        spans = tuple(spans)
-        return cls(text, spans, SentenceRows.of([text[s:e] for s, e in spans], model.weights))
+        return cls.batch([(text, spans)], model)[0]
+
+    @classmethod
+    def batch(cls, texts: Sequence[tuple[str, Sequence[tuple[int, int]]]], model: SentenceModel) -> list["SentenceData"]:
+        """``(text, sentence spans)`` of many texts prepared together."""
+        rows = SentenceRows.of([text[s:e] for text, spans in texts for s, e in spans], model.weights)
+        out, first = [], 0
+        for text, spans in texts:
+            out.append(cls(text, tuple(spans), rows, first))
+            first += len(spans)
+        return out
+
+    @property
+    def index(self) -> np.ndarray:
+        """This text's rows in ``rows``."""
+        return np.arange(self.first, self.first + len(self.spans))
+
+    def matrix(self, name: str) -> sp.csr_matrix:
+        """This text's rows of one of the ``SentenceRows`` matrices."""
+        return getattr(self.rows, name)[self.first:self.first + len(self.spans)]
 
     @cached_property
     def sentences(self) -> list[str]:
@@ -88,7 +109,10 @@ class SentenceData:
     @cached_property
     def quoted(self) -> np.ndarray:
         """Indices of the sentences that carry a quote."""
-        return np.flatnonzero(np.diff(self.rows.quotes.indptr) > 0)
+        return np.flatnonzero(np.diff(self.matrix("quotes").indptr) > 0)
+
+    def quotes(self, i: int) -> frozenset[str]:
+        return self.rows.quote_sets[self.first + i]
 
 
 @dataclass(frozen=True)
@@ -232,9 +256,17 @@ class ParaphraseFinder:
         """A document's sentences with their feature rows, computed once."""
         found = self._sentences.get(analysis.id)
         if found is None:
-            found = self._sentences[analysis.id] = SentenceData.of(analysis.evidence_text, analysis.sentences,
-                                                                   self.sentence_model)
+            self.prepare_sentences([analysis])
+            found = self._sentences[analysis.id]
         return found
+
+    def prepare_sentences(self, analyses: Sequence["DocumentAnalysis"], batch: int = 500) -> None:
+        """Sentence data of many documents, ``batch`` at a time (one vectorised pass each)."""
+        todo = list({a.id: a for a in analyses if a.id not in self._sentences}.values())
+        for start in range(0, len(todo), batch):
+            chunk = todo[start:start + batch]
+            prepared = SentenceData.batch([(a.evidence_text, a.sentences) for a in chunk], self.sentence_model)
+            self._sentences.update((a.id, data) for a, data in zip(chunk, prepared))
 
     def candidate_pairs(self, words: sp.csr_matrix, vectors: sp.csr_matrix) -> list[tuple[int, int, float]]:
         """(i, j, cosine) with i < j for each document's best neighbours: one pruned sparse
@@ -266,7 +298,7 @@ class ParaphraseFinder:
         if similarity is None:
             similarity = self.similarity(context, a, b)
         facts_a, facts_b = self.facts(a), self.facts(b)
-        quoted = shared_quotes(text_a, text_b) if facts_a.quotes and facts_b.quotes else []
+        quoted = matching_quotes(facts_a.quotes, facts_b.quotes)
         figures = facts_a.distinctive_numbers & facts_b.distinctive_numbers
         # A shared distinctive quote or figures make a common origin likely, so weaker
         # sentence matches are admitted; without them the bar stays high.
@@ -282,7 +314,8 @@ class ParaphraseFinder:
                     f"({result.aligned_a:.0%} of {a.id}, {result.aligned_b:.0%} of {b.id}), "
                     f"document cosine {similarity:.2f}"
                     + (f"; anchored by {len(quoted)} shared quotes and {len(figures)} figures" if anchored else ""),
-                    *describe_shared(text_a, text_b))
+                    *describe(facts_a.quotes, facts_b.quotes, facts_a.numbers, facts_b.numbers,
+                              facts_a.names, facts_b.names))
         return SentenceEvidence(tuple(result.alignments), result.aligned_a, result.aligned_b, similarity, evidence)
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
@@ -306,7 +339,7 @@ class ParaphraseFinder:
         sentence pair aligned are not scored (the answer would be no alignment that counts)."""
         if not a.spans or not b.spans:
             return SentenceAlignment([], 0.0, 0.0)
-        cosines = (a.rows.content @ b.rows.content.T).toarray()
+        cosines = cross(a.matrix("content"), b.matrix("content"))
         evidenced = np.zeros_like(cosines, dtype=bool)
         bonus = None
         if anchored:
@@ -318,7 +351,7 @@ class ParaphraseFinder:
         weights = np.zeros_like(cosines)
         if len(candidates):
             probabilities = self.sentence_model.probability(
-                pair_features(a.rows, candidates[:, 0], b.rows, candidates[:, 1]))
+                pair_features(a.rows, a.first + candidates[:, 0], b.rows, b.first + candidates[:, 1]))
             chosen = self.decide(probabilities)
             weights[candidates[chosen, 0], candidates[chosen, 1]] = probabilities[chosen]
         if bonus is not None:
@@ -330,15 +363,14 @@ class ParaphraseFinder:
 
     def anchor_bonus(self, a: SentenceData, b: SentenceData, names: frozenset[str]) -> np.ndarray:
         """Extra score for sentence pairs that carry the same quote, figure or rare name."""
-        figures = (a.rows.distinctive @ b.rows.distinctive.T).toarray()
+        figures = cross(a.matrix("distinctive"), b.matrix("distinctive"))
         bonus = self.number_bonus * np.minimum(figures, 2)
         if names:
-            columns = np.unique([word_hash(n) for n in names])
-            shared = (a.rows.names[:, columns] @ b.rows.names[:, columns].T).toarray()
+            shared = cross(a.matrix("names"), b.matrix("names"), np.unique([word_hash(n) for n in names]))
             bonus += self.name_bonus * np.minimum(shared, 2)
         for i in a.quoted.tolist():
             for j in b.quoted.tolist():
-                if shared_quotes(a.sentences[i], b.sentences[j]):
+                if matching_quotes(a.quotes(i), b.quotes(j)):
                     bonus[i, j] += self.quote_bonus
         return bonus
 
@@ -373,13 +405,16 @@ class Facts:
     """Checkable content of a text: quotes, distinctive figures, names."""
 
     quotes: frozenset[str]
-    distinctive_numbers: frozenset[str]
+    numbers: frozenset[str]
     names: frozenset[str]
 
+    @property
+    def distinctive_numbers(self) -> frozenset[str]:
+        return frozenset(distinctive(self.numbers))
+
     @classmethod
-    def of(cls, text: str, known_names: frozenset[str] | None = None) -> "Facts":
-        return cls(frozenset(quotes(text)), frozenset(distinctive_numbers(text)),
-                   frozenset(names(text)) if known_names is None else known_names)
+    def of(cls, text: str) -> "Facts":
+        return cls(frozenset(quotes(text)), frozenset(numbers(text)), frozenset(names(text)))
 
 
 TOPIC_SENTENCES = 2   # a name in more sentences than this of either document is what both are about
@@ -393,12 +428,9 @@ def telling_names(shared: frozenset[str], a: SentenceData, b: SentenceData) -> f
     compare`` and a scan agree."""
     if not shared:
         return frozenset()
-    telling = []
-    for name in shared:
-        column = word_hash(name)
-        if max(a.rows.names[:, column].nnz, b.rows.names[:, column].nnz) <= TOPIC_SENTENCES:
-            telling.append(name)
-    return frozenset(telling)
+    in_a, in_b = a.matrix("names").indices, b.matrix("names").indices
+    return frozenset(name for name in shared
+                     if max((in_a == word_hash(name)).sum(), (in_b == word_hash(name)).sum()) <= TOPIC_SENTENCES)
 
 
 class TextModel:

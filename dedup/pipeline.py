@@ -88,6 +88,7 @@ class Scanner:
         overlaps = [key for key, ev in verbatim.items() if _verbatim_relation(ev, self.settings) == OVERLAP]
         candidates = context.paraphraser.candidates(context, overlaps)
         members = groups.members()
+        context.paraphraser.prepare_sentences([analyses[k] for pair in sorted(candidates) for k in pair])
         found = dict(verbatim)
 
         def align(i: int, j: int, similarity: float | None = None) -> PairEvidence | None:

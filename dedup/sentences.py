@@ -36,7 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 from sklearn.utils import murmurhash3_32
 
-from .evidence import distinctive_numbers, names, numbers, quotes
+from .evidence import distinctive, names, numbers, quotes
 
 MODEL_PATH = Path(__file__).with_name("sentence_model.json")
 FEATURES = (
@@ -162,20 +162,12 @@ class WordWeights:
         return weights
 
 
-def _items(texts: Sequence[str], extract) -> sp.csr_matrix:
+def _items(found: Sequence[set[str]]) -> sp.csr_matrix:
     """Binary rows: which extracted items (figures, names, quotes) each text carries, hashed."""
-    rows, cols = [], []
-    for i, text in enumerate(texts):
-        for item in extract(text):
-            rows.append(i)
-            cols.append(word_hash(item))
-    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(len(texts), HASHED))
-    matrix.data[:] = 1.0   # an item hashed twice in one text still counts once
-    return matrix
+    rows = [i for i, items in enumerate(found) for _ in items]
+    cols = [word_hash(item) for items in found for item in items]
+    return counts(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), len(found), binary=True)
 
-
-def _row_sums(matrix: sp.csr_matrix) -> np.ndarray:
-    return np.asarray(matrix.sum(axis=1)).ravel()
 
 
 def sublinear_idf(matrix: sp.csr_matrix, idf: np.ndarray | None) -> sp.csr_matrix:
@@ -204,13 +196,28 @@ class SentenceRows:
     quotes: sp.csr_matrix       # binary: quoted phrases
     negations: np.ndarray       # how many negation words each sentence has
     tokens: tuple[tuple[int, ...], ...]   # word hashes in order, for the longest common subsequence
+    quote_sets: tuple[frozenset[str], ...]   # the quoted phrases themselves (a quote inside a longer one counts)
 
     def __len__(self) -> int:
         return len(self.tokens)
 
+    @cached_property
+    def stacked(self) -> sp.csr_matrix:
+        """The matrices of ``STACKED`` side by side (block k in columns k * HASHED onwards),
+        so one row-wise product gives every overlap of a set of sentence pairs."""
+        return sp.hstack([getattr(self, name) if not name.startswith("grams") else self.grams[int(name[-1]) - 1]
+                          for name in STACKED], format="csr")
+
+    @cached_property
+    def sizes(self) -> np.ndarray:
+        """(rows, len(STACKED)): each block's row sum (set sizes, for the binary blocks)."""
+        return _block_sums(self.stacked)
+
     @classmethod
     def of(cls, texts: Sequence[str], weights: WordWeights) -> "SentenceRows":
         idf = weights.columns
+        figures = [numbers(t) for t in texts]
+        quoted = [frozenset(quotes(t)) for t in texts]
         words = HashedTokens.of(texts)
         content = words.without_stop_words()
         n = len(texts)
@@ -221,12 +228,13 @@ class SentenceRows:
             grams=tuple(counts(*words.grams(k), n, binary=True) for k in (1, 2, 3, 4)),
             content_set=counts(*content.grams(1), n, binary=True),
             stems=counts(words.rows, (words.stems % HASHED).astype(np.int64), n, binary=True),
-            numbers=_items(texts, numbers),
-            distinctive=_items(texts, distinctive_numbers),
-            names=_items(texts, names),
-            quotes=_items(texts, quotes),
+            numbers=_items(figures),
+            distinctive=_items([distinctive(f) for f in figures]),
+            names=_items([names(t) for t in texts]),
+            quotes=_items(quoted),
             negations=np.bincount(words.rows[np.isin(words.hashes, _NEGATION_HASHES)], minlength=n).astype(float),
             tokens=_token_ids(words),
+            quote_sets=tuple(quoted),
         )
 
 
@@ -240,28 +248,58 @@ def _token_ids(words: HashedTokens) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(flat[bounds[i]:bounds[i + 1]]) for i in range(words.n_rows))
 
 
+def cross(x: sp.csr_matrix, y: sp.csr_matrix, columns: np.ndarray | None = None) -> np.ndarray:
+    """Dot products of every row of ``x`` with every row of ``y``, as a dense (n, m) array,
+    over the hashed ``columns`` only when given.  Only the columns both sides use are kept,
+    renumbered, before the product: a transpose 2**20 columns wide costs more than the work."""
+    common = np.intersect1d(x.indices, y.indices)
+    if columns is not None:
+        common = np.intersect1d(common, columns)
+    if not len(common):
+        return np.zeros((x.shape[0], y.shape[0]))
+
+    def compact(m: sp.csr_matrix) -> sp.csr_matrix:
+        keep = np.isin(m.indices, common)
+        rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))[keep]
+        return sp.csr_matrix((m.data[keep], (rows, np.searchsorted(common, m.indices[keep]))),
+                             shape=(m.shape[0], len(common)))
+
+    return (compact(x) @ compact(y).T).toarray()
+
+
+STACKED = ("words", "chars", "grams1", "grams2", "grams3", "grams4", "content_set", "stems", "numbers", "names",
+           "quotes")
+_BLOCK = {name: k for k, name in enumerate(STACKED)}
+
+
+def _block_sums(matrix: sp.csr_matrix) -> np.ndarray:
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    flat = np.bincount(rows * len(STACKED) + matrix.indices // HASHED, weights=matrix.data,
+                       minlength=matrix.shape[0] * len(STACKED))
+    return flat.reshape(matrix.shape[0], len(STACKED))
+
+
 def pair_features(a: SentenceRows, rows_a: np.ndarray, b: SentenceRows, rows_b: np.ndarray) -> np.ndarray:
     """Features (len(rows_a), F) of the sentence pairs (a[rows_a[k]], b[rows_b[k]])."""
-    def shared(x: sp.csr_matrix, y: sp.csr_matrix) -> np.ndarray:
-        return _row_sums(x[rows_a].multiply(y[rows_b]))
+    overlaps = _block_sums(a.stacked[rows_a].multiply(b.stacked[rows_b]).tocsr())
+    size_a, size_b = a.sizes[rows_a], b.sizes[rows_b]
 
-    def sizes(x: sp.csr_matrix, y: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-        return _row_sums(x)[rows_a], _row_sums(y)[rows_b]
+    def shared(name: str) -> np.ndarray:
+        return overlaps[:, _BLOCK[name]]
 
-    def jaccard(x, y):
-        common = shared(x, y)
-        sx, sy = sizes(x, y)
+    def jaccard(name: str):
+        common, sx, sy = shared(name), size_a[:, _BLOCK[name]], size_b[:, _BLOCK[name]]
         return common / np.maximum(sx + sy - common, 1), common, sx, sy
 
-    columns = [shared(a.words, b.words), shared(a.chars, b.chars)]
+    columns = [shared("words"), shared("chars")]
     precisions = []
-    for n, (x, y) in enumerate(zip(a.grams, b.grams)):
-        value, common, sx, sy = jaccard(x, y)
+    for n in (1, 2, 3, 4):
+        value, common, sx, sy = jaccard(f"grams{n}")
         columns.append(value)
         precisions.append((common, sx, sy))
     common, sx, sy = precisions[0]
     columns += _containment(common, sx, sy)
-    content_j, c_shared, c_a, c_b = jaccard(a.content_set, b.content_set)
+    content_j, c_shared, c_a, c_b = jaccard("content_set")
     columns += [content_j, *_containment(c_shared, c_a, c_b)]
     unmatched_a, unmatched_b = sx - common, sy - common
     columns += [np.minimum(unmatched_a, unmatched_b) / 10, np.maximum(unmatched_a, unmatched_b) / 10]
@@ -271,15 +309,15 @@ def pair_features(a: SentenceRows, rows_a: np.ndarray, b: SentenceRows, rows_b: 
     length_b = np.array([len(b.tokens[j]) for j in rows_b.tolist()], dtype=float)
     columns += _containment(lcs, length_a, length_b)
     columns.append((length_a + length_b - 2 * lcs) / np.maximum(np.maximum(length_a, length_b), 1))
-    stem_shared, stem_a, stem_b = jaccard(a.stems, b.stems)[1:]
+    stem_shared, stem_a, stem_b = jaccard("stems")[1:]
     columns += _meteor(stem_shared, stem_a, stem_b)
-    figures_shared, figures_a, figures_b = jaccard(a.numbers, b.numbers)[1:]
+    figures_shared, figures_a, figures_b = jaccard("numbers")[1:]
     columns += [np.minimum(figures_shared, 3) / 3,
                 ((figures_a > figures_shared) & (figures_b > figures_shared)).astype(float)]
-    name_j, name_shared, name_a, name_b = jaccard(a.names, b.names)
+    name_j, name_shared, name_a, name_b = jaccard("names")
     columns += [name_j, ((name_a > name_shared) & (name_b > name_shared)).astype(float)]
     columns.append(((a.negations[rows_a] > 0) != (b.negations[rows_b] > 0)).astype(float))
-    columns.append(np.minimum(shared(a.quotes, b.quotes), 1))
+    columns.append(np.minimum(shared("quotes"), 1))
     columns += [np.minimum(sx, sy) / np.maximum(np.maximum(sx, sy), 1),
                 np.abs(sx - sy) / np.maximum(sx + sy, 1), np.minimum(sx, sy) / 30]
     return np.stack(columns, axis=1).astype(np.float64)
