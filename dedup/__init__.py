@@ -18,6 +18,7 @@ _EXPORTS = {
     "Scanner": "pipeline", "Settings": "settings",
     "Index": "index", "Verdict": "index",
     "Context": "core", "DocumentAnalysis": "core", "PairEvidence": "core", "analyze": "core", "verify": "core",
+    "paraphrase_probability": "sentences",
 }
 
 __all__ = sorted([*_EXPORTS, "scan", "__version__"])
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .pipeline import Scanner  # noqa: F401
     from .records import (Alignment, Direction, Document, Edge, Pair, Passage, ScanReport,  # noqa: F401
                           Skipped, Source)
+    from .sentences import paraphrase_probability  # noqa: F401
     from .settings import Settings  # noqa: F401
 
 

@@ -151,3 +151,36 @@ def test_compare_alone_and_in_a_scan_agree_on_the_seeds(seeds):
     alone = Scanner().compare(doc(SEED_000, seeds[SEED_000]), doc(SEED_001, seeds[SEED_001]))
     assert alone.relation == scanned.relation == PARAPHRASE
     assert len(alone.alignments) == len(scanned.alignments)
+
+
+# -- dedup.paraphrase_probability ------------------------------------------------------------
+
+def test_paraphrase_probability_scores_real_sentences():
+    import dedup
+
+    reworded = HIRING_001.replace("significant", "major").replace("reportedly", "said to be")
+    found = dedup.paraphrase_probability([(HIRING_001, HIRING_001), (HIRING_001, reworded), (MEMO_000, HIRING_001)])
+    assert isinstance(found, np.ndarray) and found.shape == (3,)
+    assert found[0] > 0.9 and found[1] > 0.5    # the same sentence, then a light rewording
+    assert found[2] < 0.2                       # two unrelated sentences of the same story
+    assert found[0] >= found[1] > found[2]
+    assert dedup.paraphrase_probability([]).shape == (0,)
+
+
+def test_paraphrase_probability_rejects_what_is_not_a_list_of_sentence_pairs():
+    import dedup
+
+    with pytest.raises(ValueError, match="pairs of strings"):
+        dedup.paraphrase_probability([("only one sentence",)])
+    with pytest.raises(ValueError, match="pairs of strings"):
+        dedup.paraphrase_probability([(MEMO_000, None)])
+
+
+def test_sentence_alignment_scores_are_what_paraphrase_probability_says():
+    import dedup
+
+    reworded = HIRING_001.replace("significant", "major").replace("reportedly", "said to be")
+    text_a, text_b = MEMO_000 + " " + HIRING_001, reworded + " " + MEMO_001
+    (al,) = ParaphraseFinder().align_texts(text_a, text_b).alignments
+    (p,) = dedup.paraphrase_probability([(text_a[al.a_start:al.a_end], text_b[al.b_start:al.b_end])])
+    assert al.score == pytest.approx(p)
