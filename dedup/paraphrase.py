@@ -23,21 +23,18 @@ so ``dedup compare A B`` and a scan align a pair's sentences alike.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.preprocessing import normalize
 
 from .classify import is_paraphrase, verbatim_relation
 from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
 from .records import DUPLICATE, EXCERPT, Alignment
-from .sentences import (HashedTokens, SentenceModel, SentenceRows, counts, cross, pair_features, sublinear_idf,
-                        word_hash)
+from .sentences import HashedTokens, SentenceModel, SentenceRows, counts, cross, pair_features, word_hash
 from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
 
@@ -225,8 +222,7 @@ class ParaphraseFinder:
 
     def similarity(self, context: "Context", a: "DocumentAnalysis", b: "DocumentAnalysis") -> float:
         """Document-level TF-IDF cosine of two prepared documents."""
-        vectors = context.text_model.document_matrix_
-        return float(vectors[self._row[a.id]].multiply(vectors[self._row[b.id]]).sum())
+        return float(context.text_model.cosines([self._row[a.id]], [self._row[b.id]])[0])
 
     def candidates(self, context: "Context", extra: Sequence[tuple[int, int]] = ()) -> dict[tuple[int, int], float]:
         """(i, j) -> document cosine for each story's best TF-IDF neighbours, plus ``extra`` pairs
@@ -234,14 +230,13 @@ class ParaphraseFinder:
         representatives."""
         model, groups = context.text_model, self._groups
         keep = np.asarray(groups.representatives)
-        vectors = model.document_matrix_
-        found = {(int(keep[i]), int(keep[j])): c
-                 for i, j, c in self.candidate_pairs(model.word_matrix_[keep], vectors[keep])}
+        found = {(int(keep[i]), int(keep[j])): c for i, j, c in self.candidate_pairs(
+            model.word_matrix_[keep], lambda rows, cols: model.cosines(keep[rows], keep[cols]))}
         pairs = sorted({tuple(sorted((groups.group[i], groups.group[j]))) for i, j in extra} - set(found))
         pairs = [(i, j) for i, j in pairs if i != j]
         if pairs:
             rows, cols = np.array(pairs).T
-            for (i, j), c in zip(pairs, _row_dots(vectors, rows, cols)):
+            for (i, j), c in zip(pairs, model.cosines(rows, cols)):
                 found[(i, j)] = float(c)
         return found
 
@@ -268,9 +263,11 @@ class ParaphraseFinder:
             prepared = SentenceData.batch([(a.evidence_text, a.sentences) for a in chunk], self.sentence_model)
             self._sentences.update((a.id, data) for a, data in zip(chunk, prepared))
 
-    def candidate_pairs(self, words: sp.csr_matrix, vectors: sp.csr_matrix) -> list[tuple[int, int, float]]:
+    def candidate_pairs(self, words: sp.csr_matrix, cosines: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                        ) -> list[tuple[int, int, float]]:
         """(i, j, cosine) with i < j for each document's best neighbours: one pruned sparse
-        product, the best ``3 * neighbours`` of each row by it scored with the full cosine."""
+        product over ``words``, the best ``3 * neighbours`` of each row by it scored with the
+        full ``cosines(rows, cols)``."""
         pruned = _keep_top(words, self.top_terms)
         df = np.bincount(pruned.indices, minlength=pruned.shape[1])
         if (df > self.max_df_docs).any():
@@ -280,8 +277,8 @@ class ParaphraseFinder:
         overlap.setdiag(0)
         overlap.eliminate_zeros()
         shortlist = _keep_top(overlap, 3 * self.neighbours).tocoo()
-        cosines = _row_dots(vectors, shortlist.row, shortlist.col)
-        best = _keep_top(sp.csr_matrix((cosines, (shortlist.row, shortlist.col)), shape=overlap.shape),
+        scored = cosines(shortlist.row, shortlist.col)
+        best = _keep_top(sp.csr_matrix((scored, (shortlist.row, shortlist.col)), shape=overlap.shape),
                          self.neighbours).tocoo()
         keep = best.data >= self.min_similarity
         found: dict[tuple[int, int], float] = {}
@@ -294,7 +291,6 @@ class ParaphraseFinder:
     def compare(self, a: "DocumentAnalysis", b: "DocumentAnalysis", context: "Context",
                 similarity: float | None = None) -> SentenceEvidence:
         """The sentences of ``a`` and ``b`` that say the same thing, with evidence a person can check."""
-        text_a, text_b = a.evidence_text, b.evidence_text
         if similarity is None:
             similarity = self.similarity(context, a, b)
         facts_a, facts_b = self.facts(a), self.facts(b)
@@ -434,29 +430,44 @@ def telling_names(shared: frozenset[str], a: SentenceData, b: SentenceData) -> f
 
 
 class TextModel:
-    """Document vectors: hashed content-word uni+bigrams and character 4-grams (within
-    words), sublinear tf, times an IDF counted over the corpus's stories in one pass; each
-    part L2-normalised, then the two together, so the cosine between rows is a dot product."""
+    """Document vectors in two parts: hashed content-word uni+bigrams and character 4-grams
+    of content words, sublinear tf times an IDF counted over the corpus's stories in one
+    pass, each part L2-normalised.  The cosine of two documents is that of the two parts
+    side by side (``cosines``), without ever building the side-by-side matrix."""
 
     def fit(self, texts: Sequence[str], stories: Sequence[int] | None = None) -> "TextModel":
         """Rows for ``texts``; IDF counted over the rows listed in ``stories`` (default: all)."""
-        stories = np.arange(len(texts)) if stories is None else np.asarray(stories)
-        tokens = HashedTokens.of(texts)
-        content = tokens.without_stop_words()
+        is_story = np.zeros(len(texts), dtype=bool)
+        is_story[np.arange(len(texts)) if stories is None else np.asarray(stories, dtype=np.int64)] = True
+        content = HashedTokens.of(texts).without_stop_words()
         words = [content.grams(1), content.grams(2)]
-        word_counts = counts(np.concatenate([r for r, _ in words]), np.concatenate([c for _, c in words]), len(texts))
+        self.word_matrix_ = _weigh(counts(np.concatenate([r for r, _ in words]),
+                                          np.concatenate([c for _, c in words]), len(texts)), is_story)
+        del words
         # Character 4-grams: morphology ("suffocating"/"suffocated") at a third of the cost of 3-5-grams.
-        char_counts = counts(*tokens.chars(fours_only=True), len(texts))
-        parts = [sublinear_idf(m, _idf(m[stories], len(stories))) for m in (word_counts, char_counts)]
-        self.word_matrix_ = parts[0]
-        self.document_matrix_ = normalize(sp.hstack(parts, format="csr"))
+        self.char_matrix_ = _weigh(counts(*content.chars(fours_only=True), len(texts)), is_story)
+        filled = sum((np.diff(m.indptr) > 0).astype(np.float64) for m in (self.word_matrix_, self.char_matrix_))
+        self.norms_ = np.sqrt(np.maximum(filled, 1.0))
         return self
 
+    def cosines(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Document cosine of each pair (rows[k], cols[k])."""
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        dots = _row_dots(self.word_matrix_, rows, cols) + _row_dots(self.char_matrix_, rows, cols)
+        return dots / (self.norms_[rows] * self.norms_[cols])
 
-def _idf(counts: sp.csr_matrix, n: int) -> np.ndarray:
-    """Smoothed IDF per hashed column, as scikit-learn computes it, in one pass."""
-    df = np.bincount(counts.indices, minlength=counts.shape[1])
-    return (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+
+def _weigh(matrix: sp.csr_matrix, is_story: np.ndarray) -> sp.csr_matrix:
+    """In place: (1 + log tf) times the IDF counted over the story rows, rows L2-normalised."""
+    in_story = np.repeat(is_story, np.diff(matrix.indptr))
+    df = np.bincount(matrix.indices[in_story], minlength=matrix.shape[1])
+    del in_story
+    idf = (np.log((1 + is_story.sum()) / (1 + df)) + 1).astype(np.float32)
+    matrix.data = (1 + np.log(matrix.data)) * idf[matrix.indices]
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int32), np.diff(matrix.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=matrix.data.astype(np.float64) ** 2, minlength=matrix.shape[0]))
+    matrix.data /= np.maximum(norms, 1e-12).astype(np.float32)[rows]
+    return matrix
 
 
 def _row_dots(vectors: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, chunk: int = 20_000) -> np.ndarray:

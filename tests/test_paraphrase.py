@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from dedup import Scanner
-from dedup.core import Context, analyze
 from dedup.paraphrase import Facts, ParaphraseFinder, StoryGroups, _monotone_matches, telling_names
 from dedup.records import DUPLICATE, EXCERPT, PARAPHRASE
 from synth import word_slice
