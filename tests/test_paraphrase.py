@@ -183,3 +183,51 @@ def test_sentence_alignment_scores_are_what_paraphrase_probability_says():
     (al,) = ParaphraseFinder().align_texts(text_a, text_b).alignments
     (p,) = dedup.paraphrase_probability([(text_a[al.a_start:al.a_end], text_b[al.b_start:al.b_end])])
     assert al.score == pytest.approx(p)
+
+
+# -- the vectorised pieces agree with their plain definitions, on real sentences -----------
+
+def test_longest_common_subsequence_of_words():
+    from dedup.sentences import _lcs
+
+    a = "the company laid off 600 workers on wednesday".split()
+    b = "on wednesday the company cut 600 jobs".split()
+    assert _lcs(a, b) == 3   # "the company ... 600"; "on wednesday" is the shorter way
+    assert _lcs(a, a) == len(a) and _lcs(a, []) == 0
+    assert _lcs(["x"] * 70, ["x"] * 65) == 65   # longer than a machine word
+
+
+def test_bit_parallel_lcs_equals_the_textbook_table_on_the_seeds(seeds):
+    import re
+
+    from dedup.sentences import _lcs
+
+    def table(a, b):
+        best = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+        for i, x in enumerate(a):
+            for j, y in enumerate(b):
+                best[i + 1][j + 1] = best[i][j] + 1 if x == y else max(best[i][j + 1], best[i + 1][j])
+        return best[-1][-1]
+
+    lines = [re.findall(r"\w+", line.lower()) for line in seeds[SEED_001].splitlines() if len(line.split()) > 8]
+    for a, b in zip(lines, lines[1:] + lines[:1]):
+        assert _lcs(a, b) == table(a, b)
+
+
+def test_keep_top_keeps_each_rows_largest_entries():
+    import scipy.sparse as sp
+    from dedup.paraphrase import _keep_top
+
+    dense = np.array([[0.1, 0.5, 0.0, 0.4], [0.0, 0.0, 0.0, 0.0], [0.3, 0.3, 0.2, 0.9]])
+    kept = _keep_top(sp.csr_matrix(dense), 2).toarray()
+    assert kept.tolist() == [[0.0, 0.5, 0.0, 0.4], [0.0, 0.0, 0.0, 0.0], [0.3, 0.0, 0.0, 0.9]]
+
+
+def test_cross_equals_the_plain_product_on_real_sentences():
+    from dedup.sentences import SentenceRows, SentenceModel, cross
+
+    rows_a = SentenceRows.of([MEMO_000, HIRING_001], SentenceModel.load().weights)
+    rows_b = SentenceRows.of([MEMO_001, HIRING_001, MEMO_000], SentenceModel.load().weights)
+    expected = (rows_a.content @ rows_b.content.T).toarray()
+    assert np.allclose(cross(rows_a.content, rows_b.content), expected)
+    assert expected[1, 1] == pytest.approx(1.0, abs=1e-5) and expected[0, 2] == pytest.approx(1.0, abs=1e-5)
