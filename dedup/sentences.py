@@ -181,16 +181,15 @@ def sublinear_idf(matrix: sp.csr_matrix, idf: np.ndarray | None) -> sp.csr_matri
 
 @dataclass(frozen=True)
 class SentenceRows:
-    """What the sentence model needs from each sentence of one text, computed once:
-    hashed, weighted vectors; n-gram sets; figures, names and quotes; word sequences."""
+    """What the sentence model needs from each sentence of many texts, computed once, kept
+    compact: every hashed feature block side by side in one matrix (``STACKED``: block k in
+    columns k * HASHED onwards), so one row-wise product gives every overlap of a set of
+    sentence pairs; the blocks the alignment reads on their own; word sequences; quotes."""
 
-    words: sp.csr_matrix        # IDF-weighted, L2-normalised words (every word)
-    content: sp.csr_matrix      # ... content words only (stop words left out): the prefilter cosine
-    chars: sp.csr_matrix        # L2-normalised character 2-5-grams within words
-    grams: tuple[sp.csr_matrix, ...]   # binary word 1-, 2-, 3-, 4-grams
-    content_set: sp.csr_matrix  # binary content words
-    stems: sp.csr_matrix        # binary word stems
-    numbers: sp.csr_matrix      # binary: every figure
+    stacked: sp.csr_matrix      # IDF-weighted words, character 2-5-grams, binary 1-4-grams, content words,
+                                # stems, figures, names, quotes (see ``STACKED``)
+    sizes: np.ndarray           # (rows, len(STACKED)): each block's row sum (set sizes of the binary blocks)
+    content: sp.csr_matrix      # IDF-weighted, L2-normalised content words (stop words left out): the prefilter
     distinctive: sp.csr_matrix  # binary: figures worth noticing (with a unit, or 3+ digits not a year)
     names: sp.csr_matrix        # binary: capitalised names
     quotes: sp.csr_matrix       # binary: quoted phrases
@@ -201,17 +200,10 @@ class SentenceRows:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    @cached_property
-    def stacked(self) -> sp.csr_matrix:
-        """The matrices of ``STACKED`` side by side (block k in columns k * HASHED onwards),
-        so one row-wise product gives every overlap of a set of sentence pairs."""
-        return sp.hstack([getattr(self, name) if not name.startswith("grams") else self.grams[int(name[-1]) - 1]
-                          for name in STACKED], format="csr")
-
-    @cached_property
-    def sizes(self) -> np.ndarray:
-        """(rows, len(STACKED)): each block's row sum (set sizes, for the binary blocks)."""
-        return _block_sums(self.stacked)
+    def block(self, name: str) -> sp.csr_matrix:
+        """One block of ``stacked`` on its own (for inspection and tests; the hot path reads ``stacked``)."""
+        k = STACKED.index(name)
+        return self.stacked[:, k * HASHED:(k + 1) * HASHED]
 
     @classmethod
     def of(cls, texts: Sequence[str], weights: WordWeights) -> "SentenceRows":
@@ -221,17 +213,24 @@ class SentenceRows:
         words = HashedTokens.of(texts)
         content = words.without_stop_words()
         n = len(texts)
+        blocks = {
+            "words": sublinear_idf(counts(*words.grams(1), n), idf),
+            "chars": sublinear_idf(counts(*words.chars(), n), None),
+            **{f"grams{k}": counts(*words.grams(k), n, binary=True) for k in (1, 2, 3, 4)},
+            "content_set": counts(*content.grams(1), n, binary=True),
+            "stems": counts(words.rows, (words.stems % HASHED).astype(np.int64), n, binary=True),
+            "numbers": _items(figures),
+            "names": _items([names(t) for t in texts]),
+            "quotes": _items(quoted),
+        }
+        stacked = sp.hstack([blocks[name] for name in STACKED], format="csr")
         return cls(
-            words=sublinear_idf(counts(*words.grams(1), n), idf),
+            stacked=stacked,
+            sizes=_block_sums(stacked),
             content=sublinear_idf(counts(*content.grams(1), n), idf),
-            chars=sublinear_idf(counts(*words.chars(), n), None),
-            grams=tuple(counts(*words.grams(k), n, binary=True) for k in (1, 2, 3, 4)),
-            content_set=counts(*content.grams(1), n, binary=True),
-            stems=counts(words.rows, (words.stems % HASHED).astype(np.int64), n, binary=True),
-            numbers=_items(figures),
             distinctive=_items([distinctive(f) for f in figures]),
-            names=_items([names(t) for t in texts]),
-            quotes=_items(quoted),
+            names=blocks["names"],
+            quotes=blocks["quotes"],
             negations=np.bincount(words.rows[np.isin(words.hashes, _NEGATION_HASHES)], minlength=n).astype(float),
             tokens=_token_ids(words),
             quote_sets=tuple(quoted),
