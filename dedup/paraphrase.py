@@ -435,17 +435,16 @@ class TextModel:
     pass, each part L2-normalised.  The cosine of two documents is that of the two parts
     side by side (``cosines``), without ever building the side-by-side matrix."""
 
+    CHUNK = 2000   # documents hashed at a time: bounds the transient token arrays on large corpora
+
     def fit(self, texts: Sequence[str], stories: Sequence[int] | None = None) -> "TextModel":
         """Rows for ``texts``; IDF counted over the rows listed in ``stories`` (default: all)."""
         is_story = np.zeros(len(texts), dtype=bool)
         is_story[np.arange(len(texts)) if stories is None else np.asarray(stories, dtype=np.int64)] = True
-        content = HashedTokens.of(texts).without_stop_words()
-        words = [content.grams(1), content.grams(2)]
-        self.word_matrix_ = _weigh(counts(np.concatenate([r for r, _ in words]),
-                                          np.concatenate([c for _, c in words]), len(texts)), is_story)
-        del words
-        # Character 4-grams: morphology ("suffocating"/"suffocated") at a third of the cost of 3-5-grams.
-        self.char_matrix_ = _weigh(counts(*content.chars(fours_only=True), len(texts)), is_story)
+        chunks = [_document_counts(texts[start:start + self.CHUNK]) for start in range(0, len(texts), self.CHUNK)]
+        self.word_matrix_ = _weigh(sp.vstack([w for w, _ in chunks], format="csr"), is_story)
+        self.char_matrix_ = _weigh(sp.vstack([c for _, c in chunks], format="csr"), is_story)
+        del chunks
         filled = sum((np.diff(m.indptr) > 0).astype(np.float64) for m in (self.word_matrix_, self.char_matrix_))
         self.norms_ = np.sqrt(np.maximum(filled, 1.0))
         return self
@@ -455,6 +454,15 @@ class TextModel:
         rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
         dots = _row_dots(self.word_matrix_, rows, cols) + _row_dots(self.char_matrix_, rows, cols)
         return dots / (self.norms_[rows] * self.norms_[cols])
+
+
+def _document_counts(texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Hashed counts of content-word uni+bigrams and of character 4-grams of content words
+    (morphology, "suffocating"/"suffocated", at a third of the cost of 3-5-grams)."""
+    content = HashedTokens.of(texts).without_stop_words()
+    words = [content.grams(1), content.grams(2)]
+    word_counts = counts(np.concatenate([r for r, _ in words]), np.concatenate([c for _, c in words]), len(texts))
+    return word_counts, counts(*content.chars(fours_only=True), len(texts))
 
 
 def _weigh(matrix: sp.csr_matrix, is_story: np.ndarray) -> sp.csr_matrix:
