@@ -20,6 +20,7 @@ _EXPORTS = {
     "Context": "core", "DocumentAnalysis": "core", "PairEvidence": "core", "analyze": "core", "verify": "core",
     "Columns": "inputs", "RecordError": "inputs",
     "Deduplication": "export", "deduplicate": "export",
+    "paraphrase_probability": "sentences",
 }
 
 __all__ = sorted([*_EXPORTS, "scan", "__version__"])
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from .pipeline import Scanner  # noqa: F401
     from .records import (Alignment, Direction, Document, Edge, Pair, Passage, ProgressCallback,  # noqa: F401
                           ScanReport, Skipped, Source)
+    from .sentences import paraphrase_probability  # noqa: F401
     from .settings import Settings  # noqa: F401
 
 

@@ -41,6 +41,23 @@ def numbers(text: str) -> set[str]:
     return found
 
 
+def distinctive_numbers(text: str) -> set[str]:
+    """Figures worth noticing: with a unit or currency, or 3+ digits that are not a year."""
+    return distinctive(numbers(text))
+
+
+def distinctive(found: set[str] | frozenset[str]) -> set[str]:
+    """The figures of ``found`` (from ``numbers``) worth noticing."""
+    return {n for n in found if _distinctive(n)}
+
+
+def _distinctive(number: str) -> bool:
+    digits = re.sub(r"\D", "", number)
+    if number.replace(",", "") != digits:   # "3,000" is a plain figure; "$3", "3%" carry a unit
+        return any(ch in number for ch in "$€£¥%") or any(u in number for u in ("billion", "million", "trillion"))
+    return len(digits) >= 3 and not re.fullmatch(r"(19|20)\d\d", digits)
+
+
 def names(text: str) -> set[str]:
     """Capitalised names ("Alexandr Wang", "Scale AI").  A single capitalised word that
     also occurs in lower case ("How", "Despite") is an ordinary word, not a name."""
@@ -59,12 +76,16 @@ def names(text: str) -> set[str]:
 
 def shared_quotes(a: str, b: str) -> list[str]:
     """Quotes both texts carry, one containing the other counted; longest first."""
-    qa, qb = quotes(a), quotes(b)
+    return matching_quotes(quotes(a), quotes(b))
+
+
+def matching_quotes(qa: set[str], qb: set[str]) -> list[str]:
+    """``shared_quotes`` for quotes already extracted."""
     shared = set()
     for x in qa:
         for y in qb:
             short, long_ = (x, y) if len(x) <= len(y) else (y, x)
-            if short == long_ or re.search(rf"\b{re.escape(short)}\b", long_):
+            if short == long_ or (short in long_ and re.search(rf"\b{re.escape(short)}\b", long_)):
                 shared.add(short)
     # Drop a quote contained in a longer shared one ("metastatic" inside "metastatic cancer").
     return sorted((q for q in shared if not any(q != o and q in o for o in shared)), key=lambda q: (-len(q), q))
@@ -76,14 +97,20 @@ def shared_items(a: set[str], b: set[str], limit: int = 8) -> list[str]:
 
 def describe_shared(a: str, b: str) -> list[str]:
     """Evidence strings for content both texts carry."""
+    return describe(quotes(a), quotes(b), numbers(a), numbers(b), names(a), names(b))
+
+
+def describe(quotes_a: set[str], quotes_b: set[str], numbers_a: set[str], numbers_b: set[str],
+             names_a: set[str], names_b: set[str]) -> list[str]:
+    """``describe_shared`` for quotes, numbers and names already extracted."""
     out = []
-    q = shared_quotes(a, b)
+    q = matching_quotes(quotes_a, quotes_b)
     if q:
         out.append("shared quotes: " + "; ".join(f'"{x}"' for x in q[:6]))
-    n = shared_items(numbers(a), numbers(b))
+    n = shared_items(numbers_a, numbers_b)
     if n:
         out.append("shared numbers: " + ", ".join(n))
-    m = shared_items(names(a), names(b))
+    m = shared_items(names_a, names_b)
     if m:
         out.append("shared names: " + ", ".join(m))
     return out

@@ -1,40 +1,45 @@
-"""Paraphrase stage: retellings of the same report in other words (scikit-learn TF-IDF).
+"""Paraphrase stage: retellings of the same report in other words.
 
-1. TF-IDF is fitted on the corpus being scanned, chrome blanked out: word
-   uni+bigrams and character n-grams, sublinear tf.
-2. Candidate pairs come from a pruned sparse self-product: each document keeps
+1. Document vectors are hashed (word uni+bigrams and character 4-grams, sublinear
+   tf), weighted by an IDF counted in one pass over the corpus's stories (verbatim
+   copies collapsed into story groups first, so a reprinted story counts once):
+   nothing is fitted over a vocabulary, so the stage is linear and streamable.
+2. Candidate pairs come from one pruned sparse self-product: each document keeps
    only its ``top_terms`` most distinctive word features, and features found in
-   more than ``max_df_docs`` documents are dropped, so the product costs about
-   n * top_terms * max_df_docs and never builds a dense n x n matrix.  The
-   ``neighbours`` best per document are then scored with the full cosine.
-3. Sentences of each candidate pair are aligned one-to-one: a dynamic programme
-   finds the best alignment that keeps story order, then clearly similar
-   out-of-order sentences are added (retellings do reorder).
-4. A pair is a paraphrase when enough sentences align on both sides.
+   more than ``max_df_docs`` stories are dropped.  Per document, the best
+   ``3 * neighbours`` by that product are scored with the full cosine and the
+   ``neighbours`` best kept; all of it vectorised, never a dense n x n matrix.
+3. Each document's sentences are prepared once (spans, hashed feature rows,
+   figures, names, quotes: ``SentenceData``).  The sentences of a candidate pair
+   are aligned one-to-one: a dynamic programme finds the best alignment that keeps
+   story order, then clearly similar out-of-order sentences are added (retellings
+   do reorder).  A pair that cannot reach a paraphrase even if every candidate
+   sentence pair aligned is not scored at all.
+4. A pair is a paraphrase when enough sentences align on both sides (``classify``).
+
+Sentence scores depend only on the two sentences and the shipped sentence model,
+so ``dedup compare A B`` and a scan align a pair's sentences alike.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.preprocessing import normalize
 
+from .classify import is_paraphrase, verbatim_relation
 from .core import MIN_SENTENCE_WORDS
-from .records import ProgressCallback
-from .evidence import describe_shared, names, numbers, quotes, shared_quotes
-from .records import Alignment
-from .sentences import SentenceFeatures, SentenceModel
-from .settings import ParaphraseSettings
+from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
+from .records import DUPLICATE, EXCERPT, Alignment, ProgressCallback
+from .sentences import HashedTokens, SentenceModel, SentenceRows, counts, cross, pair_features, word_hash
+from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
 
 if TYPE_CHECKING:
-    from .core import Context, DocumentAnalysis
+    from .core import Context, DocumentAnalysis, PairEvidence
 
 
 @dataclass
@@ -61,6 +66,119 @@ def align_pair(a: "DocumentAnalysis", b: "DocumentAnalysis", context: "Context",
     return context.paraphraser.compare(a, b, context, similarity)
 
 
+@dataclass(frozen=True)
+class SentenceData:
+    """One text's sentences, prepared once for every pair it is part of: rows ``first`` to
+    ``first + len(spans)`` of ``rows`` (prepared for many texts at once, which is faster)."""
+
+    text: str
+    spans: tuple[tuple[int, int], ...]
+    rows: SentenceRows
+    first: int = 0
+
+    @classmethod
+    def of(cls, text: str, spans: Sequence[tuple[int, int]], model: SentenceModel) -> "SentenceData":
+        return cls.batch([(text, spans)], model)[0]
+
+    @classmethod
+    def batch(cls, texts: Sequence[tuple[str, Sequence[tuple[int, int]]]], model: SentenceModel) -> list["SentenceData"]:
+        """``(text, sentence spans)`` of many texts prepared together."""
+        rows = SentenceRows.of([text[s:e] for text, spans in texts for s, e in spans], model.weights)
+        out, first = [], 0
+        for text, spans in texts:
+            out.append(cls(text, tuple(spans), rows, first))
+            first += len(spans)
+        return out
+
+    @property
+    def index(self) -> np.ndarray:
+        """This text's rows in ``rows``."""
+        return np.arange(self.first, self.first + len(self.spans))
+
+    def matrix(self, name: str) -> sp.csr_matrix:
+        """This text's rows of one of the ``SentenceRows`` matrices."""
+        return getattr(self.rows, name)[self.first:self.first + len(self.spans)]
+
+    @cached_property
+    def sentences(self) -> list[str]:
+        return [self.text[s:e] for s, e in self.spans]
+
+    @cached_property
+    def quoted(self) -> np.ndarray:
+        """Indices of the sentences that carry a quote."""
+        return np.flatnonzero(np.diff(self.matrix("quotes").indptr) > 0)
+
+    def quotes(self, i: int) -> frozenset[str]:
+        return self.rows.quote_sets[self.first + i]
+
+
+@dataclass(frozen=True)
+class StoryGroups:
+    """Documents that carry one text: verbatim duplicates joined, each excerpt attached to
+    its longest container.  Rarity (names, IDF) and neighbour lists are judged over groups,
+    so reprints of one article neither make its names common nor fill its neighbour list;
+    each group is represented by its longest member."""
+
+    group: tuple[int, ...]   # the representative (index of the longest member) of each document
+
+    @classmethod
+    def singletons(cls, n: int) -> "StoryGroups":
+        return cls(tuple(range(n)))
+
+    @classmethod
+    def join(cls, lengths: Sequence[int], duplicates: Sequence[tuple[int, int]],
+             excerpts: Sequence[tuple[int, int]]) -> "StoryGroups":
+        """``duplicates``: pairs that are one text; ``excerpts``: (contained, container) pairs.
+        An excerpt joins only its longest container, so a round-up quoting two stories does
+        not merge them."""
+        parent = list(range(len(lengths)))
+
+        def root(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        container: dict[int, int] = {}
+        for part, whole in excerpts:
+            if part not in container or (lengths[whole], -whole) > (lengths[container[part]], -container[part]):
+                container[part] = whole
+        for i, j in [*duplicates, *container.items()]:
+            parent[root(i)] = root(j)
+        longest: dict[int, int] = {}
+        for i in range(len(lengths)):
+            r = root(i)
+            if r not in longest or lengths[i] > lengths[longest[r]]:
+                longest[r] = i
+        return cls(tuple(longest[root(i)] for i in range(len(lengths))))
+
+    @classmethod
+    def of_verbatim(cls, analyses: Sequence["DocumentAnalysis"], verbatim: dict[tuple[int, int], "PairEvidence"],
+                    relation: "RelationSettings") -> "StoryGroups":
+        """Groups from the verbatim stage's evidence, by the one rule that names duplicates and excerpts."""
+        duplicates, excerpts = [], []
+        for (i, j), evidence in verbatim.items():
+            found = verbatim_relation(evidence.overlap, relation)
+            if found == DUPLICATE:
+                duplicates.append((i, j))
+            elif found == EXCERPT:
+                a_in_b = evidence.overlap.containment_a_in_b >= evidence.overlap.containment_b_in_a
+                excerpts.append((i, j) if a_in_b else (j, i))
+        return cls.join([a.fingerprint.n_tokens for a in analyses], duplicates, excerpts)
+
+    @property
+    def representatives(self) -> list[int]:
+        return sorted(set(self.group))
+
+    def members(self) -> dict[int, list[int]]:
+        """Representative -> every document of its group (the representative first)."""
+        found: dict[int, list[int]] = {r: [r] for r in self.representatives}
+        for i, r in enumerate(self.group):
+            if i != r:
+                found[r].append(i)
+        return found
+
+
 class ParaphraseFinder:
     """Finds retellings: TF-IDF neighbours, then sentence alignment (parameters: ``ParaphraseSettings``)."""
 
@@ -81,67 +199,92 @@ class ParaphraseFinder:
         self.name_bonus = s.name_bonus
         self.sentence_model = sentence_model if sentence_model is not None else SentenceModel.load()
         self._facts: dict[str, Facts] = {}
-        self._names: dict[str, frozenset[str]] = {}
+        self._sentences: dict[str, SentenceData] = {}
         self._row: dict[str, int] = {}
+        self._groups = StoryGroups.singletons(0)
 
     # -- the corpus --------------------------------------------------------
 
     def prepare(self, analyses: Sequence["DocumentAnalysis"], context: "Context",
-                progress: ProgressCallback | None = None) -> None:
-        """Learn what sentence alignment needs from the corpus, chrome blanked out: the text
-        model (TF-IDF) and which names are rare.  Stored in ``context``, so every pair is
-        judged the same way whichever front end asks.  Seconds on a large corpus, so each
-        step is reported as stage ``set-up`` (``TextModel.FIT_STEPS`` + 1 steps)."""
-        if progress:
-            progress("set-up", 0, TextModel.FIT_STEPS + 1)   # scikit-learn and the sentence model loaded
+                groups: StoryGroups | None = None, progress: ProgressCallback | None = None) -> None:
+        """Learn what the stage needs from the corpus, chrome blanked out: document vectors
+        with an IDF counted over story ``groups`` (default: each document its own), so copies
+        of one article count once.  Stored in ``context``.  Nothing learned here changes how
+        a pair's sentences are judged (only which pairs are tried), so every front end judges
+        a pair alike.  Seconds on a large corpus: reported as stage ``set-up``, a step per
+        ``TextModel.CHUNK`` documents."""
+        groups = groups or StoryGroups.singletons(len(analyses))
         texts = [a.evidence_text for a in analyses]
-        context.text_model = TextModel().fit(texts, progress)
+        representatives = groups.representatives
+        context.text_model = TextModel().fit(texts, stories=representatives, progress=progress)
         context.paraphraser = self
-        self._names = {a.id: frozenset(names(t)) for a, t in zip(analyses, texts)}
-        context.rare_names = frozenset(_rare_names(list(self._names.values())))
-        if progress:
-            progress("set-up", TextModel.FIT_STEPS + 1, TextModel.FIT_STEPS + 1)
         self._row = {a.id: i for i, a in enumerate(analyses)}
+        self._groups = groups
 
     def similarity(self, context: "Context", a: "DocumentAnalysis", b: "DocumentAnalysis") -> float:
         """Document-level TF-IDF cosine of two prepared documents."""
-        vectors = context.text_model.document_matrix_
-        return float(vectors[self._row[a.id]].multiply(vectors[self._row[b.id]]).sum())
+        return float(context.text_model.cosines([self._row[a.id]], [self._row[b.id]])[0])
 
     def candidates(self, context: "Context", extra: Sequence[tuple[int, int]] = ()) -> dict[tuple[int, int], float]:
-        """(i, j) -> document cosine for each document's best TF-IDF neighbours, plus ``extra`` pairs
-        (verbatim overlaps, which may turn out to be retellings)."""
-        model = context.text_model
-        found = {(i, j): c for i, j, c in self.candidate_pairs(model.word_matrix_, model.document_matrix_)}
-        vectors = model.document_matrix_
-        for i, j in extra:
-            found.setdefault((i, j), float(vectors[i].multiply(vectors[j]).sum()))
+        """(i, j) -> document cosine for each story's best TF-IDF neighbours, plus ``extra`` pairs
+        (verbatim overlaps, which may turn out to be retellings), each judged on its stories'
+        representatives."""
+        model, groups = context.text_model, self._groups
+        keep = np.asarray(groups.representatives)
+        found = {(int(keep[i]), int(keep[j])): c for i, j, c in self.candidate_pairs(
+            model.word_matrix_[keep], lambda rows, cols: model.cosines(keep[rows], keep[cols]))}
+        pairs = sorted({tuple(sorted((groups.group[i], groups.group[j]))) for i, j in extra} - set(found))
+        pairs = [(i, j) for i, j in pairs if i != j]
+        if pairs:
+            rows, cols = np.array(pairs).T
+            for (i, j), c in zip(pairs, model.cosines(rows, cols)):
+                found[(i, j)] = float(c)
         return found
 
     def facts(self, analysis: "DocumentAnalysis") -> "Facts":
         """Quotes, figures and names of a document, extracted once."""
         found = self._facts.get(analysis.id)
         if found is None:
-            found = self._facts[analysis.id] = Facts.of(analysis.evidence_text, self._names.get(analysis.id))
+            found = self._facts[analysis.id] = Facts.of(analysis.evidence_text)
         return found
 
-    def candidate_pairs(self, words: sp.csr_matrix, vectors: sp.csr_matrix) -> list[tuple[int, int, float]]:
-        """(i, j, cosine) with i < j for each document's best neighbours, never a dense n x n."""
-        pruned = _keep_top_terms(words, self.top_terms)
+    def sentence_data(self, analysis: "DocumentAnalysis") -> SentenceData:
+        """A document's sentences with their feature rows, computed once."""
+        found = self._sentences.get(analysis.id)
+        if found is None:
+            self.prepare_sentences([analysis])
+            found = self._sentences[analysis.id]
+        return found
+
+    def prepare_sentences(self, analyses: Sequence["DocumentAnalysis"], batch: int = 500) -> None:
+        """Sentence data of many documents, ``batch`` at a time (one vectorised pass each)."""
+        todo = list({a.id: a for a in analyses if a.id not in self._sentences}.values())
+        for start in range(0, len(todo), batch):
+            chunk = todo[start:start + batch]
+            prepared = SentenceData.batch([(a.evidence_text, a.sentences) for a in chunk], self.sentence_model)
+            self._sentences.update((a.id, data) for a, data in zip(chunk, prepared))
+
+    def candidate_pairs(self, words: sp.csr_matrix, cosines: Callable[[np.ndarray, np.ndarray], np.ndarray]
+                        ) -> list[tuple[int, int, float]]:
+        """(i, j, cosine) with i < j for each document's best neighbours: one pruned sparse
+        product over ``words``, the best ``3 * neighbours`` of each row by it scored with the
+        full ``cosines(rows, cols)``."""
+        pruned = _keep_top(words, self.top_terms)
         df = np.bincount(pruned.indices, minlength=pruned.shape[1])
-        pruned = pruned[:, np.flatnonzero(df <= self.max_df_docs)] if (df > self.max_df_docs).any() else pruned
+        if (df > self.max_df_docs).any():
+            pruned.data[df[pruned.indices] > self.max_df_docs] = 0
+            pruned.eliminate_zeros()
         overlap = (pruned @ pruned.T).tocsr()
+        overlap.setdiag(0)
+        overlap.eliminate_zeros()
+        shortlist = _keep_top(overlap, 3 * self.neighbours).tocoo()
+        scored = cosines(shortlist.row, shortlist.col)
+        best = _keep_top(sp.csr_matrix((scored, (shortlist.row, shortlist.col)), shape=overlap.shape),
+                         self.neighbours).tocoo()
+        keep = best.data >= self.min_similarity
         found: dict[tuple[int, int], float] = {}
-        for i in range(overlap.shape[0]):
-            row = overlap.indices[overlap.indptr[i]:overlap.indptr[i + 1]]
-            row = row[row != i]
-            if not len(row):
-                continue
-            cosines = np.asarray(vectors[row].multiply(vectors[i]).sum(axis=1)).ravel()
-            best = np.argsort(-cosines, kind="stable")[: self.neighbours]
-            for j, c in zip(row[best], cosines[best]):
-                if c >= self.min_similarity:
-                    found[(min(i, int(j)), max(i, int(j)))] = float(c)
+        for i, j, c in zip(best.row[keep].tolist(), best.col[keep].tolist(), best.data[keep].tolist()):
+            found[(min(i, j), max(i, j))] = c
         return sorted((i, j, c) for (i, j), c in found.items())
 
     # -- one pair ------------------------------------------------------------
@@ -149,75 +292,83 @@ class ParaphraseFinder:
     def compare(self, a: "DocumentAnalysis", b: "DocumentAnalysis", context: "Context",
                 similarity: float | None = None) -> SentenceEvidence:
         """The sentences of ``a`` and ``b`` that say the same thing, with evidence a person can check."""
-        text_a, text_b = a.evidence_text, b.evidence_text
         if similarity is None:
             similarity = self.similarity(context, a, b)
         facts_a, facts_b = self.facts(a), self.facts(b)
-        quoted = shared_quotes(text_a, text_b)
+        quoted = matching_quotes(facts_a.quotes, facts_b.quotes)
         figures = facts_a.distinctive_numbers & facts_b.distinctive_numbers
         # A shared distinctive quote or figures make a common origin likely, so weaker
         # sentence matches are admitted; without them the bar stays high.
         anchored = bool(quoted) or len(figures) >= 2
-        rare = facts_a.names & facts_b.names
+        data_a, data_b = self.sentence_data(a), self.sentence_data(b)
+        rare = telling_names(facts_a.names & facts_b.names, data_a, data_b)
         if context.rare_names is not None:
             rare &= context.rare_names
-        result = self.align_sentences(text_a, text_b, context.text_model, anchored, rare,
-                                      list(a.sentences), list(b.sentences))
+        result = self.align_sentences(data_a, data_b, anchored, rare, context.settings.relation)
         if not result.alignments:
             return SentenceEvidence((), result.aligned_a, result.aligned_b, similarity)
         evidence = (f"{len(result.alignments)} sentences aligned "
                     f"({result.aligned_a:.0%} of {a.id}, {result.aligned_b:.0%} of {b.id}), "
                     f"document cosine {similarity:.2f}"
                     + (f"; anchored by {len(quoted)} shared quotes and {len(figures)} figures" if anchored else ""),
-                    *describe_shared(text_a, text_b))
+                    *describe(facts_a.quotes, facts_b.quotes, facts_a.numbers, facts_b.numbers,
+                              facts_a.names, facts_b.names))
         return SentenceEvidence(tuple(result.alignments), result.aligned_a, result.aligned_b, similarity, evidence)
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
         """dedup's sentence-level paraphrase decision (what benchmarks/msrp.py measures)."""
         return probabilities >= self.sentence_probability
 
-    def align_sentences(self, text_a: str, text_b: str, model: "TextModel", anchored: bool = False,
-                        names: set[str] = frozenset(), spans_a: list[tuple[int, int]] | None = None,
-                        spans_b: list[tuple[int, int]] | None = None) -> SentenceAlignment:
+    def align_texts(self, text_a: str, text_b: str, anchored: bool = False,
+                    names: frozenset[str] = frozenset()) -> SentenceAlignment:
+        """``align_sentences`` for two plain texts (their sentences of five words or more)."""
+        return self.align_sentences(SentenceData.of(text_a, _content_sentences(text_a), self.sentence_model),
+                                    SentenceData.of(text_b, _content_sentences(text_b), self.sentence_model),
+                                    anchored, names)
+
+    def align_sentences(self, a: SentenceData, b: SentenceData, anchored: bool = False,
+                        names: frozenset[str] = frozenset(),
+                        relation: RelationSettings | None = None) -> SentenceAlignment:
         """Align sentences one to one.  A pair qualifies when the sentence model says the two
         are paraphrases, or, in documents anchored by a shared quote or figures, when it
-        carries its own evidence (a shared quote, figure or rare name) and some similarity."""
-        spans_a = _content_sentences(text_a) if spans_a is None else spans_a
-        spans_b = _content_sentences(text_b) if spans_b is None else spans_b
-        if not spans_a or not spans_b:
+        carries its own evidence (a shared quote, figure or rare name) and some similarity.
+        With ``relation``, documents that could not make a paraphrase even if every candidate
+        sentence pair aligned are not scored (the answer would be no alignment that counts)."""
+        if not a.spans or not b.spans:
             return SentenceAlignment([], 0.0, 0.0)
-        sents_a = [text_a[s:e] for s, e in spans_a]
-        sents_b = [text_b[s:e] for s, e in spans_b]
-        cosines = (model.sentences(sents_a) @ model.sentences(sents_b).T).toarray()
+        cosines = cross(a.matrix("content"), b.matrix("content"))
+        evidenced = np.zeros_like(cosines, dtype=bool)
+        bonus = None
+        if anchored:
+            bonus = self.anchor_bonus(a, b, names)
+            evidenced = (bonus > 0) & (cosines + bonus >= self.anchored_threshold)
+        candidates = np.argwhere(cosines >= self.prefilter)   # the model is asked only where words overlap
+        if relation is not None and not _could_be_paraphrase(cosines >= self.prefilter, evidenced, relation):
+            return SentenceAlignment([], 0.0, 0.0)
         weights = np.zeros_like(cosines)
-        # Only pairs with some lexical overlap are worth the model's features (speed).
-        candidates = np.argwhere(cosines >= self.prefilter)
         if len(candidates):
-            features = model.sentence_features.transform([sents_a[i] for i in candidates[:, 0]],
-                                                         [sents_b[j] for j in candidates[:, 1]], paired=True)
-            probabilities = self.sentence_model.probability(features)
+            probabilities = self.sentence_model.probability(
+                pair_features(a.rows, a.first + candidates[:, 0], b.rows, b.first + candidates[:, 1]))
             chosen = self.decide(probabilities)
             weights[candidates[chosen, 0], candidates[chosen, 1]] = probabilities[chosen]
-        evidenced = np.zeros_like(cosines, dtype=bool)
-        if anchored:
-            bonus = self.anchor_bonus(sents_a, sents_b, names)
-            evidenced = (bonus > 0) & (cosines + bonus >= self.anchored_threshold)
+        if bonus is not None:
             weights = np.where(evidenced, np.maximum(weights, np.minimum(cosines + bonus, 1.0)), weights)
         matches = self.match(weights, evidenced)
-        alignments = [Alignment(spans_a[i][0], spans_a[i][1], spans_b[j][0], spans_b[j][1], float(weights[i, j]))
+        alignments = [Alignment(a.spans[i][0], a.spans[i][1], b.spans[j][0], b.spans[j][1], float(weights[i, j]))
                       for i, j in matches]
-        return SentenceAlignment(alignments, len(matches) / len(spans_a), len(matches) / len(spans_b))
+        return SentenceAlignment(alignments, len(matches) / len(a.spans), len(matches) / len(b.spans))
 
-    def anchor_bonus(self, sents_a: list[str], sents_b: list[str], names: set[str]) -> np.ndarray:
+    def anchor_bonus(self, a: SentenceData, b: SentenceData, names: frozenset[str]) -> np.ndarray:
         """Extra score for sentence pairs that carry the same quote, figure or rare name."""
-        fa, fb = [Facts.of(s) for s in sents_a], [Facts.of(s) for s in sents_b]
-        bonus = np.zeros((len(sents_a), len(sents_b)))
-        for i, x in enumerate(fa):
-            for j, y in enumerate(fb):
-                if x.quotes and y.quotes and shared_quotes(sents_a[i], sents_b[j]):
+        figures = cross(a.matrix("distinctive"), b.matrix("distinctive"))
+        bonus = self.number_bonus * np.minimum(figures, 2)
+        if names:
+            shared = cross(a.matrix("names"), b.matrix("names"), np.unique([word_hash(n) for n in names]))
+            bonus += self.name_bonus * np.minimum(shared, 2)
+        for i in a.quoted.tolist():
+            for j in b.quoted.tolist():
+                if matching_quotes(a.quotes(i), b.quotes(j)):
                     bonus[i, j] += self.quote_bonus
-                bonus[i, j] += self.number_bonus * min(len(x.distinctive_numbers & y.distinctive_numbers), 2)
-                bonus[i, j] += self.name_bonus * min(len(x.names & y.names & names), 2)
         return bonus
 
     def match(self, weights: np.ndarray, evidenced: np.ndarray) -> list[tuple[int, int]]:
@@ -226,12 +377,10 @@ class ParaphraseFinder:
         ordered = _monotone_matches(weights)
         used_a, used_b = {i for i, _ in ordered}, {j for _, j in ordered}
         extra = []
-        for flat in np.argsort(-weights, axis=None, kind="stable"):
-            i, j = divmod(int(flat), weights.shape[1])
-            if weights[i, j] <= 0:
-                break
-            if weights[i, j] < self.strong_probability and not evidenced[i, j]:
-                continue
+        eligible = (weights > 0) & ((weights >= self.strong_probability) | evidenced)
+        flat = np.flatnonzero(eligible)
+        for k in flat[np.argsort(-weights.ravel()[flat], kind="stable")].tolist():
+            i, j = divmod(k, weights.shape[1])
             if i not in used_a and j not in used_b:
                 extra.append((i, j))
                 used_a.add(i)
@@ -239,114 +388,146 @@ class ParaphraseFinder:
         return sorted(ordered + extra)
 
 
+def _could_be_paraphrase(candidates: np.ndarray, evidenced: np.ndarray, relation: RelationSettings) -> bool:
+    """Whether the best conceivable alignment (every sentence with a candidate partner matched)
+    would pass ``classify.is_paraphrase``: if not, scoring the sentences cannot change the verdict."""
+    possible = candidates | evidenced
+    most = min(int(possible.any(axis=1).sum()), int(possible.any(axis=0).sum()))
+    n, m = possible.shape
+    return is_paraphrase(SentenceEvidence((None,) * most, most / n, most / m, 0.0), relation)
+
+
 @dataclass(frozen=True)
 class Facts:
     """Checkable content of a text: quotes, distinctive figures, names."""
 
     quotes: frozenset[str]
-    distinctive_numbers: frozenset[str]
+    numbers: frozenset[str]
     names: frozenset[str]
 
+    @property
+    def distinctive_numbers(self) -> frozenset[str]:
+        return frozenset(distinctive(self.numbers))
+
     @classmethod
-    def of(cls, text: str, known_names: frozenset[str] | None = None) -> "Facts":
-        return cls(frozenset(quotes(text)), frozenset(n for n in numbers(text) if _distinctive(n)),
-                   frozenset(names(text)) if known_names is None else known_names)
+    def of(cls, text: str) -> "Facts":
+        return cls(frozenset(quotes(text)), frozenset(numbers(text)), frozenset(names(text)))
 
 
-def _distinctive(number: str) -> bool:
-    """A figure worth noticing: with a unit or currency, or 3+ digits that are not a year."""
-    digits = re.sub(r"\D", "", number)
-    if number != digits:
-        return any(ch in number for ch in "$€£¥%") or any(u in number for u in ("billion", "million", "trillion"))
-    return len(digits) >= 3 and not re.fullmatch(r"(19|20)\d\d", digits)
+TOPIC_SENTENCES = 2   # a name in more sentences than this of either document is what both are about
 
 
-def _rare_names(names_by_document: Sequence[frozenset[str]]) -> set[str]:
-    """Names found in few documents (a name in every article of the corpus proves nothing;
-    a corpus of two, as in ``dedup compare``, cannot say, so every name counts)."""
-    counts = Counter(name for found in names_by_document for name in found)
-    total = len(names_by_document)
-    limit = max(2, total // 100)
-    return {name for name, n in counts.items() if n <= limit and (n < total or total <= 2)}
+def telling_names(shared: frozenset[str], a: SentenceData, b: SentenceData) -> frozenset[str]:
+    """The shared names that point to a common source rather than a common subject: each
+    named in at most ``TOPIC_SENTENCES`` sentences of either document ("Meta" in every other
+    sentence of two articles about Meta proves nothing; the one researcher both quote does).
+    Judged within the pair, so copies elsewhere in a corpus cannot change it, and ``dedup
+    compare`` and a scan agree."""
+    if not shared:
+        return frozenset()
+    in_a, in_b = a.matrix("names").indices, b.matrix("names").indices
+    return frozenset(name for name in shared
+                     if max((in_a == word_hash(name)).sum(), (in_b == word_hash(name)).sum()) <= TOPIC_SENTENCES)
 
 
 class TextModel:
-    """TF-IDF fitted on one corpus: documents over word uni+bigrams and character n-grams;
-    sentences over words, with IDF learned from the corpus's sentences (so it means
-    something even for a corpus of three articles)."""
+    """Document vectors in two parts: hashed content-word uni+bigrams and character 4-grams
+    of content words, sublinear tf times an IDF counted over the corpus's stories in one
+    pass, each part L2-normalised.  The cosine of two documents is that of the two parts
+    side by side (``cosines``), without ever building the side-by-side matrix."""
 
-    MAX_FIT_SENTENCES = 200_000
-    MAX_FEATURE_SENTENCES = 20_000   # the character TF-IDF of the sentence model is costlier
+    CHUNK = 2000   # documents hashed at a time: bounds the transient token arrays on large corpora
 
-    def __init__(self) -> None:
-        self.words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english",
-                                     token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
-        # Character 4-grams (within words): morphology ("suffocating"/"suffocated") at a third
-        # of the cost of 3-5-grams, which dominated the whole scan's time and memory.
-        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(4, 4), sublinear_tf=True,
-                                     dtype=np.float32)
-        self.sentence_words = TfidfVectorizer(ngram_range=(1, 1), sublinear_tf=True, stop_words="english",
-                                              token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
-        self.sentence_features = SentenceFeatures()
-
-    FIT_STEPS = 4   # progress ticks of ``fit``: words, characters, sentence words, sentence features
-
-    def fit(self, texts: Sequence[str], progress: ProgressCallback | None = None) -> "TextModel":
-        def done(step: int) -> None:
+    def fit(self, texts: Sequence[str], stories: Sequence[int] | None = None,
+            progress: ProgressCallback | None = None) -> "TextModel":
+        """Rows for ``texts``; IDF counted over the rows listed in ``stories`` (default: all)."""
+        is_story = np.zeros(len(texts), dtype=bool)
+        is_story[np.arange(len(texts)) if stories is None else np.asarray(stories, dtype=np.int64)] = True
+        starts = range(0, len(texts), self.CHUNK)
+        chunks = []
+        for n, start in enumerate(starts):
+            chunks.append(_document_counts(texts[start:start + self.CHUNK]))
             if progress:
-                progress("set-up", step, self.FIT_STEPS + 1)
-
-        self.word_matrix_ = self.words.fit_transform(texts).tocsr()
-        done(1)
-        chars = self.chars.fit_transform(texts)
-        self.document_matrix_ = normalize(sp.hstack([self.word_matrix_, chars]).tocsr())
-        done(2)
-        corpus_sentences = [t[s:e] for t in texts for s, e in _content_sentences(t)]
-        if len(corpus_sentences) > self.MAX_FIT_SENTENCES:
-            step = len(corpus_sentences) / self.MAX_FIT_SENTENCES
-            corpus_sentences = [corpus_sentences[int(i * step)] for i in range(self.MAX_FIT_SENTENCES)]
-        self.sentence_words.fit(corpus_sentences or list(texts))
-        done(3)
-        step = max(1, len(corpus_sentences) // self.MAX_FEATURE_SENTENCES)
-        self.sentence_features.fit(corpus_sentences[::step] or list(texts))
-        done(4)
+                progress("set-up", n + 1, len(starts) + 1)
+        self.word_matrix_ = _weigh(sp.vstack([w for w, _ in chunks], format="csr"), is_story)
+        self.char_matrix_ = _weigh(sp.vstack([c for _, c in chunks], format="csr"), is_story)
+        del chunks
+        filled = sum((np.diff(m.indptr) > 0).astype(np.float64) for m in (self.word_matrix_, self.char_matrix_))
+        self.norms_ = np.sqrt(np.maximum(filled, 1.0))
+        if progress:
+            progress("set-up", len(starts) + 1, len(starts) + 1)
         return self
 
-    def documents(self, texts: Sequence[str]) -> sp.csr_matrix:
-        """L2-normalised rows; cosine between rows is a plain dot product."""
-        combined = sp.hstack([self.words.transform(texts), self.chars.transform(texts)]).tocsr()
-        return normalize(combined)
+    def cosines(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Document cosine of each pair (rows[k], cols[k])."""
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        dots = _row_dots(self.word_matrix_, rows, cols) + _row_dots(self.char_matrix_, rows, cols)
+        return dots / (self.norms_[rows] * self.norms_[cols])
 
-    def sentences(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return normalize(self.sentence_words.transform(texts))
+
+def _document_counts(texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """Hashed counts of content-word uni+bigrams and of character 4-grams of content words
+    (morphology, "suffocating"/"suffocated", at a third of the cost of 3-5-grams)."""
+    content = HashedTokens.of(texts).without_stop_words()
+    words = [content.grams(1), content.grams(2)]
+    word_counts = counts(np.concatenate([r for r, _ in words]), np.concatenate([c for _, c in words]), len(texts))
+    return word_counts, counts(*content.chars(fours_only=True), len(texts))
+
+
+def _weigh(matrix: sp.csr_matrix, is_story: np.ndarray) -> sp.csr_matrix:
+    """In place: (1 + log tf) times the IDF counted over the story rows, rows L2-normalised."""
+    in_story = np.repeat(is_story, np.diff(matrix.indptr))
+    df = np.bincount(matrix.indices[in_story], minlength=matrix.shape[1])
+    del in_story
+    idf = (np.log((1 + is_story.sum()) / (1 + df)) + 1).astype(np.float32)
+    matrix.data = (1 + np.log(matrix.data)) * idf[matrix.indices]
+    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int32), np.diff(matrix.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=matrix.data.astype(np.float64) ** 2, minlength=matrix.shape[0]))
+    matrix.data /= np.maximum(norms, 1e-12).astype(np.float32)[rows]
+    return matrix
+
+
+def _row_dots(vectors: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, chunk: int = 20_000) -> np.ndarray:
+    """Dot products of the row pairs (rows[k], cols[k]), in chunks to bound memory."""
+    out = np.empty(len(rows), dtype=np.float64)
+    for start in range(0, len(rows), chunk):
+        r, c = rows[start:start + chunk], cols[start:start + chunk]
+        out[start:start + chunk] = np.asarray(vectors[r].multiply(vectors[c]).sum(axis=1)).ravel()
+    return out
 
 
 def _content_sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in sentences(text) if len(text[s:e].split()) >= MIN_SENTENCE_WORDS]
 
 
-def _keep_top_terms(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:
-    """Keep each row's ``top`` largest entries (its most distinctive terms)."""
-    matrix = matrix.tocsr(copy=True)
-    for i in range(matrix.shape[0]):
-        lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
-        if hi - lo > top:
-            row = matrix.data[lo:hi]
-            cut = np.partition(row, hi - lo - top)[hi - lo - top]
-            row[row < cut] = 0
-    matrix.eliminate_zeros()
-    return matrix
+def _keep_top(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:
+    """Each row's ``top`` largest entries (ties: the lower column first), without a loop over rows."""
+    matrix = matrix.tocsr()
+    matrix.sum_duplicates()
+    counts = np.diff(matrix.indptr)
+    if not len(counts) or counts.max(initial=0) <= top:
+        return matrix.copy()
+    rows = np.repeat(np.arange(matrix.shape[0]), counts)
+    order = np.lexsort((matrix.indices, -matrix.data, rows))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - matrix.indptr[rows[order]]
+    keep = rank < top
+    kept_counts = np.bincount(rows[keep], minlength=matrix.shape[0])
+    return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], np.r_[0, np.cumsum(kept_counts)]),
+                         shape=matrix.shape)
 
 
 def _monotone_matches(scores: np.ndarray) -> list[tuple[int, int]]:
-    """Highest-total set of matches (i, j) increasing in both i and j (weighted LCS)."""
+    """Highest-total set of matches (i, j) increasing in both i and j (weighted LCS).
+
+    One vectorised step per row: best[i, j] = max(best[i-1, j], best[i, j-1], take) is a
+    running maximum along the row of max(best[i-1, j], best[i-1, j-1] + score)."""
     n, m = scores.shape
     best = np.zeros((n + 1, m + 1))
     for i in range(1, n + 1):
         row = scores[i - 1]
-        for j in range(1, m + 1):
-            take = best[i - 1, j - 1] + row[j - 1] if row[j - 1] > 0 else -1.0
-            best[i, j] = max(best[i - 1, j], best[i, j - 1], take)
+        take = np.where(row > 0, best[i - 1, :-1] + row, -1.0)
+        best[i, 1:] = np.maximum.accumulate(np.maximum(best[i - 1, 1:], take))
     matches = []
     i, j = n, m
     while i > 0 and j > 0:

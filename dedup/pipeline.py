@@ -20,7 +20,7 @@ from .core import Context, DocumentAnalysis, PairEvidence, analyze, verify, veri
 from .lineage import LineageBuilder
 from .load import Corpus
 from .passages import SharedPassageFinder, SharedPassages
-from .records import OVERLAP, Document, Pair, ProgressCallback, ScanReport
+from .records import OVERLAP, PARAPHRASE, Document, Pair, ProgressCallback, ScanReport
 from .settings import Settings
 
 NO_RELATION = "none"
@@ -93,26 +93,45 @@ class Scanner:
                           verbatim: dict[tuple[int, int], PairEvidence],
                           progress: ProgressCallback | None = None) -> dict[tuple[int, int], PairEvidence]:
         """Sentence alignment for TF-IDF neighbours and for verbatim overlaps (which may be
-        retellings that share a few phrases).  Duplicates and excerpts are left as they are."""
+        retellings that share a few phrases).  Duplicates and excerpts are left as they are.
+
+        Verbatim copies are collapsed into story groups first: the stage learns and searches
+        over one representative per story, and every copy inherits its story's retellings
+        (so adding a reprint never hides a paraphrase)."""
         if len(analyses) < 2:
             return verbatim
         _tick(progress, "set-up", 0, 1)   # seconds before the first step: scikit-learn loads
-        from .paraphrase import ParaphraseFinder   # scikit-learn: loaded only when this stage runs
+        from .paraphrase import ParaphraseFinder, StoryGroups   # scikit-learn: loaded only when this stage runs
 
-        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context, progress)
+        groups = StoryGroups.of_verbatim(analyses, verbatim, self.settings.relation)
+        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context, groups, progress)
         overlaps = [key for key, ev in verbatim.items() if _verbatim_relation(ev, self.settings) == OVERLAP]
         _tick(progress, "neighbours", 0, 1)
         candidates = context.paraphraser.candidates(context, overlaps)
         _tick(progress, "neighbours", 1, 1)
+        members = groups.members()
+        context.paraphraser.prepare_sentences([analyses[k] for pair in sorted(candidates) for k in pair])
         found = dict(verbatim)
-        for n, (i, j) in enumerate(sorted(candidates)):
-            _tick(progress, "paraphrase", n + 1, len(candidates))
+
+        def align(i: int, j: int, similarity: float | None = None) -> PairEvidence | None:
+            i, j = min(i, j), max(i, j)
             known = verbatim.get((i, j))
             if known is not None and _verbatim_relation(known, self.settings) != OVERLAP:
+                return None
+            found[(i, j)] = verify(analyses[i], analyses[j], context, similarity=similarity,
+                                   overlap=known.overlap if known else None)
+            return found[(i, j)]
+
+        for n, ((i, j), similarity) in enumerate(sorted(candidates.items())):
+            _tick(progress, "paraphrase", n + 1, len(candidates))
+            evidence = align(i, j, similarity)
+            decision = decide(evidence, self.settings.relation) if evidence is not None else None
+            if decision is None or decision.relation != PARAPHRASE:
                 continue
-            # The cosine is recomputed pair by pair (not taken from the batched candidate search), so
-            # a scan and ``compare`` report the very same number.
-            found[(i, j)] = verify(analyses[i], analyses[j], context, overlap=known.overlap if known else None)
+            for copy in members[i][1:]:   # the copies of a story inherit its retellings
+                align(copy, j)
+            for copy in members[j][1:]:
+                align(i, copy)
         return found
 
     def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:

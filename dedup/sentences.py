@@ -1,121 +1,326 @@
 """Sentence-level paraphrase scoring from lexical features (scikit-learn).
 
-Two sentences are compared on features a person could check: TF-IDF cosines
-over words and characters, word and bigram overlap (Jaccard and containment
-both ways), shared and conflicting figures, shared names and quotes, length
-ratio, and n-gram precision.  A logistic regression turns them into a
+Two sentences are compared on features a person could check, the ones published
+lexical methods use: TF-IDF cosines over words and characters; n-gram overlap
+(Jaccard, and BLEU-style precision both ways); word and content-word containment;
+the longest common subsequence of words (both ways: LCS and a TER-like edit rate);
+METEOR-style unigram F-mean over stems; shared and conflicting figures, names,
+negations and quotes; length ratio.  A logistic regression turns them into a
 probability that the two say the same thing.  Its weights are fitted on the
 training split of the Microsoft Research Paraphrase Corpus by
-``python benchmarks/accuracy.py --train-model`` and shipped as a few dozen
-numbers in ``sentence_model.json``; the corpus itself is not shipped.
+``python benchmarks/msrp.py --train-model`` and shipped with the word IDF it was
+trained with in ``sentence_model.json`` (the corpus itself is not shipped).
 
-Every feature is computed as a matrix product, so the same code scores the
-pairs of a labelled corpus (``paired=True``: row i with row i) and all
-sentence pairs of two articles (``paired=False``: every row with every row).
+Nothing here is fitted on the corpus being scanned: every feature is hashed
+(``HashingVectorizer``) and weighted by the shipped IDF, so a sentence pair scores
+the same in ``dedup compare A B`` and in any scan.  What each sentence brings is
+computed once (``SentenceRows.of``), then any set of sentence pairs is scored in
+one go (``pair_features``) by row-wise products of sparse matrices.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
+from sklearn.utils import murmurhash3_32
 
-from .evidence import names, numbers, quotes
+from .evidence import distinctive, names, numbers, quotes
 
 MODEL_PATH = Path(__file__).with_name("sentence_model.json")
 FEATURES = (
     "word_cosine", "char_cosine", "word_jaccard", "bigram_jaccard", "trigram_jaccard", "fourgram_jaccard",
     "containment_min", "containment_max", "content_jaccard", "content_containment_min",
-    "content_containment_max", "unmatched_min", "unmatched_max", "number_shared", "number_conflict",
-    "name_jaccard", "name_conflict", "quote_shared", "length_ratio", "length_gap", "length_min",
+    "content_containment_max", "unmatched_min", "unmatched_max", "bleu_min", "bleu_max", "lcs_min", "lcs_max",
+    "edit_rate", "meteor_min", "meteor_max", "number_shared", "number_conflict", "name_jaccard", "name_conflict",
+    "negation_conflict", "quote_shared", "length_ratio", "length_gap", "length_min",
 )
+HASHED = 2 ** 20          # hashed feature columns: a collision inside one sentence pair is negligible
+WORD = re.compile(r"\w+")
+NEGATIONS = frozenset({"not", "no", "never", "nor", "none", "nobody", "nothing", "without", "t"})  # t: "isn't"
+STEM = 5                  # words cut to five characters: a stemmer for morphology ("acquired"/"acquires")
 
 
-def _items(a: Sequence[str], b: Sequence[str], extract) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Binary matrices over one vocabulary: which extracted items (figures, names, quotes)
-    each text of ``a`` and of ``b`` carries."""
-    vocabulary: dict[str, int] = {}
-    matrices = []
-    for texts in (a, b):
-        rows, cols = [], []
-        for i, text in enumerate(texts):
-            for item in extract(text):
-                rows.append(i)
-                cols.append(vocabulary.setdefault(item, len(vocabulary)))
-        matrices.append((rows, cols, len(texts)))
-    width = max(1, len(vocabulary))
-    return tuple(sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(n, width)) for r, c, n in matrices)
+_STOP = frozenset(ENGLISH_STOP_WORDS)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-class SentenceFeatures:
-    """Fitted vocabularies (TF-IDF weights come from the texts given to ``fit``)."""
-
-    def __init__(self) -> None:
-        self.words = TfidfVectorizer(sublinear_tf=True, token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
-        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, dtype=np.float32)
-        # n-gram overlap counts every word, known to the corpus or not: hashed, so there is
-        # nothing to fit (2**22 buckets: a collision inside one sentence pair is negligible).
-        self.grams = [_binary_hashing(ngram_range=(n, n), token_pattern=r"(?u)\b\w+\b") for n in (1, 2, 3, 4)]
-        self.content = _binary_hashing(stop_words="english")
-
-    def fit(self, texts: Sequence[str]) -> "SentenceFeatures":
-        """Learn TF-IDF weights from a corpus (dedup fits on the articles it scans)."""
-        self.words.fit(texts)
-        self.chars.fit(texts)
-        return self
-
-    def transform(self, a: Sequence[str], b: Sequence[str], *, paired: bool) -> np.ndarray:
-        """Features of each pair: (len(a), F) when paired, else (len(a) * len(b), F) row-major."""
-        def overlap(x: sp.csr_matrix, y: sp.csr_matrix) -> np.ndarray:
-            if paired:
-                return np.asarray(x.multiply(y).sum(axis=1)).ravel()
-            return (x @ y.T).toarray().ravel()
-
-        def sizes(x: sp.csr_matrix, y: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
-            sx, sy = np.asarray(x.sum(axis=1)).ravel(), np.asarray(y.sum(axis=1)).ravel()
-            if paired:
-                return sx, sy
-            return np.repeat(sx, len(sy)), np.tile(sy, len(sx))
-
-        def jaccard(x, y):
-            shared = overlap(x, y)
-            sx, sy = sizes(x, y)
-            return shared / np.maximum(sx + sy - shared, 1), shared, sx, sy
-
-        columns = [overlap(normalize(self.words.transform(a)), normalize(self.words.transform(b))),
-                   overlap(normalize(self.chars.transform(a)), normalize(self.chars.transform(b)))]
-        unigrams = None
-        for grams in self.grams:
-            value, shared, sx, sy = jaccard(grams.transform(a), grams.transform(b))
-            columns.append(value)
-            if unigrams is None:
-                unigrams = (shared, sx, sy)
-        shared, sx, sy = unigrams
-        columns += _containment(shared, sx, sy)
-        content_j, c_shared, c_a, c_b = jaccard(self.content.transform(a), self.content.transform(b))
-        columns += [content_j, *_containment(c_shared, c_a, c_b)]
-        unmatched_a, unmatched_b = sx - shared, sy - shared
-        columns += [np.minimum(unmatched_a, unmatched_b) / 10, np.maximum(unmatched_a, unmatched_b) / 10]
-        figures_shared, figures_a, figures_b = jaccard(*_items(a, b, numbers))[1:]
-        columns += [np.minimum(figures_shared, 3) / 3, ((figures_a > figures_shared) & (figures_b > figures_shared))
-                    .astype(float)]
-        name_j, name_shared, name_a, name_b = jaccard(*_items(a, b, names))
-        columns += [name_j, ((name_a > name_shared) & (name_b > name_shared)).astype(float)]
-        columns.append(np.minimum(overlap(*_items(a, b, quotes)), 1))
-        columns += [np.minimum(sx, sy) / np.maximum(np.maximum(sx, sy), 1),
-                    np.abs(sx - sy) / np.maximum(sx + sy, 1), np.minimum(sx, sy) / 30]
-        return np.stack(columns, axis=1).astype(np.float64)
+def word_hash(word: str) -> int:
+    """The hashed column of one word (every feature of the stage hashes words this way)."""
+    return murmurhash3_32(word, positive=True) % HASHED
 
 
-def _binary_hashing(**options) -> HashingVectorizer:
-    return HashingVectorizer(binary=True, norm=None, alternate_sign=False, n_features=2**22, dtype=np.float32,
-                             **options)
+@lru_cache(maxsize=100_000)
+def _word(word: str) -> tuple[int, bool, int, np.ndarray, np.ndarray]:
+    """Per distinct word, once per process: its hash, whether it is a stop word, its stem's
+    hash, and the hashes of its character 2-5-grams and 4-grams (padded with spaces at
+    both ends, as scikit-learn's ``char_wb`` does)."""
+    padded = f" {word} "
+    grams = [padded[i:i + n] for n in (2, 3, 4, 5) for i in range(len(padded) - n + 1)]
+    hashes = np.array([murmurhash3_32(g, positive=True) for g in grams], dtype=np.uint32)
+    fours = np.array([murmurhash3_32(padded[i:i + 4], positive=True) for i in range(len(padded) - 3)],
+                     dtype=np.uint32)
+    return (murmurhash3_32(word, positive=True), word in _STOP, murmurhash3_32(word[:STEM], positive=True),
+            hashes % HASHED, fours % HASHED)
+
+
+@dataclass(frozen=True)
+class HashedTokens:
+    """The words of many texts as flat arrays (row = which text), hashed once per distinct
+    word: n-grams and character grams are then numpy arithmetic, not Python per token."""
+
+    n_rows: int
+    rows: np.ndarray      # text of each token
+    hashes: np.ndarray    # uint64 word hash of each token
+    stop: np.ndarray      # stop word?
+    stems: np.ndarray     # uint64 stem hash
+    words: list[str]
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> "HashedTokens":
+        tokens = [WORD.findall(t.lower()) for t in texts]
+        words = [w for ws in tokens for w in ws]
+        info = [_word(w) for w in words]
+        rows = np.repeat(np.arange(len(texts)), [len(ws) for ws in tokens])
+        return cls(len(texts), rows, np.array([i[0] for i in info], dtype=np.uint64),
+                   np.array([i[1] for i in info], dtype=bool), np.array([i[2] for i in info], dtype=np.uint64),
+                   words)
+
+    def without_stop_words(self) -> "HashedTokens":
+        keep = ~self.stop
+        return HashedTokens(self.n_rows, self.rows[keep], self.hashes[keep], self.stop[keep], self.stems[keep],
+                            [w for w, k in zip(self.words, keep.tolist()) if k])
+
+    def grams(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of each word n-gram inside one text."""
+        if n == 1:
+            return self.rows, (self.hashes % HASHED).astype(np.int64)
+        if len(self.rows) < n:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        inside = self.rows[n - 1:] == self.rows[:len(self.rows) - n + 1]
+        mixed = np.full(len(self.rows) - n + 1, n, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for k in range(n):
+                mixed = mixed * _GOLDEN + self.hashes[k:len(self.rows) - n + 1 + k]
+            mixed ^= mixed >> np.uint64(29)
+        return self.rows[:len(mixed)][inside], (mixed[inside] % HASHED).astype(np.int64)
+
+    def chars(self, fours_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(row, column) of each character 2-5-gram (or 4-gram) within a word."""
+        grams = [_word(w)[4 if fours_only else 3] for w in self.words]
+        if not grams:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.repeat(self.rows, [len(g) for g in grams]), np.concatenate(grams).astype(np.int64)
+
+
+def counts(rows: np.ndarray, columns: np.ndarray, n_rows: int, binary: bool = False) -> sp.csr_matrix:
+    """Sparse (n_rows, HASHED) counts of the (row, column) entries."""
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=(n_rows, HASHED))
+    matrix.sum_duplicates()
+    if binary:
+        matrix.data[:] = 1.0
+    return matrix
+
+
+@dataclass(frozen=True)
+class WordWeights:
+    """Inverse document frequency of words over sentences of real news (shipped, not fitted
+    on what is scanned): the most common words by name, every other word ``default``."""
+
+    idf: dict[str, float]
+    default: float
+
+    @classmethod
+    def count(cls, sentences: Iterable[str], keep: int = 8000) -> "WordWeights":
+        """Smoothed IDF (as scikit-learn computes it) of the ``keep`` most common words."""
+        df: Counter[str] = Counter()
+        total = 0
+        for sentence in sentences:
+            df.update(set(WORD.findall(sentence.lower())))
+            total += 1
+        idf = {w: round(math.log((1 + total) / (1 + n)) + 1, 3) for w, n in df.most_common(keep)}
+        rarest_kept = min(df.most_common(keep)[-1][1], 2) if df else 1
+        return cls(idf, round(math.log((1 + total) / (1 + rarest_kept)) + 1, 3))
+
+    @cached_property
+    def columns(self) -> np.ndarray:
+        """IDF of each hashed column (computed once per model)."""
+        weights = np.full(HASHED, self.default, dtype=np.float32)
+        for word, value in self.idf.items():
+            weights[word_hash(word)] = value
+        return weights
+
+
+def _items(found: Sequence[set[str]]) -> sp.csr_matrix:
+    """Binary rows: which extracted items (figures, names, quotes) each text carries, hashed."""
+    rows = [i for i, items in enumerate(found) for _ in items]
+    cols = [word_hash(item) for items in found for item in items]
+    return counts(np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64), len(found), binary=True)
+
+
+
+def sublinear_idf(matrix: sp.csr_matrix, idf: np.ndarray | None) -> sp.csr_matrix:
+    """(1 + log tf) times IDF (None: 1), rows L2-normalised."""
+    weighted = matrix.copy()
+    weighted.data = 1.0 + np.log(weighted.data)
+    if idf is not None:
+        weighted.data *= idf[weighted.indices]
+    return normalize(weighted)
+
+
+@dataclass(frozen=True)
+class SentenceRows:
+    """What the sentence model needs from each sentence of many texts, computed once, kept
+    compact: every hashed feature block side by side in one matrix (``STACKED``: block k in
+    columns k * HASHED onwards), so one row-wise product gives every overlap of a set of
+    sentence pairs; the blocks the alignment reads on their own; word sequences; quotes."""
+
+    stacked: sp.csr_matrix      # IDF-weighted words, character 2-5-grams, binary 1-4-grams, content words,
+                                # stems, figures, names, quotes (see ``STACKED``)
+    sizes: np.ndarray           # (rows, len(STACKED)): each block's row sum (set sizes of the binary blocks)
+    content: sp.csr_matrix      # IDF-weighted, L2-normalised content words (stop words left out): the prefilter
+    distinctive: sp.csr_matrix  # binary: figures worth noticing (with a unit, or 3+ digits not a year)
+    names: sp.csr_matrix        # binary: capitalised names
+    quotes: sp.csr_matrix       # binary: quoted phrases
+    negations: np.ndarray       # how many negation words each sentence has
+    tokens: tuple[tuple[int, ...], ...]   # word hashes in order, for the longest common subsequence
+    quote_sets: tuple[frozenset[str], ...]   # the quoted phrases themselves (a quote inside a longer one counts)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def block(self, name: str) -> sp.csr_matrix:
+        """One block of ``stacked`` on its own (for inspection and tests; the hot path reads ``stacked``)."""
+        k = STACKED.index(name)
+        return self.stacked[:, k * HASHED:(k + 1) * HASHED]
+
+    @classmethod
+    def of(cls, texts: Sequence[str], weights: WordWeights) -> "SentenceRows":
+        idf = weights.columns
+        figures = [numbers(t) for t in texts]
+        quoted = [frozenset(quotes(t)) for t in texts]
+        words = HashedTokens.of(texts)
+        content = words.without_stop_words()
+        n = len(texts)
+        blocks = {
+            "words": sublinear_idf(counts(*words.grams(1), n), idf),
+            "chars": sublinear_idf(counts(*words.chars(), n), None),
+            **{f"grams{k}": counts(*words.grams(k), n, binary=True) for k in (1, 2, 3, 4)},
+            "content_set": counts(*content.grams(1), n, binary=True),
+            "stems": counts(words.rows, (words.stems % HASHED).astype(np.int64), n, binary=True),
+            "numbers": _items(figures),
+            "names": _items([names(t) for t in texts]),
+            "quotes": _items(quoted),
+        }
+        stacked = sp.hstack([blocks[name] for name in STACKED], format="csr")
+        return cls(
+            stacked=stacked,
+            sizes=_block_sums(stacked),
+            content=sublinear_idf(counts(*content.grams(1), n), idf),
+            distinctive=_items([distinctive(f) for f in figures]),
+            names=blocks["names"],
+            quotes=blocks["quotes"],
+            negations=np.bincount(words.rows[np.isin(words.hashes, _NEGATION_HASHES)], minlength=n).astype(float),
+            tokens=_token_ids(words),
+            quote_sets=tuple(quoted),
+        )
+
+
+_NEGATION_HASHES = np.array([murmurhash3_32(w, positive=True) for w in NEGATIONS], dtype=np.uint64)
+
+
+def _token_ids(words: HashedTokens) -> tuple[tuple[int, ...], ...]:
+    """Each text's words as hashes (enough for the longest common subsequence)."""
+    bounds = np.searchsorted(words.rows, np.arange(words.n_rows + 1))
+    flat = words.hashes.tolist()
+    return tuple(tuple(flat[bounds[i]:bounds[i + 1]]) for i in range(words.n_rows))
+
+
+def cross(x: sp.csr_matrix, y: sp.csr_matrix, columns: np.ndarray | None = None) -> np.ndarray:
+    """Dot products of every row of ``x`` with every row of ``y``, as a dense (n, m) array,
+    over the hashed ``columns`` (sorted, distinct) only when given.  Only the columns both
+    sides use are kept, renumbered, before the product: a transpose 2**20 columns wide costs
+    more than the work."""
+    common = np.intersect1d(x.indices, y.indices)
+    if columns is not None:
+        common = np.intersect1d(common, columns, assume_unique=True)
+    if not len(common):
+        return np.zeros((x.shape[0], y.shape[0]))
+
+    def compact(m: sp.csr_matrix) -> sp.csr_matrix:
+        position = np.minimum(np.searchsorted(common, m.indices), len(common) - 1)
+        keep = common[position] == m.indices
+        rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))[keep]
+        return sp.csr_matrix((m.data[keep], (rows, position[keep])), shape=(m.shape[0], len(common)))
+
+    return (compact(x) @ compact(y).T).toarray()
+
+
+STACKED = ("words", "chars", "grams1", "grams2", "grams3", "grams4", "content_set", "stems", "numbers", "names",
+           "quotes")
+_BLOCK = {name: k for k, name in enumerate(STACKED)}
+
+
+def _block_sums(matrix: sp.csr_matrix) -> np.ndarray:
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    flat = np.bincount(rows * len(STACKED) + matrix.indices // HASHED, weights=matrix.data,
+                       minlength=matrix.shape[0] * len(STACKED))
+    return flat.reshape(matrix.shape[0], len(STACKED))
+
+
+def pair_features(a: SentenceRows, rows_a: np.ndarray, b: SentenceRows, rows_b: np.ndarray) -> np.ndarray:
+    """Features (len(rows_a), F) of the sentence pairs (a[rows_a[k]], b[rows_b[k]])."""
+    overlaps = _block_sums(a.stacked[rows_a].multiply(b.stacked[rows_b]).tocsr())
+    size_a, size_b = a.sizes[rows_a], b.sizes[rows_b]
+
+    def shared(name: str) -> np.ndarray:
+        return overlaps[:, _BLOCK[name]]
+
+    def jaccard(name: str):
+        common, sx, sy = shared(name), size_a[:, _BLOCK[name]], size_b[:, _BLOCK[name]]
+        return common / np.maximum(sx + sy - common, 1), common, sx, sy
+
+    columns = [shared("words"), shared("chars")]
+    precisions = []
+    for n in (1, 2, 3, 4):
+        value, common, sx, sy = jaccard(f"grams{n}")
+        columns.append(value)
+        precisions.append((common, sx, sy))
+    common, sx, sy = precisions[0]
+    columns += _containment(common, sx, sy)
+    content_j, c_shared, c_a, c_b = jaccard("content_set")
+    columns += [content_j, *_containment(c_shared, c_a, c_b)]
+    unmatched_a, unmatched_b = sx - common, sy - common
+    columns += [np.minimum(unmatched_a, unmatched_b) / 10, np.maximum(unmatched_a, unmatched_b) / 10]
+    columns += _bleu(precisions)
+    lcs = np.array([_lcs(a.tokens[i], b.tokens[j]) for i, j in zip(rows_a.tolist(), rows_b.tolist())], dtype=float)
+    length_a = np.array([len(a.tokens[i]) for i in rows_a.tolist()], dtype=float)
+    length_b = np.array([len(b.tokens[j]) for j in rows_b.tolist()], dtype=float)
+    columns += _containment(lcs, length_a, length_b)
+    columns.append((length_a + length_b - 2 * lcs) / np.maximum(np.maximum(length_a, length_b), 1))
+    stem_shared, stem_a, stem_b = jaccard("stems")[1:]
+    columns += _meteor(stem_shared, stem_a, stem_b)
+    figures_shared, figures_a, figures_b = jaccard("numbers")[1:]
+    columns += [np.minimum(figures_shared, 3) / 3,
+                ((figures_a > figures_shared) & (figures_b > figures_shared)).astype(float)]
+    name_j, name_shared, name_a, name_b = jaccard("names")
+    columns += [name_j, ((name_a > name_shared) & (name_b > name_shared)).astype(float)]
+    columns.append(((a.negations[rows_a] > 0) != (b.negations[rows_b] > 0)).astype(float))
+    columns.append(np.minimum(shared("quotes"), 1))
+    columns += [np.minimum(sx, sy) / np.maximum(np.maximum(sx, sy), 1),
+                np.abs(sx - sy) / np.maximum(sx + sy, 1), np.minimum(sx, sy) / 30]
+    return np.stack(columns, axis=1).astype(np.float64)
 
 
 def _containment(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> list[np.ndarray]:
@@ -124,22 +329,79 @@ def _containment(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> 
     return [np.minimum(a, b), np.maximum(a, b)]
 
 
+def _bleu(precisions: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> list[np.ndarray]:
+    """BLEU-style score each way (geometric mean of 1-4-gram precisions, add-one smoothed
+    above unigrams, times a brevity penalty): [smaller, larger]."""
+    scores = []
+    for side in (1, 2):
+        logs = [np.log((common + (n > 0)) / np.maximum(sizes[side - 1] + (n > 0), 1) + 1e-9)
+                for n, (common, *sizes) in enumerate(precisions)]
+        own, other = precisions[0][side], precisions[0][3 - side]
+        brevity = np.minimum(0.0, 1.0 - other / np.maximum(own, 1))
+        scores.append(np.exp(np.mean(logs, axis=0) + brevity))
+    return [np.minimum(*scores), np.maximum(*scores)]
+
+
+def _meteor(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> list[np.ndarray]:
+    """METEOR's recall-weighted unigram F-mean (over stems), taking each side as the reference."""
+    p, r = shared / np.maximum(size_a, 1), shared / np.maximum(size_b, 1)
+    one = 10 * p * r / np.maximum(r + 9 * p, 1e-9)
+    other = 10 * p * r / np.maximum(p + 9 * r, 1e-9)
+    return [np.minimum(one, other), np.maximum(one, other)]
+
+
+def _lcs(a: Sequence[int], b: Sequence[int]) -> int:
+    """Length of the longest common subsequence of two word sequences (bit-parallel, Hyyrö 2004)."""
+    if not a or not b:
+        return 0
+    masks: dict[int, int] = {}
+    for i, word in enumerate(a):
+        masks[word] = masks.get(word, 0) | (1 << i)
+    full = (1 << len(a)) - 1
+    v = full
+    for word in b:
+        u = v & masks.get(word, 0)
+        v = ((v + u) | (v - u)) & full
+    return len(a) - bin(v).count("1")
+
+
+class SentenceFeatures:
+    """Features of sentence pairs given as text (a labelled corpus, ``paraphrase_probability``)."""
+
+    def __init__(self, weights: WordWeights | None = None) -> None:
+        self.weights = weights if weights is not None else SentenceModel.load().weights
+
+    def rows(self, texts: Sequence[str]) -> SentenceRows:
+        return SentenceRows.of(texts, self.weights)
+
+    def transform(self, a: Sequence[str], b: Sequence[str], *, paired: bool) -> np.ndarray:
+        """Features of each pair: (len(a), F) when paired, else (len(a) * len(b), F) row-major."""
+        rows_a, rows_b = self.rows(a), self.rows(b)
+        if paired:
+            index = np.arange(len(a))
+            return pair_features(rows_a, index, rows_b, index)
+        return pair_features(rows_a, np.repeat(np.arange(len(a)), len(b)), rows_b, np.tile(np.arange(len(b)), len(a)))
+
+
 class SentenceModel:
-    """Probability that two sentences are paraphrases (logistic regression on ``FEATURES``)."""
+    """Probability that two sentences are paraphrases (logistic regression on ``FEATURES``),
+    with the word weights its features were computed with."""
 
     def __init__(self, coefficients: Sequence[float] | None = None, intercept: float = 0.0,
-                 mean: Sequence[float] | None = None, scale: Sequence[float] | None = None) -> None:
+                 mean: Sequence[float] | None = None, scale: Sequence[float] | None = None,
+                 weights: WordWeights | None = None) -> None:
         n = len(FEATURES)
         self.coefficients = np.asarray(coefficients if coefficients is not None else np.zeros(n), dtype=float)
         self.intercept = float(intercept)
         self.mean = np.asarray(mean if mean is not None else np.zeros(n), dtype=float)
         self.scale = np.asarray(scale if scale is not None else np.ones(n), dtype=float)
+        self.weights = weights if weights is not None else WordWeights({}, 1.0)
 
     @classmethod
-    def fit(cls, features: np.ndarray, labels: np.ndarray, C: float = 1.0) -> "SentenceModel":
+    def fit(cls, features: np.ndarray, labels: np.ndarray, weights: WordWeights, C: float = 1.0) -> "SentenceModel":
         mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-9
-        regression = LogisticRegression(C=C, max_iter=2000).fit((features - mean) / scale, labels)
-        return cls(regression.coef_[0], regression.intercept_[0], mean, scale)
+        regression = LogisticRegression(C=C, max_iter=5000).fit((features - mean) / scale, labels)
+        return cls(regression.coef_[0], regression.intercept_[0], mean, scale, weights)
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         z = ((features - self.mean) / self.scale) @ self.coefficients + self.intercept
@@ -148,12 +410,37 @@ class SentenceModel:
     def save(self, path: Path = MODEL_PATH, **provenance) -> None:
         payload = {"features": list(FEATURES), "coefficients": self.coefficients.round(6).tolist(),
                    "intercept": round(self.intercept, 6), "mean": self.mean.round(6).tolist(),
-                   "scale": self.scale.round(6).tolist(), **provenance}
-        path.write_text(json.dumps(payload, indent=1) + "\n")
+                   "scale": self.scale.round(6).tolist(), **provenance,
+                   "default_idf": self.weights.default, "idf": self.weights.idf}
+        path.write_text(json.dumps(payload, indent=0, ensure_ascii=False) + "\n")
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> "SentenceModel":
-        payload = json.loads(path.read_text())
-        if payload["features"] != list(FEATURES):
-            raise ValueError(f"{path}: built for other features; retrain with benchmarks/accuracy.py --train-model")
-        return cls(payload["coefficients"], payload["intercept"], payload["mean"], payload["scale"])
+        return _load(path)
+
+
+@lru_cache(maxsize=2)
+def _load(path: Path) -> SentenceModel:
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    if payload["features"] != list(FEATURES) or "idf" not in payload:
+        raise ValueError(f"{path}: built for other features; retrain with benchmarks/msrp.py --train-model")
+    return SentenceModel(payload["coefficients"], payload["intercept"], payload["mean"], payload["scale"],
+                         WordWeights(payload["idf"], payload["default_idf"]))
+
+
+def paraphrase_probability(pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+    """Probability that each (sentence, sentence) pair says the same thing, by the shipped
+    sentence model (the one scans and ``dedup compare`` use; a scan aligns a pair at
+    ``sentence_probability``, 0.5 by default)::
+
+        >>> dedup.paraphrase_probability([("Meta cut 600 jobs.", "Meta laid off 600 people.")])  # doctest: +SKIP
+        array([0.71])
+    """
+    pairs = list(pairs)
+    if not pairs:
+        return np.zeros(0)
+    if any(len(p) != 2 or not all(isinstance(s, str) for s in p) for p in pairs):
+        raise ValueError("paraphrase_probability takes a list of (sentence, sentence) pairs of strings")
+    model = SentenceModel.load()
+    features = SentenceFeatures(model.weights).transform([a for a, _ in pairs], [b for _, b in pairs], paired=True)
+    return model.probability(features)
