@@ -15,7 +15,6 @@ from typing import Iterable, Sequence
 
 from .candidates import CandidateFinder
 from .classify import Decision, decide, make_pair
-from .align import Overlap
 from .core import Context, DocumentAnalysis, PairEvidence, analyze, verify, verify_verbatim
 from .lineage import LineageBuilder
 from .load import Corpus
@@ -168,47 +167,39 @@ class Scanner:
         return self.compare_report(a, b, corpus).pairs[0]
 
     def compare_report(self, a: Document, b: Document, corpus: Sequence[Document] | None = None) -> ScanReport:
-        """The pair of ``a`` and ``b`` judged exactly as a scan judges it: through the same core
-        calls, with what is learned from a corpus (repeated chrome lines, TF-IDF weights, rare
-        names) learned from ``corpus`` when given (then the answer equals that corpus's scan),
-        else from the two documents alone."""
-        pool = _with(list(corpus or []), (a, b))
-        context, analyses = self.analyze(pool)
-        ia, ib = (next(i for i, x in enumerate(analyses) if x.id == d.id) for d in (a, b))
-        first, second = sorted((ia, ib))
+        """One pair in detail.
+
+        With ``corpus``: exactly what the scan of the corpus (``a`` and ``b`` added if missing)
+        says of the pair, with that scan's families, sources and edges (relation ``"none"`` when
+        the scan links them in no pair; its verbatim overlap is still shown).  Without: the two
+        documents judged directly through the same core calls, sentences always compared."""
+        if corpus:
+            scanned = self.scan(_with(list(corpus), (a, b)))
+            pair = scanned.pair(a.id, b.id)
+            if pair is None:
+                context, analyses = self.analyze(scanned.documents)
+                by_id = {x.id: x for x in analyses}
+                first, second = sorted((by_id[a.id], by_id[b.id]), key=lambda x: x.id)
+                evidence = verify(first, second, context, sentences=False)
+                why = "the scan of the corpus links them in no pair"
+                if evidence.overlap.passages and any({a.id, b.id} <= set(p.documents) for p in scanned.shared_passages):
+                    why += ("; what they share verbatim the corpus carries widely (see its shared passages: "
+                            "reported once, not evidence)")
+                pair = make_pair(evidence, Decision(NO_RELATION, (why,)))
+            return replace(scanned, pairs=[pair])
+        context, analyses = self.analyze(_with([], (a, b)))
+        first, second = analyses
         if self.settings.paraphrase.paraphrase:
             from .paraphrase import ParaphraseFinder
 
             ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context)
-        # With a corpus, what its scan takes out of every pair: the passages it finds widely shared.
-        shared = self.shared_passages(analyses, self.verbatim_evidence(analyses, context)) if corpus else None
-        raw = verify(analyses[first], analyses[second], context, sentences=False)
-        evidence = _without_shared(raw, shared, analyses, (first, second))
+        evidence = verify(first, second, context, sentences=False)
         decision = decide(evidence, self.settings.relation)
-        if context.paraphraser is not None and _aligns(decision, context, analyses[first], analyses[second]):
-            evidence = _without_shared(verify(analyses[first], analyses[second], context, overlap=evidence.overlap),
-                                       shared, analyses, (first, second))
+        if context.paraphraser is not None and _aligns(decision, context, first, second):
+            evidence = verify(first, second, context, overlap=evidence.overlap)
             decision = decide(evidence, self.settings.relation)
-        if decision is None and raw.overlap.passages and not evidence.overlap.passages:
-            decision = Decision(NO_RELATION, ("they share only passages the corpus carries widely "
-                                              "(reported once by a scan, not evidence)",))
         pair = make_pair(evidence, decision or Decision(NO_RELATION))
-        report = self.report(Corpus(documents=[analyses[first].document, analyses[second].document]),
-                             [analyses[first], analyses[second]], [pair])
-        if corpus:   # lineage knows the whole corpus (which outlets are present, so not absent sources)
-            full = LineageBuilder(self.settings.lineage).build([x.document for x in analyses], [pair],
-                                                               [x.evidence_text for x in analyses])
-            report = replace(report, pairs=list(full.pairs))
-        return report
-
-
-def _without_shared(evidence: PairEvidence, shared: SharedPassages | None,
-                         analyses: Sequence[DocumentAnalysis], key: tuple[int, int]) -> PairEvidence:
-    """The pair's evidence as the corpus's scan sees it: without the widely shared passages."""
-    if shared is None:
-        return evidence
-    kept = shared.filter({key: evidence}, analyses).get(key)
-    return kept if kept is not None else PairEvidence(evidence.a, evidence.b, Overlap())
+        return self.report(Corpus(documents=[first.document, second.document]), analyses, [pair])
 
 
 def _aligns(decision: Decision | None, context: Context, a: DocumentAnalysis, b: DocumentAnalysis) -> bool:
