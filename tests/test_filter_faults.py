@@ -32,10 +32,12 @@ def seed_sentences() -> list[str]:
     return found
 
 
-def stream_lines(n: int, seed: int = 3, *, invalid_every: int = 97) -> list[bytes]:
-    """``n`` JSONL lines of generated articles, with an invalid line (malformed JSON, missing
-    text, invalid UTF-8) every ``invalid_every`` lines."""
-    articles, _ = news_corpus(n, seed_sentences(), random.Random(seed), sentences_per_article=(6, 12))
+def stream_lines(n: int, seed: int = 3, *, invalid_every: int = 97, related_share: float = 0.15) -> list[bytes]:
+    """``n`` JSONL lines of generated articles (``related_share`` of them copies, edited copies,
+    excerpts or rewrites of earlier ones), with an invalid line (malformed JSON, missing text,
+    invalid UTF-8) every ``invalid_every`` lines."""
+    articles, _ = news_corpus(n, seed_sentences(), random.Random(seed), sentences_per_article=(6, 12),
+                              related_share=related_share)
     broken = [b'{"id": "broken", "text": "unterminated\n', b'{"id": "no-text"}\n',
               b'{"id": "latin1", "text": "caf\xe9 au lait, \xa3 5"}\n']
     lines = []

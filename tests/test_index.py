@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import signal
-import sqlite3
+import os
 import subprocess
 import sys
 import textwrap
-import time
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -147,10 +147,6 @@ def test_unusable_index_path_is_one_clear_error(tmp_path, seeds):
     assert "Traceback" not in garbage.stderr + missing_dir.stderr
 
 
-def generated_stream(news_sentences, n: int) -> list[dict]:
-    return [{"id": f"doc{i:04d}", "text": " ".join(news_sentences[i * 6:(i + 1) * 6])} for i in range(n)]
-
-
 def test_scan_and_filter_agree_on_duplicates(tmp_path, seeds):
     from dedup import Scanner
     from synth import edit_words
@@ -175,3 +171,109 @@ def test_a_second_process_sees_what_another_committed(tmp_path, seeds):
         assert reader.check(Document("copy", seeds[SEED_002])).relation == "duplicate"
         assert writer.remove(SEED_002)
         assert reader.check(Document("copy", seeds[SEED_002])).relation == "new"
+
+
+# -- several writers on one index -------------------------------------------------
+
+REDIS = os.environ.get("DEDUP_TEST_REDIS")
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def shared_location(request, tmp_path):
+    """One index location for several processes: a SQLite file, or a fresh Redis prefix."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "shared.index")
+        return
+    if not REDIS:
+        pytest.skip("set DEDUP_TEST_REDIS=redis://127.0.0.1:PORT/0 (.ci/run starts a redis-server)")
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    yield f"{REDIS}?prefix={prefix}"
+    import redis
+    client = redis.Redis.from_url(REDIS)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+
+
+def run_writers(location: str, streams: list[Path], tmp_path: Path) -> list[tuple[list[dict], list[dict]]]:
+    """Run one ``dedup filter`` per stream, all at once, on one index: (unique, rejects) of each."""
+    procs = []
+    for k, stream in enumerate(streams):
+        out, rejects = tmp_path / f"w{k}-out.jsonl", tmp_path / f"w{k}-rejects.jsonl"
+        command = [sys.executable, "-m", "dedup", "filter", "--index", location, "-o", str(out), "-r",
+                   str(rejects), "--batch", "16", str(stream)]
+        procs.append((subprocess.Popen(command, stderr=subprocess.PIPE, text=True), out, rejects))
+    results = []
+    for proc, out, rejects in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err
+        results.append(([json.loads(x) for x in out.read_text().splitlines()],
+                        [json.loads(x) for x in rejects.read_text().splitlines()]))
+    return results
+
+
+def commit_order(location: str):
+    """Sort key: when each admitted document was committed (SQLite row keys, Redis generation)."""
+    if location.startswith("redis://"):
+        import redis
+        from urllib.parse import parse_qs, urlparse
+        prefix = parse_qs(urlparse(location).query)["prefix"][0]
+        client = redis.Redis.from_url(location.split("?")[0])
+        return lambda doc_id: tuple(int(v) for v in client.hmget(f"{prefix}:doc:{doc_id}", "gen", "seq"))
+    import sqlite3
+    db = sqlite3.connect(location)
+    return lambda doc_id: db.execute("SELECT key FROM docs WHERE id = ?", (doc_id,)).fetchone()[0]
+
+
+def admitted_by_one_writer(lines: list[bytes], folder: Path) -> list[str]:
+    from .test_filter_faults import write_stream
+    folder.mkdir()
+    source = write_stream(folder / "single.jsonl", lines)
+    (unique, _), = run_writers(str(folder / "single.index"), [source], folder)
+    return [r["id"] for r in unique]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("writers", [3])
+def test_writers_on_the_same_stream_admit_what_one_writer_admits(shared_location, tmp_path, writers):
+    """Each writer gets the whole stream: every document is admitted once, by one of them,
+    and the admitted set is exactly one writer's."""
+    from .test_filter_faults import stream_lines, write_stream
+    lines = stream_lines(300, seed=5, invalid_every=0)
+    expected = admitted_by_one_writer(lines, tmp_path / "single")
+    source = write_stream(tmp_path / "all.jsonl", lines)
+    results = run_writers(shared_location, [source] * writers, tmp_path)
+    passed = [r["id"] for unique, _ in results for r in unique]
+    assert sorted(passed) == sorted(expected)        # none passed twice, none missing, no extra
+    for unique, rejects in results:
+        assert len(unique) + len(rejects) == len(lines)
+    with Index.open(shared_location) as index:
+        assert index.stats()["documents"] == len(expected)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("writers", [2, 4])
+def test_writers_on_interleaved_streams_admit_no_near_copies(shared_location, tmp_path, writers):
+    """Round-robin shares of one stream: which copy of a story comes first may change, but no
+    writer admits a near-copy of a document another admitted, and each held-back document is
+    a near-copy of one that was admitted."""
+    from .test_filter_faults import stream_lines, write_stream
+    lines = stream_lines(400, seed=5, invalid_every=0)
+    expected = admitted_by_one_writer(lines, tmp_path / "single")
+    shares = [write_stream(tmp_path / f"share{k}.jsonl", lines[k::writers]) for k in range(writers)]
+    results = run_writers(shared_location, shares, tmp_path)
+    admitted = [r["id"] for unique, _ in results for r in unique]
+    held = [r for _, rejects in results for r in rejects]
+    assert len(admitted) + len(held) == len(lines) and len(set(admitted)) == len(admitted)
+    # A single writer given the admitted documents alone holds none of them back ...
+    by_id = {json.loads(x)["id"]: x for x in lines}
+    again = admitted_by_one_writer([by_id[i] for i in sorted(admitted, key=commit_order(shared_location))],
+                                   tmp_path / "again")
+    assert sorted(again) == sorted(admitted)
+    # ... and every held-back document is a near-copy of an admitted one.
+    with Index.open(shared_location) as index:
+        assert index.stats()["documents"] == len(admitted)
+        for record in held:
+            verdict = index.check(Document(record["id"], record["text"]))
+            assert verdict.is_duplicate and verdict.matches[0][0] in admitted
+    assert abs(len(admitted) - len(expected)) <= len(lines) // 20   # order changes which copy, rarely how many

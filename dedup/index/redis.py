@@ -3,17 +3,19 @@
 Keys, under a prefix (default ``dedup``):
   PREFIX:meta            string, JSON settings the index was built with
   PREFIX:gen             counter, incremented by every commit and removal
-  PREFIX:doc:ID          hash {digest, text (zlib), meta, buckets, lines}
+  PREFIX:doc:ID          hash {digest, text (zlib), meta, buckets, lines, gen, seq}
   PREFIX:b:BUCKET        set of document ids in an LSH bucket
   PREFIX:docs            set of all document ids
-  PREFIX:lines           hash {short-line hash: documents carrying it}
+  PREFIX:line:HASH       counter, documents carrying a short line
   PREFIX:runs            hash {run name: checkpoint of an interrupted filter run}
 
-Atomic check-and-add, optimistically: ``begin`` WATCHes ``gen``; the batch is judged;
-``commit`` applies it in one MULTI/EXEC that also increments ``gen``.  If any other
-worker committed in between, EXEC fails, nothing is written and the caller judges
-the batch again against the new state (``Conflict``).  So a batch is admitted only
-against everything committed before it, as with one writer.
+Atomic check-and-add, optimistically: inside a batch every key a verdict reads (the
+buckets looked up, the documents fetched, the short-line counters) is WATCHed before it
+is read; ``commit`` applies the batch in one MULTI/EXEC (which also increments ``gen``,
+the commit order).  If another worker changed any of those keys meanwhile, EXEC fails,
+nothing is written and the caller judges the batch again on the new state
+(``Conflict``).  So a batch is admitted only against everything committed before it,
+as with one writer, while workers adding unrelated documents do not disturb each other.
 """
 
 from __future__ import annotations
@@ -88,23 +90,33 @@ class RedisBackend:
     def begin(self) -> None:
         self._pipe = self.client.pipeline(transaction=True)
         self._call(self._pipe.watch, self._key("gen"))
+        self._generation = int(self._call(self._pipe.get, self._key("gen")) or 0)
+        self._call(self._pipe.unwatch)   # gen only numbers commits; conflicts come from the keys read
+
+    def _watch(self, keys: list[str]) -> None:
+        """Inside a batch: any later change to ``keys`` by another worker fails the commit."""
+        if self._pipe is not None and keys:
+            self._call(self._pipe.watch, *keys)
 
     def commit(self, batch: Batch) -> None:
         pipe, self._pipe = self._pipe, None
         try:
+            if batch.entries:   # (WATCH also puts the pipeline back in immediate mode for the reads below)
+                pipe.watch(*[self._key("doc", e.doc.id) for e in batch.entries])
             old = {e.doc.id: pipe.hmget(self._key("doc", e.doc.id), "buckets", "lines") for e in batch.entries}
             pipe.multi()
-            for entry in batch.entries:
+            for seq, entry in enumerate(batch.entries):
                 doc = entry.doc
                 self._unlink(pipe, doc.id, *old[doc.id])
                 buckets = np.asarray(entry.buckets, dtype=KEY)
                 pipe.hset(self._key("doc", doc.id), mapping={
                     "digest": doc.digest, "text": doc.pack_text(), "meta": doc.pack_meta(),
-                    "buckets": pack_uint(buckets, KEY), "lines": pack_uint(entry.lines, np.int64)})
+                    "buckets": pack_uint(buckets, KEY), "lines": pack_uint(entry.lines, np.int64),
+                    "gen": self._generation + 1, "seq": seq})   # commit order (batch, place in it)
                 for bucket in buckets.tolist():
                     pipe.sadd(self._key("b", str(bucket)), doc.id)
                 for line in entry.lines.tolist():
-                    pipe.hincrby(self._key("lines"), str(line), 1)
+                    pipe.incr(self._key("line", str(line)))
                 pipe.sadd(self._key("docs"), doc.id)
             if batch.checkpoint is not None:
                 pipe.hset(self._key("runs"), batch.checkpoint[0], batch.checkpoint[1])
@@ -130,16 +142,18 @@ class RedisBackend:
         for bucket in unpack_uint(old_buckets, KEY, self.location, doc_id).tolist():
             pipe.srem(self._key("b", str(bucket)), doc_id)
         for line in unpack_uint(old_lines or b"", np.int64, self.location, doc_id).tolist():
-            pipe.hincrby(self._key("lines"), str(line), -1)
+            pipe.decr(self._key("line", str(line)))
         pipe.delete(self._key("doc", doc_id))
         pipe.srem(self._key("docs"), doc_id)
 
     # -- reading ---------------------------------------------------------------------
 
     def lookup(self, buckets: np.ndarray) -> dict[str, int]:
+        keys = [self._key("b", str(bucket)) for bucket in np.unique(np.asarray(buckets, dtype=KEY)).tolist()]
+        self._watch(keys)
         pipe = self.client.pipeline(transaction=False)
-        for bucket in np.unique(np.asarray(buckets, dtype=KEY)).tolist():
-            pipe.smembers(self._key("b", str(bucket)))
+        for key in keys:
+            pipe.smembers(key)
         hits: dict[str, int] = {}
         for members in self._call(pipe.execute):
             for member in members:
@@ -148,6 +162,7 @@ class RedisBackend:
         return hits
 
     def get(self, doc_id: str) -> StoredDocument | None:
+        self._watch([self._key("doc", doc_id)])
         row = self._call(self.client.hmget, self._key("doc", doc_id), "digest", "text", "meta")
         if row[0] is None:
             return None
@@ -157,7 +172,9 @@ class RedisBackend:
         values = [int(h) for h in hashes]
         if not values:
             return {}
-        counts = self._call(self.client.hmget, self._key("lines"), [str(h) for h in values])
+        keys = [self._key("line", str(h)) for h in values]
+        self._watch(keys)
+        counts = self._call(self.client.mget, keys)
         return {h: int(c) for h, c in zip(values, counts) if c is not None and int(c) > 0}
 
     def checkpoint(self, run: str) -> bytes | None:
@@ -168,6 +185,7 @@ class RedisBackend:
             self.begin()
             pipe = self._pipe
             try:
+                pipe.watch(self._key("doc", doc_id))
                 old = pipe.hmget(self._key("doc", doc_id), "buckets", "lines")
                 if old[0] is None:
                     return False
