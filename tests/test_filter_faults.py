@@ -112,3 +112,232 @@ def test_sigkill_anywhere_every_line_once(tmp_path):
     unique = len(out.read_text().splitlines())
     assert check.stdout.strip() == f"ok: {unique} documents"
     assert sqlite3.connect(index).execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0   # nothing left to resume
+
+
+# -- one clear line and a distinct exit status per fault ------------------------------------
+
+def one_line_error(result, code: int) -> str:
+    assert result.returncode == code, result.stderr
+    lines = [x for x in result.stderr.splitlines() if x.startswith("dedup: error:")]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def small_stream(tmp_path) -> tuple[Path, list[bytes]]:
+    lines = stream_lines(60, seed=4, invalid_every=0)
+    return write_stream(tmp_path / "in.jsonl", lines), lines
+
+
+def interrupted_run(tmp_path, source: Path, at: str = "committed:2"):
+    """A run killed after its second group was committed (before that group was written)."""
+    paths = tmp_path / "i.index", tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    env = dict(os.environ, **{FAULT_ENV: at})
+    killed = subprocess.run(filter_command(paths[0], source, *paths[1:], "--batch", "10"), env=env,
+                            capture_output=True)
+    assert killed.returncode == -9
+    return paths
+
+
+def test_invalid_utf8_on_stdin_is_routed_and_the_stream_goes_on(tmp_path):
+    lines = stream_lines(30, seed=6, invalid_every=0)
+    bad = b'{"id": "cafe", "text": "caf\xe9 cr\xe8me, served in a \xa3 5 cup"}\n'
+    stdin = b"".join(lines[:10] + [bad] + lines[10:])
+    rejects = tmp_path / "rejects.jsonl"
+    result = subprocess.run([sys.executable, "-m", "dedup", "filter", "--index", str(tmp_path / "u.index"),
+                             "-r", str(rejects)], input=stdin, capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr.decode()
+    held = [json.loads(x) for x in rejects.read_text().splitlines()]
+    invalid = [r for r in held if r["dedup"]["status"] == "invalid"]
+    assert [r["dedup"]["reason"] for r in invalid] == ["invalid UTF-8 at byte 28"]
+    assert base64_bytes(invalid[0]["raw_base64"]) == bad.rstrip(b"\n")     # the exact bytes are kept
+    assert invalid[0]["dedup"]["line"] == 11
+    assert len(result.stdout.splitlines()) + len(held) == len(lines) + 1   # every line after it too
+    assert b"line 11: invalid: invalid UTF-8 at byte 28" in result.stderr
+
+
+def base64_bytes(text: str) -> bytes:
+    import base64
+    return base64.b64decode(text)
+
+
+def test_full_disk_is_one_line_and_the_rerun_completes_exactly_once(tmp_path, small_stream):
+    """A file size limit (as a full disk) stops the filter with status 6; nothing is lost or doubled."""
+    source, lines = small_stream
+    index, out, rejects = tmp_path / "f.index", tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    command = filter_command(index, source, out, rejects, "--batch", "10")
+
+    def limit_file_size():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (120_000, 120_000))
+
+    full = subprocess.run(command, capture_output=True, text=True, preexec_fn=limit_file_size, timeout=300)
+    message = one_line_error(full, 6)
+    assert "no space left" in message or "cannot write" in message
+    assert 0 < len(line_numbers(out, rejects, lines)) < len(lines)     # it stopped part-way
+    again = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert sorted(line_numbers(out, rejects, lines)) == list(range(1, len(lines) + 1))
+    assert run_cli("index", "check", str(index)).returncode == 0
+
+
+def test_full_disk_at_the_output_write(tmp_path, small_stream, monkeypatch):
+    """ENOSPC while writing an output (after the commit): status 6, and a rerun restores the group."""
+    import errno
+
+    from typer.testing import CliRunner
+
+    from dedup import filter as stream_filter
+    from dedup.cli import app
+    source, lines = small_stream
+    index, out, rejects = tmp_path / "w.index", tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
+    writes = {"n": 0}
+    real_write = stream_filter.Sink.write
+
+    def failing_write(self, data):
+        writes["n"] += 1
+        if writes["n"] == 5:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.name))
+        real_write(self, data)
+
+    monkeypatch.setattr(stream_filter.Sink, "write", failing_write)
+    args = ["filter", "--index", str(index), "-o", str(out), "-r", str(rejects), "--batch", "10", str(source)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 6 and "No space left on device" in result.output
+    monkeypatch.setattr(stream_filter.Sink, "write", real_write)
+    again = subprocess.run(filter_command(index, source, out, rejects, "--batch", "10"), capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert sorted(line_numbers(out, rejects, lines)) == list(range(1, len(lines) + 1))
+
+
+def flip_inside(path: Path, needle: bytes) -> None:
+    """Flip one byte in the middle of where ``needle`` is stored in the file."""
+    data = bytearray(path.read_bytes())
+    at = data.find(needle)
+    assert at >= 0, "the stored bytes were not found in the file"
+    data[at + len(needle) // 2] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def built_index(tmp_path, lines: list[bytes]) -> Path:
+    from dedup import Index
+    from dedup.load import parse_record
+    path = tmp_path / "d.index"
+    with Index.open(path) as index, index.batch():
+        for raw in lines:
+            index.add(parse_record(raw.decode())[0])
+    return path
+
+
+@pytest.mark.parametrize("column", ["text", "buckets"])
+def test_a_flipped_byte_is_found_by_check_stats_and_filter(tmp_path, small_stream, column):
+    source, lines = small_stream
+    path = built_index(tmp_path, lines[:20])
+    stored = sqlite3.connect(path).execute(f"SELECT id, {column} FROM docs ORDER BY key LIMIT 1 OFFSET 3").fetchone()
+    doc_id, blob = stored
+    flip_inside(path, blob[len(blob) // 2: len(blob) // 2 + 48])
+    check = run_cli("index", "check", str(path))
+    message = one_line_error(check, 3)
+    assert "damaged" in message and doc_id in check.stderr
+    stats = run_cli("index", "stats", str(path))
+    assert stats.returncode == 3 and json.loads(stats.stdout)["check"].startswith("DAMAGED")
+    if column == "text":   # a copy of the damaged document makes the filter read it back
+        copy = json.loads(lines[3])
+        copy["id"] = "copy"
+        result = run_cli("filter", "--index", str(path), stdin=json.dumps(copy) + "\n")
+        assert "damaged" in one_line_error(result, 3)
+
+
+def test_a_damaged_header_is_status_3(tmp_path, small_stream):
+    source, lines = small_stream
+    path = built_index(tmp_path, lines[:5])
+    data = bytearray(path.read_bytes())
+    data[0:16] = b"not sqlite at al"
+    path.write_bytes(bytes(data))
+    for args in (("index", "stats", str(path)), ("index", "check", str(path))):
+        assert "not a dedup index" in one_line_error(run_cli(*args), 3)
+
+
+def test_resume_refuses_an_emptied_output_and_other_input(tmp_path, small_stream):
+    source, lines = small_stream
+    index, out, rejects = interrupted_run(tmp_path, source)
+    assert out.stat().st_size > 0
+    other = write_stream(tmp_path / "other.jsonl", lines[5:])
+    message = one_line_error(subprocess.run(filter_command(index, other, out, rejects), capture_output=True,
+                                            text=True), 7)
+    assert "not the same input" in message
+    kept = out.read_bytes()
+    out.write_bytes(b"")   # what '>' does on a rerun
+    message = one_line_error(subprocess.run(filter_command(index, source, out, rejects), capture_output=True,
+                                            text=True), 7)
+    assert "cut short or replaced" in message and "'>>'" in message
+    out.write_bytes(kept)
+    resumed = subprocess.run(filter_command(index, source, out, rejects), capture_output=True, text=True)
+    assert resumed.returncode == 0 and "resuming run" in resumed.stderr
+    assert sorted(line_numbers(out, rejects, lines)) == list(range(1, len(lines) + 1))
+
+
+# -- Redis: unreachable, credentials, TLS, URLs ----------------------------------------------
+
+@pytest.fixture
+def private_redis(tmp_path):
+    """A redis-server of this test's own (it is stopped mid-test), with a password."""
+    import shutil
+    import socket
+    import time
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server on PATH (.ci/run installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--requirepass", "s3cret-Pw"], stdout=subprocess.DEVNULL)
+    import redis
+    client = redis.Redis(port=port, password="s3cret-Pw")
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    yield port, proc
+    proc.kill()
+    proc.wait()
+
+
+def test_redis_password_is_never_printed(private_redis, tmp_path):
+    port, _ = private_redis
+    url = f"redis://:s3cret-Pw@127.0.0.1:{port}/0?prefix=p"
+    stats = run_cli("index", "stats", url)
+    assert stats.returncode == 0, stats.stderr
+    assert "s3cret-Pw" not in stats.stdout + stats.stderr and ":***@" in stats.stdout
+    wrong = run_cli("index", "stats", f"redis://:s3cret-Pw-wrong@127.0.0.1:{port}/0")
+    assert "s3cret-Pw" not in one_line_error(wrong, 5) + wrong.stdout
+
+
+def test_redis_gone_mid_stream_is_status_5(private_redis, tmp_path):
+    port, proc = private_redis
+    source = write_stream(tmp_path / "in.jsonl", stream_lines(400, seed=8, invalid_every=0))
+    out = tmp_path / "out.jsonl"
+    command = filter_command(f"redis://:s3cret-Pw@127.0.0.1:{port}/0", source, out, tmp_path / "rejects.jsonl",
+                             "--batch", "10")
+    filtering = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    import time
+    deadline = time.time() + 120
+    while time.time() < deadline and (not out.exists() or out.stat().st_size == 0):
+        time.sleep(0.05)
+    proc.kill()
+    _, err = filtering.communicate(timeout=120)
+    result = subprocess.CompletedProcess(command, filtering.returncode, "", err)
+    assert "cannot reach Redis" in one_line_error(result, 5) or "Redis error" in err
+    assert "s3cret-Pw" not in err
+
+
+def test_redis_url_faults_fail_fast_with_one_line(private_redis):
+    import time
+    port, _ = private_redis
+    assert "port must be a number" in one_line_error(run_cli("index", "stats", "redis://127.0.0.1:abc/0"), 2)
+    started = time.monotonic()
+    tls = one_line_error(run_cli("index", "stats", f"rediss://127.0.0.1:{port}/0"), 5)
+    assert time.monotonic() - started < 15 and "cannot reach Redis" in tls
+    assert "cannot reach Redis" in one_line_error(run_cli("index", "stats", "redis://127.0.0.1:1/0"), 5)
