@@ -85,6 +85,11 @@ def test_other_sketch_parameters_are_refused(seeded_index):
     with pytest.raises(IndexMismatch) as err:
         Index.open(seeded_index, Settings.of(shingle_size=4))
     assert "shingle_size=5 (now 4)" in str(err.value)
+    with pytest.raises(IndexMismatch) as err:   # chrome decides which shingles are stored
+        Index.open(seeded_index, Settings.of(chrome_min_docs=6))
+    assert "'chrome_min_docs': 4" in str(err.value) and "'chrome_min_docs': 6" in str(err.value)
+    with Index.open(seeded_index, Settings.of(min_passage_words=12)) as index:   # verification only: fine
+        assert index.stats()["documents"] == 3
     result = run_cli("index", "stats", str(seeded_index))
     assert result.returncode == 0 and json.loads(result.stdout)["documents"] == 3
 
@@ -277,3 +282,32 @@ def test_writers_on_interleaved_streams_admit_no_near_copies(shared_location, tm
             verdict = index.check(Document(record["id"], record["text"]))
             assert verdict.is_duplicate and verdict.matches[0][0] in admitted
     assert abs(len(admitted) - len(expected)) <= len(lines) // 20   # order changes which copy, rarely how many
+
+
+# -- chrome learned by the index (as a scan learns it) --------------------------------
+
+def test_a_line_repeated_in_enough_indexed_documents_is_chrome_in_filter_as_in_scan(tmp_path, seeds):
+    """A site's short lines (here real sentences of seed 001, repeated under every article of
+    the site) become chrome once chrome_min_docs documents carry them: a bare republication of
+    one article is then its duplicate, before that an excerpt (the site lines count as text)."""
+    from dedup import Scanner
+    from dedup.text import sentences
+    from .test_filter_faults import stream_lines
+
+    s001 = seeds[SEED_001]
+    site = [s001[a:b] for a, b in sentences(s001) if 10 <= len(s001[a:b].split()) <= 20][:4]
+    assert len(site) == 4
+    bodies = [json.loads(x)["text"] for x in stream_lines(5, seed=12, invalid_every=0, related_share=0)]
+    on_site = [Document(f"site-{k}", body + "\n\n" + "\n".join(site)) for k, body in enumerate(bodies)]
+    republished = Document("elsewhere", bodies[0])   # site-0's article without the site's lines
+    min_docs = Settings().chrome.chrome_min_docs
+    for carrying in (min_docs - 1, min_docs):
+        indexed = on_site[:carrying]
+        with Index.open(tmp_path / f"chrome-{carrying}.index") as index:
+            for doc in indexed:
+                assert index.add(doc).added   # they share only the site lines: an overlap at most
+            verdict = index.check(republished)
+        pair = Scanner(paraphrase=False).scan(indexed + [republished]).pair("elsewhere", "site-0")
+        expected = "excerpt" if carrying < min_docs else "duplicate"
+        assert verdict.relation == pair.relation == expected
+        assert verdict.matches[0][0] == "site-0"
