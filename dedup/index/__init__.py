@@ -27,7 +27,7 @@ batch's own earlier documents.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -42,7 +42,7 @@ from ..records import DUPLICATE, EXCERPT, OVERLAP, Document
 from ..settings import Settings
 from .backend import (Batch, Conflict, Entry, IndexBackend, IndexDamaged, IndexError_, IndexLocked, IndexMismatch,
                       IndexUnreachable, NoSpace, StoredDocument)
-from .postings import KEY
+from .postings import KEY, BucketMap
 
 __all__ = ["Index", "Verdict", "Batch", "Conflict", "IndexError_", "IndexLocked", "IndexMismatch",
            "IndexDamaged", "IndexUnreachable", "NoSpace"]
@@ -53,6 +53,7 @@ ALREADY_SEEN = "already_seen"
 CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
 DUPLICATE_RELATIONS = (DUPLICATE, EXCERPT, ALREADY_SEEN)
 _FOLD = np.uint64(32)
+ANALYSES_KEPT = 512   # indexed documents whose analysis is kept for the next comparisons
 
 
 @dataclass(frozen=True)
@@ -96,20 +97,17 @@ class _Pending:
     def __init__(self) -> None:
         self.batch = Batch()
         self.docs: dict[str, StoredDocument] = {}
-        self.postings: dict[int, list[str]] = {}
+        self.postings = BucketMap()
         self.lines: Counter[int] = Counter()
 
     def add(self, entry: Entry) -> None:
         self.batch.entries.append(entry)
         self.docs[entry.doc.id] = entry.doc
-        for bucket in entry.buckets.tolist():
-            self.postings.setdefault(bucket, []).append(entry.doc.id)
+        self.postings.add(entry.doc.id, entry.buckets.tolist())
         self.lines.update(entry.lines.tolist())
 
     def lookup(self, buckets: np.ndarray, hits: dict[str, int]) -> None:
-        found: Counter[str] = Counter()
-        for bucket in buckets.tolist():
-            found.update(self.postings.get(bucket, ()))
+        found = Counter(self.postings.lookup(buckets.tolist()))
         for doc_id, count in found.items():
             hits[doc_id] = max(hits.get(doc_id, 0), count)
 
@@ -123,6 +121,7 @@ class Index:
         self.document_bands = banding(self.settings.candidates.document_threshold, num_perm)
         self.window_bands = banding(self.settings.candidates.window_threshold, num_perm)
         self._pending: _Pending | None = None
+        self._analyses: OrderedDict = OrderedDict()   # (id, digest) -> (its chrome lines, analysis)
         self._check_parameters()
 
     @classmethod
@@ -244,10 +243,14 @@ class Index:
     # -- internals -------------------------------------------------------------
 
     def _admit(self, doc: Document) -> Verdict:
-        verdict, entry = self._judge(doc)
-        if verdict.is_duplicate or entry is None:
+        verdict, judged = self._judge(doc)
+        if verdict.is_duplicate or judged is None:
             return verdict
-        self._pending.add(entry)
+        analysis, lines = judged
+        self._pending.add(Entry(StoredDocument(id=doc.id, text=doc.text, digest=StoredDocument.digest_of(doc.text),
+                                               title=doc.title, date=doc.date, url=doc.url, source=doc.source),
+                                self._buckets(analysis.sketch, all_windows=False),
+                                np.array(sorted(lines.values()), dtype=np.int64)))
         return Verdict(verdict.doc_id, verdict.relation, verdict.matches, added=True)
 
     def _stored(self, doc_id: str) -> StoredDocument | None:
@@ -266,48 +269,62 @@ class Index:
         self.context.chrome.fit_counts(counts)
         return analyze(doc, self.context)
 
-    def _judge(self, doc: Document) -> tuple[Verdict, Entry | None]:
+    def _judge(self, doc: Document):
+        """The verdict, and (unless already seen) the document's analysis and short lines."""
         stored = self._stored(doc.id)
-        digest = StoredDocument.digest_of(doc.text)
-        if stored is not None and stored.digest == digest:
+        if stored is not None and stored.digest == StoredDocument.digest_of(doc.text):
             return Verdict(doc.id, ALREADY_SEEN, [(doc.id, 1.0)]), None
         lines = {key: line_hash(key) for key in self.context.chrome.line_keys(doc)}
         counts = self._line_counts(lines)
         # The document counts itself, as in a scan of the indexed documents plus this one
         # (a new version of an indexed id is counted once, as the scan would).
         analysis = self._analyze(doc, {k: n + (stored is None) for k, n in counts.items()})
-        entry = Entry(StoredDocument(id=doc.id, text=doc.text, digest=digest, title=doc.title, date=doc.date,
-                                     url=doc.url, source=doc.source),
-                      self._buckets(analysis.sketch, all_windows=False),
-                      np.array(sorted(lines.values()), dtype=np.int64))
         if analysis.sketch.empty:
-            return Verdict(doc.id, NEW), entry
-        hits = self.backend.lookup(self._buckets(analysis.sketch, all_windows=True))
+            return Verdict(doc.id, NEW), (analysis, lines)
+        query = self._buckets(analysis.sketch, all_windows=True)
+        hits = self.backend.lookup(query)
         if self._pending is not None:
-            self._pending.lookup(self._buckets(analysis.sketch, all_windows=True), hits)
+            self._pending.lookup(query, hits)
         hits.pop(doc.id, None)   # a new version of itself is not a copy
         ranked = sorted(hits, key=lambda k: (-hits[k], k))[: self.settings.index.max_candidates]
         found = [f for f in (self._compare(analysis, other_id, set(lines)) for other_id in ranked) if f]
         order = (DUPLICATE, EXCERPT, OVERLAP, CONTAINS)
         found.sort(key=lambda f: (order.index(f[1]), -f[2], f[0]))
         relation = found[0][1] if found else NEW
-        return Verdict(doc.id, relation, [(i, s) for i, _, s in found]), entry
+        return Verdict(doc.id, relation, [(i, s) for i, _, s in found]), (analysis, lines)
 
     def _compare(self, analysis: DocumentAnalysis, other_id: str, incoming_lines: set[str]):
         """(other id, relation of the incoming document to it, share of it inside the other), or None."""
-        other = self.get(other_id)
+        other = self._stored(other_id)
         if other is None:   # removed meanwhile by another worker
             return None
-        keys = {key: line_hash(key) for key in self.context.chrome.line_keys(other)}
-        counts = self._line_counts(keys)   # these include the indexed document itself ...
-        other_analysis = self._analyze(other, {k: n + (k in incoming_lines) for k, n in counts.items()})  # ... not the incoming one
-        overlap = verify_verbatim(analysis, other_analysis, self.context)
+        overlap = verify_verbatim(analysis, self._indexed_analysis(other, incoming_lines), self.context)
         relation = verbatim_relation(overlap, self.settings.relation)
         if relation is None:
             return None
         if relation == EXCERPT and overlap.containment_a_in_b < overlap.containment_b_in_a:
             relation = CONTAINS
         return other_id, relation, overlap.containment_a_in_b
+
+    def _indexed_analysis(self, stored: StoredDocument, incoming_lines: set[str]) -> DocumentAnalysis:
+        """An indexed document analysed with today's chrome counts (its own lines counted by the
+        index, plus the incoming document's); the last few are kept, as copies of one story
+        keep coming back to the same originals."""
+        doc = Document(id=stored.id, text=stored.text, title=stored.title, date=stored.date, url=stored.url,
+                       source=stored.source)
+        keys = {key: line_hash(key) for key in self.context.chrome.line_keys(doc)}
+        counts = {k: n + (k in incoming_lines) for k, n in self._line_counts(keys).items()}
+        chrome = frozenset(k for k, n in counts.items() if n >= self.settings.chrome.chrome_min_docs)
+        cache_key = (stored.id, stored.digest)
+        cached = self._analyses.get(cache_key)
+        if cached is not None and cached[0] == chrome:
+            self._analyses.move_to_end(cache_key)
+            return cached[1]
+        analysis = self._analyze(doc, counts)
+        self._analyses[cache_key] = (chrome, analysis)
+        if len(self._analyses) > ANALYSES_KEPT:
+            self._analyses.popitem(last=False)
+        return analysis
 
     def _buckets(self, sketch, *, all_windows: bool) -> np.ndarray:
         """Bucket ids of a sketch (32 bits: what is stored): its document bands and its window bands.

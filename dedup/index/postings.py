@@ -24,26 +24,61 @@ def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return offsets + np.arange(total)
 
 
+class BucketMap:
+    """bucket -> documents in a dict, filled and searched with set operations (loops in C).
+
+    Nearly every bucket holds one document, so ``first`` maps a bucket to it and only the
+    rare shared buckets keep a list in ``more``."""
+
+    def __init__(self) -> None:
+        self.first: dict = {}
+        self.more: dict = {}
+        self.size = 0
+
+    def add(self, doc, buckets: list[int]) -> None:
+        new = dict.fromkeys(buckets, doc)
+        for bucket in self.first.keys() & new.keys():
+            del new[bucket]
+            if bucket in self.more:
+                self.more[bucket].append(doc)
+            else:
+                self.more[bucket] = [self.first[bucket], doc]
+        self.first.update(new)
+        self.size += len(buckets)
+
+    def lookup(self, query: list[int]) -> list:
+        """Every document in any of the ``query`` buckets, once per bucket it is in."""
+        found = []
+        more = self.more
+        for bucket in self.first.keys() & query:
+            if bucket in more:
+                found.extend(more[bucket])
+            else:
+                found.append(self.first[bucket])
+        return found
+
+    def items(self):
+        more = self.more
+        for bucket, doc in self.first.items():
+            if bucket in more:
+                for member in more[bucket]:
+                    yield bucket, member
+            else:
+                yield bucket, doc
+
+
 class Postings:
     def __init__(self, buffer_size: int = 1 << 16) -> None:
         self.buffer_size = buffer_size
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []   # (sorted keys, their documents)
-        self._buffer: dict[int, list[int]] = {}
-        self._buffered = 0
+        self._buffer = BucketMap()
 
     def __len__(self) -> int:
-        return sum(len(keys) for keys, _ in self._runs) + self._buffered
+        return sum(len(keys) for keys, _ in self._runs) + self._buffer.size
 
     def add(self, doc: int, buckets: np.ndarray) -> None:
-        buffer = self._buffer
-        for bucket in buckets.tolist():
-            members = buffer.get(bucket)
-            if members is None:
-                buffer[bucket] = [doc]
-            else:
-                members.append(doc)
-        self._buffered += len(buckets)
-        if self._buffered >= self.buffer_size:
+        self._buffer.add(doc, buckets.tolist())
+        if self._buffer.size >= self.buffer_size:
             self._seal()
 
     def add_many(self, docs: list[int], buckets: list[np.ndarray]) -> None:
@@ -55,18 +90,18 @@ class Postings:
         self._push(keys, owners)
 
     def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(document keys, how many of the distinct ``query`` buckets each is in)."""
-        query = np.unique(np.asarray(query, dtype=KEY))
+        """(document keys, how many of the ``query`` buckets (distinct) each is in)."""
+        query = np.asarray(query, dtype=KEY)
         found = []
         for keys, docs in self._runs:
             lo = np.searchsorted(keys, query, side="left")
-            counts = np.searchsorted(keys, query, side="right") - lo
-            hit = counts > 0
+            hit = keys[np.minimum(lo, len(keys) - 1)] == query   # most buckets are in no run: one search for them
             if hit.any():
-                found.append(docs[_ranges(lo[hit], counts[hit])])
-        if self._buffered:
-            buffer = self._buffer
-            extra = [doc for bucket in query.tolist() for doc in buffer.get(bucket, ())]
+                lo, wanted = lo[hit], query[hit]
+                counts = np.searchsorted(keys, wanted, side="right") - lo
+                found.append(docs[_ranges(lo, counts)])
+        if self._buffer.size:
+            extra = self._buffer.lookup(query.tolist())
             if extra:
                 found.append(np.asarray(extra, dtype=DOC))
         if not found:
@@ -74,15 +109,11 @@ class Postings:
         return np.unique(np.concatenate(found), return_counts=True)
 
     def _seal(self) -> None:
-        if not self._buffered:
+        if not self._buffer.size:
             return
-        keys = np.fromiter((k for k, members in self._buffer.items() for _ in members), dtype=KEY,
-                           count=self._buffered)
-        owners = np.fromiter((d for members in self._buffer.values() for d in members), dtype=DOC,
-                             count=self._buffered)
-        self._buffer = {}
-        self._buffered = 0
-        self._push(keys, owners)
+        pairs = np.fromiter(self._buffer.items(), dtype=np.dtype((np.int64, 2)), count=self._buffer.size)
+        self._buffer = BucketMap()
+        self._push(pairs[:, 0].astype(KEY), pairs[:, 1].astype(DOC))
 
     def _push(self, keys: np.ndarray, owners: np.ndarray) -> None:
         order = np.argsort(keys, kind="stable")
