@@ -164,13 +164,15 @@ def base64_bytes(text: str) -> bytes:
 def test_full_disk_is_one_line_and_the_rerun_completes_exactly_once(tmp_path, small_stream):
     """A file size limit (as a full disk) stops the filter with status 6; nothing is lost or doubled."""
     source, lines = small_stream
-    index, out, rejects = tmp_path / "f.index", tmp_path / "out.jsonl", tmp_path / "rejects.jsonl"
-    command = filter_command(index, source, out, rejects, "--batch", "10")
-
-    def limit_file_size():
-        resource.setrlimit(resource.RLIMIT_FSIZE, (120_000, 120_000))
-
-    full = subprocess.run(command, capture_output=True, text=True, preexec_fn=limit_file_size, timeout=300)
+    for limit in (250_000, 500_000, 1_000_000, 2_000_000):   # one that stops the run part-way
+        folder = tmp_path / str(limit)
+        folder.mkdir()
+        index, out, rejects = folder / "f.index", folder / "out.jsonl", folder / "rejects.jsonl"
+        command = filter_command(index, source, out, rejects, "--batch", "10")
+        full = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+        if full.returncode != 0 and out.exists() and out.stat().st_size:
+            break
     message = one_line_error(full, 6)
     assert "no space left" in message or "cannot write" in message
     assert 0 < len(line_numbers(out, rejects, lines)) < len(lines)     # it stopped part-way

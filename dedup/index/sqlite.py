@@ -84,17 +84,10 @@ class SQLiteBackend:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA cache_size=-65536")   # up to 64 MiB of pages
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        self.db.execute(statement)
-                self.db.execute("COMMIT")
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
         except sqlite3.DatabaseError as err:
             raise translate(err, self.location) from None
+        self._run_write(lambda: [self.db.execute(statement) for statement in SCHEMA.split(";") if statement.strip()],
+                        sync=False)
         self._sync()
 
     # -- metadata --------------------------------------------------------------
@@ -112,11 +105,12 @@ class SQLiteBackend:
 
     # -- batches ----------------------------------------------------------------
 
-    def begin(self) -> None:
+    def begin(self, *, sync: bool = True) -> None:
         self._query("BEGIN IMMEDIATE")
         self._in_transaction = True
         try:
-            self._sync()
+            if sync:
+                self._sync()
         except BaseException:
             self.rollback()
             raise
@@ -270,8 +264,8 @@ class SQLiteBackend:
                 self.postings.add(key, b)
         self._synced = keys[-1]
 
-    def _run_write(self, action):
-        self.begin()
+    def _run_write(self, action, *, sync: bool = True):
+        self.begin(sync=sync)
         try:
             result = action()
         except sqlite3.DatabaseError as err:
