@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
 import queue
@@ -80,7 +81,7 @@ class Sink:
     def __init__(self, stream, name: str) -> None:
         self.stream = stream
         self.name = name
-        self.binary = not isinstance(stream, io_text_types())
+        self.binary = not isinstance(stream, io.TextIOBase)
         target = stream if self.binary else getattr(stream, "buffer", None)
         self.fd = None
         try:
@@ -110,11 +111,6 @@ class Sink:
         if data:
             self.stream.write(data if self.binary else data.decode("utf-8"))
             self.stream.flush()
-
-
-def io_text_types():
-    import io
-    return (io.TextIOBase,)
 
 
 @dataclass

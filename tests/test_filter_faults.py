@@ -343,3 +343,25 @@ def test_redis_url_faults_fail_fast_with_one_line(private_redis):
     tls = one_line_error(run_cli("index", "stats", f"rediss://127.0.0.1:{port}/0"), 5)
     assert time.monotonic() - started < 15 and "cannot reach Redis" in tls
     assert "cannot reach Redis" in one_line_error(run_cli("index", "stats", "redis://127.0.0.1:1/0"), 5)
+
+
+def test_a_quiet_input_does_not_hold_back_judged_lines(tmp_path):
+    """--flush-ms bounds latency: a line is committed and written while the input stays open."""
+    import time
+    lines = stream_lines(3, seed=7, invalid_every=0)
+    out = tmp_path / "out.jsonl"
+    command = [sys.executable, "-m", "dedup", "filter", "--index", str(tmp_path / "q.index"), "-o", str(out),
+               "--flush-ms", "200"]
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        proc.stdin.write(lines[0])
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (out.exists() and out.stat().st_size):
+            time.sleep(0.05)
+        assert out.read_bytes() == lines[0] and proc.poll() is None   # written, the input still open
+        proc.stdin.write(b"".join(lines[1:]))
+    finally:
+        proc.stdin.close()
+    assert proc.wait(timeout=60) == 0
+    assert out.read_bytes() == b"".join(lines)

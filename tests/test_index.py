@@ -316,26 +316,27 @@ def test_a_line_repeated_in_enough_indexed_documents_is_chrome_in_filter_as_in_s
 def test_in_memory_postings_answer_as_a_plain_dict_would(seeds):
     """The bucket -> documents index (sorted runs merged as they grow, plus a dict buffer) finds
     exactly the documents a dict of lists finds, with the same counts, whatever was sealed or merged."""
+    import random
     from collections import Counter
 
-    import numpy as np
-    from dedup.index import Index
-    from dedup.index.postings import Postings
-
-    index = Index.__new__(Index)   # only its bucket arithmetic, no backend
-    index.document_bands, index.window_bands = (25, 5), (37, 3)
     from dedup.core import Context, analyze
+    from dedup.index import bucket_ids
+    from dedup.index.postings import Postings
     from synth import edit_words
-    import random
+
+    def buckets_of(text: str, all_windows: bool):
+        sketch = analyze(Document("x", text), context).sketch
+        return bucket_ids(sketch, (25, 5), (37, 3), all_windows=all_windows)
+
     context, rng = Context(), random.Random(2)
     postings, plain = Postings(buffer_size=3000), {}
     texts = [edit_words(seeds[name], rate, rng) for name in seeds for rate in (0.0, 0.05, 0.2, 0.5)] * 3
     for doc, text in enumerate(texts):
-        buckets = index._buckets(analyze(Document(str(doc), text), context).sketch, all_windows=False)
+        buckets = buckets_of(text, all_windows=False)
         postings.add(doc, buckets)
         for bucket in buckets.tolist():
             plain.setdefault(bucket, []).append(doc)
-        query = index._buckets(analyze(Document("q", texts[doc // 2]), context).sketch, all_windows=True)
+        query = buckets_of(texts[doc // 2], all_windows=True)
         docs, counts = postings.lookup(query)
         assert dict(zip(docs.tolist(), counts.tolist())) == Counter(d for b in query.tolist() for d in plain.get(b, []))
     assert len(postings) == sum(len(v) for v in plain.values()) and len(postings._runs) >= 1

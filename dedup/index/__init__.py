@@ -327,18 +327,22 @@ class Index:
         return analysis
 
     def _buckets(self, sketch, *, all_windows: bool) -> np.ndarray:
-        """Bucket ids of a sketch (32 bits: what is stored): its document bands and its window bands.
+        return bucket_ids(sketch, self.document_bands, self.window_bands, all_windows=all_windows)
 
-        Stored documents keep every other window (they tile the text without overlap);
-        queries use all windows, which overlap by half, so an excerpt anywhere still
-        lines up with a stored window to within a quarter of its length."""
-        windows = sketch.windows
-        if not all_windows and len(windows) > 2:
-            keep = list(range(0, len(windows), 2))
-            if keep[-1] != len(windows) - 1:
-                keep.append(len(windows) - 1)
-            windows = windows[keep]
-        keys = np.concatenate([bucket_keys(sketch.signature[None, :], *self.document_bands,
-                                           table=DOCUMENT_TABLE).ravel(),
-                               bucket_keys(windows, *self.window_bands, table=WINDOW_TABLE).ravel()])
-        return np.unique(((keys >> _FOLD) ^ keys).astype(KEY))
+
+def bucket_ids(sketch, document_bands: tuple[int, int], window_bands: tuple[int, int], *,
+               all_windows: bool) -> np.ndarray:
+    """Bucket ids of a sketch (32 bits: what is stored): its document bands and its window bands.
+
+    Stored documents keep every other window (they tile the text without overlap);
+    queries use all windows, which overlap by half, so an excerpt anywhere still
+    lines up with a stored window to within a quarter of its length."""
+    windows = sketch.windows
+    if not all_windows and len(windows) > 2:
+        keep = list(range(0, len(windows), 2))
+        if keep[-1] != len(windows) - 1:
+            keep.append(len(windows) - 1)
+        windows = windows[keep]
+    keys = np.concatenate([bucket_keys(sketch.signature[None, :], *document_bands, table=DOCUMENT_TABLE).ravel(),
+                           bucket_keys(windows, *window_bands, table=WINDOW_TABLE).ravel()])
+    return np.unique(((keys >> _FOLD) ^ keys).astype(KEY))
