@@ -121,7 +121,7 @@ class Index:
         self.document_bands = banding(self.settings.candidates.document_threshold, num_perm)
         self.window_bands = banding(self.settings.candidates.window_threshold, num_perm)
         self._pending: _Pending | None = None
-        self._analyses: OrderedDict = OrderedDict()   # (id, digest) -> (its chrome lines, analysis)
+        self._analyses: OrderedDict = OrderedDict()   # (id, digest) -> (short lines, chrome ones, analysis)
         self._check_parameters()
 
     @classmethod
@@ -308,20 +308,29 @@ class Index:
 
     def _indexed_analysis(self, stored: StoredDocument, incoming_lines: set[str]) -> DocumentAnalysis:
         """An indexed document analysed with today's chrome counts (its own lines counted by the
-        index, plus the incoming document's); the last few are kept, as copies of one story
-        keep coming back to the same originals."""
-        doc = Document(id=stored.id, text=stored.text, title=stored.title, date=stored.date, url=stored.url,
-                       source=stored.source)
-        keys = {key: line_hash(key) for key in self.context.chrome.line_keys(doc)}
-        counts = {k: n + (k in incoming_lines) for k, n in self._line_counts(keys).items()}
-        chrome = frozenset(k for k, n in counts.items() if n >= self.settings.chrome.chrome_min_docs)
+        index, plus the incoming document's).  The last few are kept with their short lines, as
+        copies of one story keep coming back to the same originals; a kept analysis is reused
+        while the same lines are chrome."""
         cache_key = (stored.id, stored.digest)
         cached = self._analyses.get(cache_key)
-        if cached is not None and cached[0] == chrome:
+        doc = None
+        if cached is None:
+            doc = Document(id=stored.id, text=stored.text, title=stored.title, date=stored.date, url=stored.url,
+                           source=stored.source)
+            keys = {key: line_hash(key) for key in self.context.chrome.line_keys(doc)}
+        else:
+            keys = cached[0]
+        counts = {k: n + (k in incoming_lines) for k, n in self._line_counts(keys).items()}
+        chrome = frozenset(k for k, n in counts.items() if n >= self.settings.chrome.chrome_min_docs)
+        if cached is not None and cached[1] == chrome:
             self._analyses.move_to_end(cache_key)
-            return cached[1]
+            return cached[2]
+        if doc is None:
+            doc = Document(id=stored.id, text=stored.text, title=stored.title, date=stored.date, url=stored.url,
+                           source=stored.source)
         analysis = self._analyze(doc, counts)
-        self._analyses[cache_key] = (chrome, analysis)
+        self._analyses[cache_key] = (keys, chrome, analysis)
+        self._analyses.move_to_end(cache_key)
         if len(self._analyses) > ANALYSES_KEPT:
             self._analyses.popitem(last=False)
         return analysis
