@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -61,7 +62,8 @@ def run_dedup(n: int, msrp: Path, group: int = GROUP) -> dict:
 
     articles, held_out = stream(n, msrp)
     documents = [Document(doc_id, text) for doc_id, text in articles]
-    path = os.path.join(tempfile.mkdtemp(prefix="dedup-bench-"), "bench.index")
+    folder = tempfile.mkdtemp(prefix="dedup-bench-")
+    path = os.path.join(folder, "bench.index")
     held = 0
     cpu = cpu_timer()
     with Timer() as timer:
@@ -82,6 +84,7 @@ def run_dedup(n: int, msrp: Path, group: int = GROUP) -> dict:
             began = time.perf_counter()
             index.check(Document(f"probe{i}", text))
             latencies.append((time.perf_counter() - began) * 1000)
+    shutil.rmtree(folder)
     return {"seconds": timer.seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_rss_mb(), "held_back": held,
             "bytes_per_doc": stats["bytes_on_disk"] / max(1, stats["documents"]), "open_s": open_timer.seconds,
             "check_p50": float(np.percentile(latencies, 50)), "check_p99": float(np.percentile(latencies, 99))}
