@@ -300,8 +300,13 @@ def compare(
         print_compare(pair, report.document(pair.a), report.document(pair.b), Console())
 
 
-index_app = typer.Typer(no_args_is_help=True, help="Inspect or edit a persistent index (see 'dedup filter').")
+index_app = typer.Typer(no_args_is_help=True, help="Inspect, check or edit a persistent index (see 'dedup filter').")
 app.add_typer(index_app, name="index")
+
+FILTER_EXIT_CODES = ("Exit status: 0 done (invalid lines are routed, not fatal); 2 usage error or an index built "
+                     "with other settings; 3 damaged index; 4 index locked by another writer; 5 index server "
+                     "unreachable; 6 no space left (index or output); 7 an interrupted run cannot be resumed "
+                     "as asked.")
 
 
 def open_index(location: str, *, create: bool = True):
@@ -309,73 +314,118 @@ def open_index(location: str, *, create: bool = True):
     try:
         return Index.open(location, create=create)
     except IndexError_ as err:
-        fail(str(err))
+        fail(str(err), err.exit_code)
 
 
-@app.command("filter")
-def filter_command(
-    index: str = typer.Option(..., "--index", "-i", help="Index file (created if missing; SQLite) or "
-                              "redis://HOST:PORT/DB?prefix=NAME for an index shared by several workers."),
-    inputs: Optional[list[Path]] = typer.Argument(None, help="JSONL files to read (default: standard input). "
-                                                  "One article per line: at least 'id' and 'text'."),
-    rejects: Optional[Path] = typer.Option(None, "--rejects", "-r", help="Write near-duplicates and invalid "
-                                           "lines here, each with a 'dedup' field saying why."),
-    policy: str = typer.Option("drop", "--policy", help="drop: only unique documents go to stdout. "
-                               "flag: every document goes to stdout with a 'dedup' field."),
-    check_only: bool = typer.Option(False, "--check-only", help="Judge against the index without adding."),
-    max_line_mb: float = typer.Option(5.0, "--max-line-mb", help="Longer lines are rejected as invalid."),
-) -> None:
-    """Pre-ingest filter: pass new articles through, hold back near-copies of anything seen before.
+@contextmanager
+def index_errors(output: Optional[Path] = None) -> Iterator[None]:
+    """Index, resume and write failures as one line each, with their own exit status."""
+    import errno
+    from .index import IndexError_
+    try:
+        yield
+    except IndexError_ as err:
+        fail(str(err), err.exit_code)
+    except OSError as err:
+        if err.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+            fail(f"{err.filename or output or 'output'}: cannot write: {err.strerror}; the last committed "
+                 "group is kept in the index: free space and rerun the same command to resume", 6)
+        raise
+
+
+def open_binary(path: Path, mode: str):
+    try:
+        return open(path, mode)
+    except OSError as err:
+        fail(f"{path}: cannot {'read' if 'r' in mode else 'write'}: {err.strerror or err}")
+
+
+@app.command("filter", help=f"""Pre-ingest filter: pass new articles through, hold back near-copies of anything seen before.
 
     Reads JSONL, answers each article against a persistent index (excerpts of an indexed
     article count as copies) and adds the new ones. Every input line ends up in exactly one
-    output with a reason; malformed lines too. A summary and one line per held-back article
-    go to stderr. Example:
+    output with a reason, exactly once even if the process is killed: rerun the same command
+    to resume (outputs as files: --output/--rejects, or '>>'). A summary and one line per
+    held-back article go to stderr. Example:
 
-      dedup filter --index news.index < incoming.jsonl > unique.jsonl 2> filter.log
-    """
-    from .filter import POLICIES, StreamFilter
+      dedup filter --index news.index -o unique.jsonl -r rejects.jsonl incoming.jsonl
+
+    {FILTER_EXIT_CODES}
+    """)
+def filter_command(
+    index: str = typer.Option(..., "--index", "-i", help="Index file (created if missing; SQLite) or "
+                              "redis://HOST:PORT/DB?prefix=NAME for an index shared by several workers."),
+    inputs: Optional[list[Path]] = typer.Argument(None, help="JSONL files to read, in order, as one stream "
+                                                  "(default: standard input). One article per line: at least "
+                                                  "'id' and 'text'."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Append unique documents here instead of "
+                                          "standard output."),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", "-r", help="Append near-duplicates and invalid "
+                                           "lines here, each with a 'dedup' field saying why."),
+    policy: str = typer.Option("drop", "--policy", help="drop: only unique documents go to the output. "
+                               "flag: every document goes to the output with a 'dedup' field."),
+    check_only: bool = typer.Option(False, "--check-only", help="Judge against the index without adding."),
+    max_line_mb: float = typer.Option(5.0, "--max-line-mb", help="Longer lines are rejected as invalid."),
+    batch: int = typer.Option(256, "--batch", help="Documents judged and committed together (group commit).",
+                              min=1),
+    flush_ms: float = typer.Option(500, "--flush-ms", help="Latency bound: a line is committed and written at "
+                                   "most this long after it was read (plus judging time), even when the input "
+                                   "pauses.", min=0),
+    run: Optional[str] = typer.Option(None, "--run", help="Name of this run, to resume it after a crash "
+                                      "(default: from the output files' paths; none when writing to a pipe)."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Resume an interrupted run with the same "
+                                "outputs (default), or start over from the first input line."),
+) -> None:
+    from itertools import chain
+
+    from .filter import POLICIES, Sink, StreamFilter
     if policy not in POLICIES:
         fail(f"--policy must be one of {', '.join(POLICIES)}, got {policy!r}")
-    streams = []
-    for path in inputs or []:
-        try:
-            streams.append(open(path, encoding="utf-8", errors="replace"))
-        except OSError as err:
-            fail(f"{path}: cannot read: {err.strerror or err}")
-    try:
-        reject_stream = open(rejects, "a", encoding="utf-8") if rejects else None
-    except OSError as err:
-        fail(f"{rejects}: cannot write: {err.strerror or err}")
-    from .index import IndexError_
-    with open_index(index) as opened:
-        runner = StreamFilter(opened, policy=policy, check_only=check_only,
-                              max_line_bytes=int(max_line_mb * 2**20))
-        sources = streams or [sys.stdin]
-        try:
-            counts = [runner.run(source, sys.stdout, reject_stream, sys.stderr) for source in sources]
-        except IndexError_ as err:
-            fail(str(err))
-    total = {k: sum(getattr(c, k) for c in counts) for k in ("read", "unique", "duplicates", "invalid")}
-    typer.echo(f"dedup filter: {total['read']} lines: {total['unique']} unique, {total['duplicates']} "
-               f"near-duplicates, {total['invalid']} invalid", err=True)
+    sources = [open_binary(path, "rb") for path in inputs or []]
+    out_sink = Sink(open_binary(output, "ab"), str(output)) if output else Sink(sys.stdout.buffer, "standard output")
+    reject_sink = Sink(open_binary(rejects, "ab"), str(rejects)) if rejects else None
+    with open_index(index) as opened, index_errors(output):
+        runner = StreamFilter(opened, policy=policy, check_only=check_only, max_line_bytes=int(max_line_mb * 2**20),
+                              batch_size=batch, flush_ms=flush_ms, run_name=run, resume=resume)
+        counts = runner.run(chain(*sources) if sources else sys.stdin.buffer, out_sink, reject_sink, sys.stderr)
+    typer.echo(f"dedup filter: {counts}", err=True)
 
 
 @index_app.command("stats")
 def index_stats(location: str = typer.Argument(..., help="Index file or redis:// URL.")) -> None:
-    """Documents, LSH bands and size on disk of an index, as JSON."""
+    """Documents, settings, size on disk, and whether every record reads back intact, as JSON.
+    Exit status 3 when the index is damaged."""
     import json
-    with open_index(location, create=False) as opened:
-        typer.echo(json.dumps(opened.stats(), indent=2))
+    with open_index(location, create=False) as opened, index_errors():
+        stats = opened.stats()
+        problems = opened.verify()
+    stats["check"] = "ok" if not problems else f"DAMAGED: {len(problems)} problems (see 'dedup index check')"
+    typer.echo(json.dumps(stats, indent=2))
+    if problems:
+        raise typer.Exit(3)
+
+
+@index_app.command("check")
+def index_check(location: str = typer.Argument(..., help="Index file or redis:// URL.")) -> None:
+    """Read the whole index back: file structure, every document (checksums, text, digest) and the
+    short-line counts. Prints 'ok' (exit 0) or each problem (exit 3)."""
+    with open_index(location, create=False) as opened, index_errors():
+        documents = opened.stats()["documents"]
+        problems = opened.verify()
+    if problems:
+        for problem in problems:
+            typer.echo(f"dedup: {location}: {problem}", err=True)
+        fail(f"{location}: damaged ({len(problems)} problems); rebuild it from the original articles", 3)
+    typer.echo(f"ok: {documents} documents")
 
 
 @index_app.command("remove")
 def index_remove(location: str = typer.Argument(..., help="Index file or redis:// URL."),
                  doc_id: str = typer.Argument(..., help="Id of the document to forget.")) -> None:
     """Forget one document (later copies of it will pass as new)."""
-    with open_index(location, create=False) as opened:
+    with open_index(location, create=False) as opened, index_errors():
         if not opened.remove(doc_id):
-            fail(f"{location}: no document with id {doc_id!r}", code=1)
+            fail(f"{opened.backend.location}: no document with id {doc_id!r}", code=1)
     typer.echo(f"removed {doc_id}")
 
 

@@ -50,8 +50,10 @@ def test_redis_round_trip_and_parameters(redis_url, seeds):
         Index.open(redis_url, Settings.of(num_perm=64))
 
 
-def test_two_workers_share_one_redis_index(redis_url, news_sentences, tmp_path):
-    records = [{"id": f"w{i}", "text": " ".join(news_sentences[i * 6:(i + 1) * 6])} for i in range(120)]
+def test_two_workers_share_one_redis_index(redis_url, tmp_path):
+    from .test_filter_faults import stream_lines
+    records = [json.loads(x) for x in stream_lines(120, seed=9, invalid_every=0, related_share=0)]
+    records = [{"id": f"w{i}", "text": r["text"]} for i, r in enumerate(records)]
     copies = [{"id": f"copy-of-w{i}", "text": r["text"]} for i, r in enumerate(records[:60])]
     # Worker one ingests the originals, worker two the copies: run one after the other in
     # separate processes, so the second can only know the first's documents through Redis.

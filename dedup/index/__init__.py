@@ -4,37 +4,56 @@ of something already seen (and of what)?
     from dedup import Index
     with Index.open("news.index") as index:       # created if missing (SQLite file)
         verdict = index.check(doc)                 # no side effect
-        verdict = index.add(doc)                   # check, then remember it if it is new
+        verdict = index.add(doc)                   # check, then remember it if it is new (one transaction)
+        with index.batch() as batch:               # many documents, one transaction (group commit)
+            verdicts = [index.add(d) for d in docs]
 
 ``Index.open("redis://host:6379/0?prefix=news")`` shares one index between workers.
 
 The index analyses, buckets and verifies documents with the analysis core the
 scanner uses (``core.analyze``, ``candidates.bucket_keys``, ``core.verify_verbatim``,
 ``classify.verbatim_relation``), so ``dedup scan`` and ``dedup filter`` agree on
-what a duplicate is.  It never loads the paraphrase stage (scikit-learn).
+what a duplicate is.  Chrome too: the index counts, per short line, the indexed
+documents carrying it, and analyses each document with a detector fitted on those
+counts (the document itself included), so a line repeated in ``chrome_min_docs``
+documents is chrome in ``filter`` as in ``scan``.  It never loads the paraphrase
+stage (scikit-learn).
+
+Check-and-add is atomic across processes: a batch is judged inside the backend's
+write transaction (see ``backend``), against everything committed before it and the
+batch's own earlier documents.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+from collections import Counter, OrderedDict
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
 from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, banding, bucket_keys
 from ..classify import verbatim_relation
-from ..core import Context, analyze, verify_verbatim
+from ..core import Context, DocumentAnalysis, analyze, verify_verbatim
 from ..records import DUPLICATE, EXCERPT, OVERLAP, Document
 from ..settings import Settings
-from .backend import IndexBackend, IndexError_, IndexLocked, IndexMismatch, StoredDocument
+from .backend import (Batch, Conflict, Entry, IndexBackend, IndexDamaged, IndexError_, IndexLocked, IndexMismatch,
+                      IndexUnreachable, NoSpace, StoredDocument)
+from .postings import KEY, BucketMap
 
-__all__ = ["Index", "Verdict", "IndexError_", "IndexLocked", "IndexMismatch"]
+__all__ = ["Index", "Verdict", "Batch", "Conflict", "IndexError_", "IndexLocked", "IndexMismatch",
+           "IndexDamaged", "IndexUnreachable", "NoSpace"]
 
-FORMAT = 2   # 2: bucket ids from candidates.bucket_keys (format 1 indexes must be rebuilt)
+FORMAT = 3   # 3: 32-bit bucket ids packed per document, short-line counts, filter checkpoints
 NEW = "new"
 ALREADY_SEEN = "already_seen"
 CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
 DUPLICATE_RELATIONS = (DUPLICATE, EXCERPT, ALREADY_SEEN)
+_FOLD = np.uint64(32)
+ANALYSES_KEPT = 512   # indexed documents whose analysis is kept for the next comparisons
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,32 @@ class Verdict:
                 "matches": [{"id": i, "score": round(s, 4)} for i, s in self.matches]}
 
 
+def line_hash(key: str) -> int:
+    """A short line's key as stored: a signed 64-bit hash (SQLite integers are signed)."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+
+
+class _Pending:
+    """The open batch: documents judged and admitted but not yet committed, searchable."""
+
+    def __init__(self) -> None:
+        self.batch = Batch()
+        self.docs: dict[str, StoredDocument] = {}
+        self.postings = BucketMap()
+        self.lines: Counter[int] = Counter()
+
+    def add(self, entry: Entry) -> None:
+        self.batch.entries.append(entry)
+        self.docs[entry.doc.id] = entry.doc
+        self.postings.add(entry.doc.id, entry.buckets.tolist())
+        self.lines.update(entry.lines.tolist())
+
+    def lookup(self, buckets: np.ndarray, hits: dict[str, int]) -> None:
+        found = Counter(self.postings.lookup(buckets.tolist()))
+        for doc_id, count in found.items():
+            hits[doc_id] = max(hits.get(doc_id, 0), count)
+
+
 class Index:
     def __init__(self, backend: IndexBackend, settings: Settings | None = None) -> None:
         self.backend = backend
@@ -75,6 +120,8 @@ class Index:
         num_perm = self.settings.sketch.num_perm
         self.document_bands = banding(self.settings.candidates.document_threshold, num_perm)
         self.window_bands = banding(self.settings.candidates.window_threshold, num_perm)
+        self._pending: _Pending | None = None
+        self._analyses: OrderedDict = OrderedDict()   # (id, digest) -> (short lines, chrome ones, analysis)
         self._check_parameters()
 
     @classmethod
@@ -94,10 +141,13 @@ class Index:
             raise
 
     def parameters(self) -> dict:
-        """What stored signatures depend on; an index refuses to be used with other values."""
-        return {"format": FORMAT, **self.settings.sketch_parameters(),
-                "window_threshold": self.settings.candidates.window_threshold,
-                "document_threshold": self.settings.candidates.document_threshold,
+        """What stored data depends on (sketches, bucket ids, short-line counts); an index
+        refuses to be used with other values."""
+        s = self.settings
+        return {"format": FORMAT, **s.sketch_parameters(), "bucket_bits": 32,
+                "window_threshold": s.candidates.window_threshold,
+                "document_threshold": s.candidates.document_threshold,
+                "chrome": asdict(s.chrome),
                 "bands": {"document": list(self.document_bands), "window": list(self.window_bands)}}
 
     def _check_parameters(self) -> None:
@@ -109,35 +159,66 @@ class Index:
         differences = [f"{k}={stored.get(k)!r} (now {wanted.get(k)!r})"
                        for k in sorted(set(stored) | set(wanted)) if stored.get(k) != wanted.get(k)]
         if differences:
-            raise IndexMismatch(f"{self.backend.location}: built with other sketch parameters: "
+            raise IndexMismatch(f"{self.backend.location}: built with other settings: "
                                 + ", ".join(differences)
-                                + "; signatures made another way do not compare: open it with the same settings "
+                                + "; data made another way does not compare: open it with the same settings "
                                   "or build a new index")
 
     # -- the API -------------------------------------------------------------
 
     def check(self, doc: Document) -> Verdict:
-        """What ``doc`` is relative to the indexed documents.  Changes nothing."""
+        """What ``doc`` is relative to the indexed documents (and the open batch).  Changes nothing."""
         verdict, _ = self._judge(doc)
         return verdict
 
     def add(self, doc: Document) -> Verdict:
         """Check ``doc``, then remember it unless it is a near-copy of an indexed document.
 
-        Idempotent: the same id with the same text is answered ``already_seen`` and not
-        written again; the same id with new text replaces the old version."""
-        verdict, buckets = self._judge(doc)
-        if verdict.is_duplicate:
-            return verdict
-        self.backend.put(StoredDocument(id=doc.id, text=doc.text, digest=StoredDocument.digest_of(doc.text),
-                                        title=doc.title, date=doc.date, url=doc.url, source=doc.source), buckets)
-        return Verdict(verdict.doc_id, verdict.relation, verdict.matches, added=True)
+        Inside ``batch()`` the document joins the batch (committed with it); otherwise it is
+        committed at once, in its own transaction.  Idempotent: the same id with the same text
+        is answered ``already_seen`` and not written again; the same id with new text replaces
+        the old version."""
+        if self._pending is not None:
+            return self._admit(doc)
+        while True:
+            try:
+                with self.batch():
+                    return self._admit(doc)
+            except Conflict:
+                continue   # another worker committed meanwhile: judge again against the new state
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """One write transaction for many ``add`` calls (group commit).
+
+        Everything added inside is committed together when the block ends, with the
+        batch's ``checkpoint`` if one was set, or not at all if the block raises.  The
+        documents are judged against everything committed before the batch began (no
+        other writer can slip in between), and against each other in order.  On Redis,
+        ``Conflict`` is raised when another worker committed first: nothing was written,
+        judge the same documents again."""
+        if self._pending is not None:
+            raise RuntimeError("batches do not nest")
+        self.backend.begin()
+        self._pending = pending = _Pending()
+        try:
+            yield pending.batch
+        except BaseException:
+            self._pending = None
+            self.backend.rollback()
+            raise
+        self._pending = None
+        self.backend.commit(pending.batch)
+
+    def checkpoint(self, run: str) -> bytes | None:
+        """The state a filter run saved with its last committed batch (None: no run to resume)."""
+        return self.backend.checkpoint(run)
 
     def remove(self, doc_id: str) -> bool:
         return self.backend.remove(doc_id)
 
     def get(self, doc_id: str) -> Document | None:
-        stored = self.backend.get(doc_id)
+        stored = self._stored(doc_id)
         if stored is None:
             return None
         return Document(id=stored.id, text=stored.text, title=stored.title, date=stored.date, url=stored.url,
@@ -145,6 +226,10 @@ class Index:
 
     def stats(self) -> dict:
         return {**self.backend.stats(), "parameters": self.parameters()}
+
+    def verify(self) -> list[str]:
+        """Read everything back; every problem found (empty: the index is intact)."""
+        return self.backend.verify()
 
     def close(self) -> None:
         self.backend.close()
@@ -157,46 +242,116 @@ class Index:
 
     # -- internals -------------------------------------------------------------
 
-    def _judge(self, doc: Document) -> tuple[Verdict, np.ndarray]:
-        stored = self.backend.get(doc.id)
+    def _admit(self, doc: Document) -> Verdict:
+        verdict, judged = self._judge(doc)
+        if verdict.is_duplicate or judged is None:
+            return verdict
+        analysis, lines = judged
+        self._pending.add(Entry(StoredDocument(id=doc.id, text=doc.text, digest=StoredDocument.digest_of(doc.text),
+                                               title=doc.title, date=doc.date, url=doc.url, source=doc.source),
+                                self._buckets(analysis.sketch, all_windows=False),
+                                np.array(sorted(lines.values()), dtype=np.int64)))
+        return Verdict(verdict.doc_id, verdict.relation, verdict.matches, added=True)
+
+    def _stored(self, doc_id: str) -> StoredDocument | None:
+        if self._pending is not None and doc_id in self._pending.docs:
+            return self._pending.docs[doc_id]
+        return self.backend.get(doc_id)
+
+    def _line_counts(self, keys: dict[str, int]) -> dict[str, int]:
+        """Indexed documents carrying each short line (``keys``: line -> its hash)."""
+        stored = self.backend.line_counts(list(keys.values()))
+        pending = self._pending.lines if self._pending is not None else {}
+        return {key: stored.get(h, 0) + pending.get(h, 0) for key, h in keys.items()}
+
+    def _analyze(self, doc: Document, counts: dict[str, int]) -> DocumentAnalysis:
+        """``analyze`` with the chrome detector fitted on the index's counts of ``doc``'s short lines."""
+        self.context.chrome.fit_counts(counts)
+        return analyze(doc, self.context)
+
+    def _judge(self, doc: Document):
+        """The verdict, and (unless already seen) the document's analysis and short lines."""
+        stored = self._stored(doc.id)
         if stored is not None and stored.digest == StoredDocument.digest_of(doc.text):
-            return Verdict(doc.id, ALREADY_SEEN, [(doc.id, 1.0)]), np.empty(0, dtype=np.int64)
-        analysis = analyze(doc, self.context)
-        sketch = analysis.sketch
-        if sketch.empty:
-            return Verdict(doc.id, NEW), np.empty(0, dtype=np.int64)
-        hits = self.backend.lookup(self._buckets(sketch, all_windows=True).tolist())
+            return Verdict(doc.id, ALREADY_SEEN, [(doc.id, 1.0)]), None
+        lines = {key: line_hash(key) for key in self.context.chrome.line_keys(doc)}
+        counts = self._line_counts(lines)
+        # The document counts itself, as in a scan of the indexed documents plus this one
+        # (a new version of an indexed id is counted once, as the scan would).
+        analysis = self._analyze(doc, {k: n + (stored is None) for k, n in counts.items()})
+        if analysis.sketch.empty:
+            return Verdict(doc.id, NEW), (analysis, lines)
+        query = self._buckets(analysis.sketch, all_windows=True)
+        hits = self.backend.lookup(query)
+        if self._pending is not None:
+            self._pending.lookup(query, hits)
         hits.pop(doc.id, None)   # a new version of itself is not a copy
         ranked = sorted(hits, key=lambda k: (-hits[k], k))[: self.settings.index.max_candidates]
-        found: list[tuple[str, str, float]] = []
-        for other_id in ranked:
-            other = self.get(other_id)
-            if other is None:   # removed meanwhile by another worker
-                continue
-            overlap = verify_verbatim(analysis, analyze(other, self.context), self.context)
-            relation = verbatim_relation(overlap, self.settings.relation)
-            if relation is None:
-                continue
-            if relation == EXCERPT and overlap.containment_a_in_b < overlap.containment_b_in_a:
-                relation = CONTAINS
-            found.append((other_id, relation, overlap.containment_a_in_b))
+        found = [f for f in (self._compare(analysis, other_id, set(lines)) for other_id in ranked) if f]
         order = (DUPLICATE, EXCERPT, OVERLAP, CONTAINS)
         found.sort(key=lambda f: (order.index(f[1]), -f[2], f[0]))
         relation = found[0][1] if found else NEW
-        return Verdict(doc.id, relation, [(i, s) for i, _, s in found]), self._buckets(sketch, all_windows=False)
+        return Verdict(doc.id, relation, [(i, s) for i, _, s in found]), (analysis, lines)
+
+    def _compare(self, analysis: DocumentAnalysis, other_id: str, incoming_lines: set[str]):
+        """(other id, relation of the incoming document to it, share of it inside the other), or None."""
+        other = self._stored(other_id)
+        if other is None:   # removed meanwhile by another worker
+            return None
+        overlap = verify_verbatim(analysis, self._indexed_analysis(other, incoming_lines), self.context)
+        relation = verbatim_relation(overlap, self.settings.relation)
+        if relation is None:
+            return None
+        if relation == EXCERPT and overlap.containment_a_in_b < overlap.containment_b_in_a:
+            relation = CONTAINS
+        return other_id, relation, overlap.containment_a_in_b
+
+    def _indexed_analysis(self, stored: StoredDocument, incoming_lines: set[str]) -> DocumentAnalysis:
+        """An indexed document analysed with today's chrome counts (its own lines counted by the
+        index, plus the incoming document's).  The last few are kept with their short lines, as
+        copies of one story keep coming back to the same originals; a kept analysis is reused
+        while the same lines are chrome."""
+        cache_key = (stored.id, stored.digest)
+        cached = self._analyses.get(cache_key)
+        doc = None
+        if cached is None:
+            doc = Document(id=stored.id, text=stored.text, title=stored.title, date=stored.date, url=stored.url,
+                           source=stored.source)
+            keys = {key: line_hash(key) for key in self.context.chrome.line_keys(doc)}
+        else:
+            keys = cached[0]
+        counts = {k: n + (k in incoming_lines) for k, n in self._line_counts(keys).items()}
+        chrome = frozenset(k for k, n in counts.items() if n >= self.settings.chrome.chrome_min_docs)
+        if cached is not None and cached[1] == chrome:
+            self._analyses.move_to_end(cache_key)
+            return cached[2]
+        if doc is None:
+            doc = Document(id=stored.id, text=stored.text, title=stored.title, date=stored.date, url=stored.url,
+                           source=stored.source)
+        analysis = self._analyze(doc, counts)
+        self._analyses[cache_key] = (keys, chrome, analysis)
+        self._analyses.move_to_end(cache_key)
+        if len(self._analyses) > ANALYSES_KEPT:
+            self._analyses.popitem(last=False)
+        return analysis
 
     def _buckets(self, sketch, *, all_windows: bool) -> np.ndarray:
-        """Bucket ids of a sketch: its document bands and its window bands.
+        return bucket_ids(sketch, self.document_bands, self.window_bands, all_windows=all_windows)
 
-        Stored documents keep every other window (they tile the text without overlap);
-        queries use all windows, which overlap by half, so an excerpt anywhere still
-        lines up with a stored window to within a quarter of its length."""
-        windows = sketch.windows
-        if not all_windows and len(windows) > 2:
-            keep = list(range(0, len(windows), 2))
-            if keep[-1] != len(windows) - 1:
-                keep.append(len(windows) - 1)
-            windows = windows[keep]
-        keys = [bucket_keys(sketch.signature[None, :], *self.document_bands, table=DOCUMENT_TABLE),
-                bucket_keys(windows, *self.window_bands, table=WINDOW_TABLE)]
-        return np.unique(np.concatenate([k.ravel() for k in keys])).view(np.int64)
+
+def bucket_ids(sketch, document_bands: tuple[int, int], window_bands: tuple[int, int], *,
+               all_windows: bool) -> np.ndarray:
+    """Bucket ids of a sketch (32 bits: what is stored): its document bands and its window bands.
+
+    Stored documents keep every other window (they tile the text without overlap);
+    queries use all windows, which overlap by half, so an excerpt anywhere still
+    lines up with a stored window to within a quarter of its length."""
+    windows = sketch.windows
+    if not all_windows and len(windows) > 2:
+        keep = list(range(0, len(windows), 2))
+        if keep[-1] != len(windows) - 1:
+            keep.append(len(windows) - 1)
+        windows = windows[keep]
+    keys = np.concatenate([bucket_keys(sketch.signature[None, :], *document_bands, table=DOCUMENT_TABLE).ravel(),
+                           bucket_keys(windows, *window_bands, table=WINDOW_TABLE).ravel()])
+    return np.unique(((keys >> _FOLD) ^ keys).astype(KEY))

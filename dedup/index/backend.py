@@ -1,8 +1,17 @@
 """The one small interface every index backend implements (SQLite embedded, Redis shared).
 
-A backend stores documents and an inverted index from LSH bucket ids to the
-documents in them.  It knows nothing about shingles or MinHash: the ``Index``
-computes bucket ids, the backend only keeps them, atomically.
+A backend stores documents, an inverted index from LSH bucket ids to the documents
+in them, how many documents carry each short line (the chrome stage's counts), and
+the checkpoints of interrupted filter runs.  It knows nothing about shingles or
+MinHash: the ``Index`` computes bucket ids and line hashes, the backend keeps them.
+
+Writes happen in batches: ``begin()`` starts a write transaction and brings the
+backend's view up to date with what other processes committed; ``commit(batch)``
+applies every document and the checkpoint of that batch all at once, or nothing.
+Between the two, no other writer can commit (SQLite holds the write lock), or the
+commit fails with ``Conflict`` and the caller judges the batch again (Redis).  So
+"check, then add" is atomic across processes: each batch is judged against
+everything committed before it.
 """
 
 from __future__ import annotations
@@ -10,20 +19,58 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Protocol, Sequence
+
+import numpy as np
+
+# Exit statuses of the CLI, one per kind of failure (README "Pre-ingest filter").
+EXIT_USAGE = 2
+EXIT_DAMAGED = 3
+EXIT_LOCKED = 4
+EXIT_UNREACHABLE = 5
+EXIT_NO_SPACE = 6
+EXIT_RESUME = 7
 
 
 class IndexError_(Exception):
     """A problem with the index itself (cannot open, wrong format, settings mismatch)."""
 
+    exit_code = EXIT_USAGE
+
 
 class IndexLocked(IndexError_):
     """Another process holds the index for writing longer than we wait."""
 
+    exit_code = EXIT_LOCKED
+
 
 class IndexMismatch(IndexError_):
-    """The index was built with other sketch parameters: its signatures do not compare."""
+    """The index was built with other settings: its signatures do not compare."""
+
+    exit_code = EXIT_USAGE
+
+
+class IndexDamaged(IndexError_):
+    """The file or a stored record is not what was written (a flipped byte, a truncated file)."""
+
+    exit_code = EXIT_DAMAGED
+
+
+class IndexUnreachable(IndexError_):
+    """The backend's server cannot be reached (or went away mid-stream)."""
+
+    exit_code = EXIT_UNREACHABLE
+
+
+class NoSpace(IndexError_):
+    """The disk (or the file size limit) is full: nothing of the batch was committed."""
+
+    exit_code = EXIT_NO_SPACE
+
+
+class Conflict(Exception):
+    """Another writer committed while this batch was judged: judge it again (not an error)."""
 
 
 @dataclass(frozen=True)
@@ -46,31 +93,85 @@ class StoredDocument:
     def pack_meta(self) -> str:
         meta = asdict(self)
         del meta["text"], meta["id"], meta["digest"]
-        return json.dumps(meta, sort_keys=True)
+        return json.dumps({k: v for k, v in meta.items() if v}, sort_keys=True)
 
     @classmethod
-    def unpack(cls, doc_id: str, digest: str, packed_text: bytes, meta: str) -> "StoredDocument":
-        return cls(id=doc_id, digest=digest, text=zlib.decompress(packed_text).decode("utf-8"), **json.loads(meta))
+    def unpack(cls, doc_id: str, digest: str, packed_text: bytes, meta: str, where: str = "") -> "StoredDocument":
+        """The stored record, checked: a damaged text (zlib or digest) is ``IndexDamaged``, never garbage."""
+        try:
+            text = zlib.decompress(packed_text).decode("utf-8")
+            fields = json.loads(meta)
+        except (zlib.error, UnicodeDecodeError, ValueError, TypeError) as err:
+            raise IndexDamaged(f"{where}: stored document {doc_id!r} is damaged ({err}); "
+                               "run 'dedup index check' and rebuild the index") from None
+        if cls.digest_of(text) != digest:
+            raise IndexDamaged(f"{where}: stored document {doc_id!r} is damaged (its text no longer matches "
+                               "its digest); run 'dedup index check' and rebuild the index")
+        return cls(id=doc_id, digest=digest, text=text, **fields)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One document to store, with what it is found by: its LSH buckets and its short lines."""
+
+    doc: StoredDocument
+    buckets: np.ndarray      # uint32 bucket ids (stored windows and document bands), unique
+    lines: np.ndarray        # uint64 hashes of its distinct short lines (chrome counts)
+
+
+@dataclass
+class Batch:
+    """What one write transaction commits: documents, and where the filter run stands."""
+
+    entries: list[Entry] = field(default_factory=list)
+    checkpoint: tuple[str, dict] | None = None   # (run name, state) saved with the documents
+    finished: str | None = None                  # run name whose checkpoint is dropped (the run completed)
+
+
+def pack_uint(values: np.ndarray, dtype) -> bytes:
+    return np.ascontiguousarray(values, dtype=dtype).tobytes()
+
+
+def unpack_uint(blob: bytes, dtype, where: str, doc_id: str) -> np.ndarray:
+    if len(blob) % np.dtype(dtype).itemsize:
+        raise IndexDamaged(f"{where}: stored document {doc_id!r} is damaged (truncated bucket list); "
+                           "run 'dedup index check' and rebuild the index")
+    return np.frombuffer(blob, dtype=dtype)
 
 
 class IndexBackend(Protocol):
-    location: str
+    location: str      # where the index is, safe to print (passwords masked)
 
     def read_meta(self) -> dict | None:
-        """The parameters the index was built with, or None for a new index."""
+        """The settings the index was built with, or None for a new index."""
 
     def write_meta(self, meta: dict) -> None: ...
 
-    def lookup(self, buckets: Sequence[int]) -> dict[str, int]:
-        """Documents in any of ``buckets``, with how many of them each is in."""
+    def begin(self) -> None:
+        """Start a write transaction and see everything committed so far."""
+
+    def commit(self, batch: Batch) -> None:
+        """Store the batch's documents (replacing same ids) and its checkpoint atomically.
+        Raises ``Conflict`` when another writer committed since ``begin`` (nothing is written)."""
+
+    def rollback(self) -> None: ...
+
+    def lookup(self, buckets: np.ndarray) -> dict[str, int]:
+        """Committed documents in any of ``buckets``, with how many of them each is in."""
 
     def get(self, doc_id: str) -> StoredDocument | None: ...
 
-    def put(self, doc: StoredDocument, buckets: Sequence[int]) -> None:
-        """Store (or replace) a document and its buckets atomically: all or nothing."""
+    def line_counts(self, hashes: Sequence[int]) -> dict[int, int]:
+        """How many committed documents carry each short line (by hash); absent ones are 0."""
+
+    def checkpoint(self, run: str) -> dict | None:
+        """The saved state of an interrupted filter run, or None."""
 
     def remove(self, doc_id: str) -> bool: ...
 
     def stats(self) -> dict: ...
+
+    def verify(self) -> list[str]:
+        """Every problem found by reading the whole index back (empty: intact)."""
 
     def close(self) -> None: ...

@@ -1,12 +1,21 @@
 """Shared index backend on Redis (redis-py), for several workers or machines.
 
 Keys, under a prefix (default ``dedup``):
-  PREFIX:meta            string, JSON parameters the index was built with
-  PREFIX:doc:ID          hash {digest, text (zlib), meta, buckets}
+  PREFIX:meta            string, JSON settings the index was built with
+  PREFIX:gen             counter, incremented by every commit and removal
+  PREFIX:doc:ID          hash {digest, text (zlib), meta, buckets, lines, gen, seq}
   PREFIX:b:BUCKET        set of document ids in an LSH bucket
   PREFIX:docs            set of all document ids
-A ``put`` is one MULTI/EXEC transaction (all or nothing); it WATCHes the
-document key so two workers replacing the same id cannot interleave.
+  PREFIX:line:HASH       counter, documents carrying a short line
+  PREFIX:runs            hash {run name: checkpoint of an interrupted filter run}
+
+Atomic check-and-add, optimistically: inside a batch every key a verdict reads (the
+buckets looked up, the documents fetched, the short-line counters) is WATCHed before it
+is read; ``commit`` applies the batch in one MULTI/EXEC (which also increments ``gen``,
+the commit order).  If another worker changed any of those keys meanwhile, EXEC fails,
+nothing is written and the caller judges the batch again on the new state
+(``Conflict``).  So a batch is admitted only against everything committed before it,
+as with one writer, while workers adding unrelated documents do not disturb each other.
 """
 
 from __future__ import annotations
@@ -17,26 +26,54 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
-from .backend import IndexError_, StoredDocument
+from .backend import (Batch, Conflict, IndexError_, IndexUnreachable, StoredDocument, pack_uint, unpack_uint)
+from .postings import KEY
+
+CONNECT_TIMEOUT_S = 5.0   # also bounds a TLS handshake against a server that does not speak TLS
+COMMAND_TIMEOUT_S = 30.0
+
+
+def masked(url: str) -> str:
+    """The URL with any password replaced by ``***`` (safe to print)."""
+    parsed = urlparse(url)
+    if parsed.password is None:
+        return url
+    user = parsed.username or ""
+    host = parsed.netloc.rsplit("@", 1)[1]
+    return parsed._replace(netloc=f"{user}:***@{host}").geturl()
 
 
 class RedisBackend:
     def __init__(self, url: str) -> None:
+        self.location = masked(url)
         try:
             import redis
         except ImportError:
-            raise IndexError_(f"{url}: the Redis backend needs redis-py: pip install 'dedup[redis]'") from None
-        self.location = url
+            raise IndexError_(f"{self.location}: the Redis backend needs redis-py: pip install 'dedup[redis]'") \
+                from None
         parsed = urlparse(url)
-        self.prefix = parse_qs(parsed.query).get("prefix", ["dedup"])[0]
-        clean = parsed._replace(query="").geturl()
-        self._errors = (redis.RedisError,)
-        self._watch_error = redis.WatchError
         try:
-            self.client = redis.Redis.from_url(clean, socket_timeout=30)
-            self.client.ping()
-        except redis.RedisError as err:
-            raise IndexError_(f"{url}: cannot reach Redis: {err}") from None
+            parsed.port
+        except ValueError:
+            raise IndexError_(f"{self.location}: the port must be a number") from None
+        self._password = parsed.password
+        self.prefix = parse_qs(parsed.query).get("prefix", ["dedup"])[0]
+        self._errors = (redis.RedisError, OSError)
+        self._watch_error = redis.WatchError
+        self._pipe = None
+        plain = parsed._replace(query="").geturl()
+        try:
+            # First a PING whose every wait is the short connect timeout (a TLS handshake to a server
+            # that does not speak TLS would otherwise hang for the whole command timeout).
+            with redis.Redis.from_url(plain, socket_timeout=CONNECT_TIMEOUT_S,
+                                      socket_connect_timeout=CONNECT_TIMEOUT_S) as probe:
+                probe.ping()
+            self.client = redis.Redis.from_url(plain, socket_timeout=COMMAND_TIMEOUT_S,
+                                               socket_connect_timeout=CONNECT_TIMEOUT_S)
+        except self._errors as err:
+            raise IndexUnreachable(f"{self.location}: cannot reach Redis: {self._clean(err)}") from None
+        except ValueError as err:
+            raise IndexError_(f"{self.location}: not a usable Redis URL: {self._clean(err)}") from None
 
     def _key(self, *parts: str) -> str:
         return ":".join((self.prefix, *parts))
@@ -48,10 +85,75 @@ class RedisBackend:
     def write_meta(self, meta: dict) -> None:
         self._call(self.client.set, self._key("meta"), json.dumps(meta, sort_keys=True))
 
-    def lookup(self, buckets: Sequence[int]) -> dict[str, int]:
+    # -- batches -------------------------------------------------------------------
+
+    def begin(self) -> None:
+        self._pipe = self.client.pipeline(transaction=True)
+        self._call(self._pipe.watch, self._key("gen"))
+        self._generation = int(self._call(self._pipe.get, self._key("gen")) or 0)
+        self._call(self._pipe.unwatch)   # gen only numbers commits; conflicts come from the keys read
+
+    def _watch(self, keys: list[str]) -> None:
+        """Inside a batch: any later change to ``keys`` by another worker fails the commit."""
+        if self._pipe is not None and keys:
+            self._call(self._pipe.watch, *keys)
+
+    def commit(self, batch: Batch) -> None:
+        pipe, self._pipe = self._pipe, None
+        try:
+            if batch.entries:   # (WATCH also puts the pipeline back in immediate mode for the reads below)
+                pipe.watch(*[self._key("doc", e.doc.id) for e in batch.entries])
+            old = {e.doc.id: pipe.hmget(self._key("doc", e.doc.id), "buckets", "lines") for e in batch.entries}
+            pipe.multi()
+            for seq, entry in enumerate(batch.entries):
+                doc = entry.doc
+                self._unlink(pipe, doc.id, *old[doc.id])
+                buckets = np.asarray(entry.buckets, dtype=KEY)
+                pipe.hset(self._key("doc", doc.id), mapping={
+                    "digest": doc.digest, "text": doc.pack_text(), "meta": doc.pack_meta(),
+                    "buckets": pack_uint(buckets, KEY), "lines": pack_uint(entry.lines, np.int64),
+                    "gen": self._generation + 1, "seq": seq})   # commit order (batch, place in it)
+                for bucket in buckets.tolist():
+                    pipe.sadd(self._key("b", str(bucket)), doc.id)
+                for line in entry.lines.tolist():
+                    pipe.incr(self._key("line", str(line)))
+                pipe.sadd(self._key("docs"), doc.id)
+            if batch.checkpoint is not None:
+                pipe.hset(self._key("runs"), batch.checkpoint[0], batch.checkpoint[1])
+            if batch.finished is not None:
+                pipe.hdel(self._key("runs"), batch.finished)
+            pipe.incr(self._key("gen"))
+            pipe.execute()
+        except self._watch_error:
+            raise Conflict() from None
+        except self._errors as err:
+            raise IndexUnreachable(f"{self.location}: Redis error: {self._clean(err)}") from None
+        finally:
+            pipe.reset()
+
+    def rollback(self) -> None:
+        if self._pipe is not None:
+            self._pipe.reset()
+            self._pipe = None
+
+    def _unlink(self, pipe, doc_id: str, old_buckets: bytes | None, old_lines: bytes | None) -> None:
+        if old_buckets is None:
+            return
+        for bucket in unpack_uint(old_buckets, KEY, self.location, doc_id).tolist():
+            pipe.srem(self._key("b", str(bucket)), doc_id)
+        for line in unpack_uint(old_lines or b"", np.int64, self.location, doc_id).tolist():
+            pipe.decr(self._key("line", str(line)))
+        pipe.delete(self._key("doc", doc_id))
+        pipe.srem(self._key("docs"), doc_id)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def lookup(self, buckets: np.ndarray) -> dict[str, int]:
+        keys = [self._key("b", str(bucket)) for bucket in np.unique(np.asarray(buckets, dtype=KEY)).tolist()]
+        self._watch(keys)
         pipe = self.client.pipeline(transaction=False)
-        for bucket in buckets:
-            pipe.smembers(self._key("b", str(int(bucket))))
+        for key in keys:
+            pipe.smembers(key)
         hits: dict[str, int] = {}
         for members in self._call(pipe.execute):
             for member in members:
@@ -60,62 +162,81 @@ class RedisBackend:
         return hits
 
     def get(self, doc_id: str) -> StoredDocument | None:
-        row = self._call(self.client.hgetall, self._key("doc", doc_id))
-        if not row:
+        self._watch([self._key("doc", doc_id)])
+        row = self._call(self.client.hmget, self._key("doc", doc_id), "digest", "text", "meta")
+        if row[0] is None:
             return None
-        return StoredDocument.unpack(doc_id, row[b"digest"].decode(), row[b"text"], row[b"meta"].decode())
+        return StoredDocument.unpack(doc_id, row[0].decode(), row[1], row[2].decode(), where=self.location)
 
-    def put(self, doc: StoredDocument, buckets: Sequence[int]) -> None:
-        packed = np.unique(np.asarray(buckets, dtype=np.int64))
-        doc_key = self._key("doc", doc.id)
-        while True:
-            with self.client.pipeline(transaction=True) as pipe:
-                try:
-                    pipe.watch(doc_key)
-                    old = pipe.hget(doc_key, "buckets")
-                    pipe.multi()
-                    self._unlink(pipe, doc.id, old)
-                    pipe.hset(doc_key, mapping={"digest": doc.digest, "text": doc.pack_text(),
-                                                "meta": doc.pack_meta(), "buckets": packed.tobytes()})
-                    for bucket in packed:
-                        pipe.sadd(self._key("b", str(int(bucket))), doc.id)
-                    pipe.sadd(self._key("docs"), doc.id)
-                    pipe.execute()
-                    return
-                except self._watch_error:
-                    continue   # another worker changed this document meanwhile: redo on fresh state
-                except self._errors as err:
-                    raise IndexError_(f"{self.location}: Redis error: {err}") from None
+    def line_counts(self, hashes: Sequence[int]) -> dict[int, int]:
+        values = [int(h) for h in hashes]
+        if not values:
+            return {}
+        keys = [self._key("line", str(h)) for h in values]
+        self._watch(keys)
+        counts = self._call(self.client.mget, keys)
+        return {h: int(c) for h, c in zip(values, counts) if c is not None and int(c) > 0}
+
+    def checkpoint(self, run: str) -> bytes | None:
+        return self._call(self.client.hget, self._key("runs"), run)
 
     def remove(self, doc_id: str) -> bool:
-        doc_key = self._key("doc", doc_id)
-        old = self._call(self.client.hget, doc_key, "buckets")
-        if old is None:
-            return False
-        pipe = self.client.pipeline(transaction=True)
-        self._unlink(pipe, doc_id, old)
-        self._call(pipe.execute)
-        return True
-
-    def _unlink(self, pipe, doc_id: str, old_buckets: bytes | None) -> None:
-        if old_buckets is None:
-            return
-        for bucket in np.frombuffer(old_buckets, dtype=np.int64):
-            pipe.srem(self._key("b", str(int(bucket))), doc_id)
-        pipe.delete(self._key("doc", doc_id))
-        pipe.srem(self._key("docs"), doc_id)
+        while True:
+            self.begin()
+            pipe = self._pipe
+            try:
+                pipe.watch(self._key("doc", doc_id))
+                old = pipe.hmget(self._key("doc", doc_id), "buckets", "lines")
+                if old[0] is None:
+                    return False
+                pipe.multi()
+                self._unlink(pipe, doc_id, *old)
+                pipe.incr(self._key("gen"))
+                pipe.execute()
+                return True
+            except self._watch_error:
+                continue
+            except self._errors as err:
+                raise IndexUnreachable(f"{self.location}: Redis error: {self._clean(err)}") from None
+            finally:
+                self.rollback()
 
     def stats(self) -> dict:
         info = self._call(self.client.info, "memory")
         return {"backend": "redis", "location": self.location, "prefix": self.prefix,
                 "documents": self._call(self.client.scard, self._key("docs")),
+                "interrupted_runs": self._call(self.client.hlen, self._key("runs")),
                 "server_memory_bytes": info.get("used_memory")}
 
+    def verify(self) -> list[str]:
+        """Every stored document decompresses and matches its digest, and is in its buckets."""
+        problems = []
+        for member in self._call(self.client.smembers, self._key("docs")):
+            doc_id = member.decode("utf-8")
+            try:
+                if self.get(doc_id) is None:
+                    problems.append(f"document {doc_id!r} is listed but not stored")
+                    continue
+                packed = self._call(self.client.hget, self._key("doc", doc_id), "buckets")
+                buckets = unpack_uint(packed or b"", KEY, self.location, doc_id)
+                if len(buckets) and not self._call(self.client.sismember, self._key("b", str(int(buckets[0]))),
+                                                   doc_id):
+                    problems.append(f"document {doc_id!r} is missing from its buckets")
+            except IndexError_ as err:
+                problems.append(str(err).split(": ", 1)[-1])
+        return problems
+
     def close(self) -> None:
+        self.rollback()
         self.client.close()
+
+    def _clean(self, err: Exception) -> str:
+        """An error message with the password (if redis-py put it in) masked."""
+        message = str(err) or type(err).__name__
+        return message.replace(self._password, "***") if self._password else message
 
     def _call(self, fn, *args):
         try:
             return fn(*args)
         except self._errors as err:
-            raise IndexError_(f"{self.location}: Redis error: {err}") from None
+            raise IndexUnreachable(f"{self.location}: Redis error: {self._clean(err)}") from None

@@ -1,0 +1,127 @@
+"""In-memory inverted index: LSH bucket id -> document keys, as a few sorted numpy runs.
+
+The embedded index keeps each document's bucket ids packed in its row (4 bytes a
+bucket) and rebuilds this structure from them when it opens: a B-tree of
+(bucket, document) rows on disk took ~8 KB a document and a random page write per
+posting.  New postings go to a small dict; every ``buffer_size`` postings the dict
+is sealed into a sorted run, and runs of similar size are merged (a log-structured
+merge), so adding costs O(log n) per posting and a lookup is one binary search per
+run (at most a few dozen runs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KEY = np.uint32    # bucket ids as stored (the low 32 bits of candidates.bucket_keys, folded)
+DOC = np.uint32    # document keys (SQLite row ids)
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Concatenated ``range(s, s + c)`` for each start and count, without a Python loop."""
+    total = int(counts.sum())
+    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
+    return offsets + np.arange(total)
+
+
+class BucketMap:
+    """bucket -> documents in a dict, filled and searched with set operations (loops in C).
+
+    Nearly every bucket holds one document, so ``first`` maps a bucket to it and only the
+    rare shared buckets keep a list in ``more``."""
+
+    def __init__(self) -> None:
+        self.first: dict = {}
+        self.more: dict = {}
+        self.size = 0
+
+    def add(self, doc, buckets: list[int]) -> None:
+        new = dict.fromkeys(buckets, doc)
+        for bucket in self.first.keys() & new.keys():
+            del new[bucket]
+            if bucket in self.more:
+                self.more[bucket].append(doc)
+            else:
+                self.more[bucket] = [self.first[bucket], doc]
+        self.first.update(new)
+        self.size += len(buckets)
+
+    def lookup(self, query: list[int]) -> list:
+        """Every document in any of the ``query`` buckets, once per bucket it is in."""
+        found = []
+        more = self.more
+        for bucket in self.first.keys() & query:
+            if bucket in more:
+                found.extend(more[bucket])
+            else:
+                found.append(self.first[bucket])
+        return found
+
+    def items(self):
+        more = self.more
+        for bucket, doc in self.first.items():
+            if bucket in more:
+                for member in more[bucket]:
+                    yield bucket, member
+            else:
+                yield bucket, doc
+
+
+class Postings:
+    def __init__(self, buffer_size: int = 1 << 16) -> None:
+        self.buffer_size = buffer_size
+        self._runs: list[tuple[np.ndarray, np.ndarray]] = []   # (sorted keys, their documents)
+        self._buffer = BucketMap()
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys, _ in self._runs) + self._buffer.size
+
+    def add(self, doc: int, buckets: np.ndarray) -> None:
+        self._buffer.add(doc, buckets.tolist())
+        if self._buffer.size >= self.buffer_size:
+            self._seal()
+
+    def add_many(self, docs: list[int], buckets: list[np.ndarray]) -> None:
+        """Bulk load (opening an index): one sorted run for all of them."""
+        if not docs:
+            return
+        keys = np.concatenate(buckets).astype(KEY, copy=False)
+        owners = np.repeat(np.asarray(docs, dtype=DOC), [len(b) for b in buckets])
+        self._push(keys, owners)
+
+    def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(document keys, how many of the ``query`` buckets (distinct) each is in)."""
+        query = np.asarray(query, dtype=KEY)
+        found = []
+        for keys, docs in self._runs:
+            lo = np.searchsorted(keys, query, side="left")
+            hit = keys[np.minimum(lo, len(keys) - 1)] == query   # most buckets are in no run: one search for them
+            if hit.any():
+                lo, wanted = lo[hit], query[hit]
+                counts = np.searchsorted(keys, wanted, side="right") - lo
+                found.append(docs[_ranges(lo, counts)])
+        if self._buffer.size:
+            extra = self._buffer.lookup(query.tolist())
+            if extra:
+                found.append(np.asarray(extra, dtype=DOC))
+        if not found:
+            return np.empty(0, dtype=DOC), np.empty(0, dtype=np.int64)
+        return np.unique(np.concatenate(found), return_counts=True)
+
+    def _seal(self) -> None:
+        if not self._buffer.size:
+            return
+        pairs = np.fromiter(self._buffer.items(), dtype=np.dtype((np.int64, 2)), count=self._buffer.size)
+        self._buffer = BucketMap()
+        self._push(pairs[:, 0].astype(KEY), pairs[:, 1].astype(DOC))
+
+    def _push(self, keys: np.ndarray, owners: np.ndarray) -> None:
+        order = np.argsort(keys, kind="stable")
+        self._runs.append((keys[order], owners[order]))
+        # Merge while the newest run is at least half the size of the one before: sizes stay
+        # geometric, so there are O(log n) runs and each posting is re-sorted O(log n) times.
+        while len(self._runs) >= 2 and 2 * len(self._runs[-1][0]) >= len(self._runs[-2][0]):
+            (k2, d2), (k1, d1) = self._runs.pop(), self._runs.pop()
+            keys, owners = np.concatenate((k1, k2)), np.concatenate((d1, d2))
+            order = np.argsort(keys, kind="stable")
+            self._runs.append((keys[order], owners[order]))
