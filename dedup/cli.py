@@ -168,6 +168,7 @@ def scan(
     min_passage_words: int = option("min_passage_words"),
     chrome_min_docs: int = option("chrome_min_docs"),
     lsh: str = option("lsh"),
+    jobs: int = option("jobs", "--jobs", "-j"),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML report here: "
                                         "derivation graphs, sortable pair tables, articles side by side."),
@@ -182,7 +183,8 @@ def scan(
 
     settings = settings_from(paraphrase=paraphrase, shingle_size=shingle_size, window_words=window_words,
                              window_threshold=window_threshold, document_threshold=document_threshold,
-                             min_passage_words=min_passage_words, chrome_min_docs=chrome_min_docs, lsh=lsh)
+                             min_passage_words=min_passage_words, chrome_min_docs=chrome_min_docs, lsh=lsh,
+                             jobs=jobs)
     corpus = read_corpus(paths, include, exclude, quiet, progress, max_mb)
     report = run_scan(corpus, settings, progress, quiet)
     if html is not None:

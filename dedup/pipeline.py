@@ -15,12 +15,13 @@ from typing import Iterable, Sequence
 
 from .candidates import CandidateFinder
 from .classify import Decision, decide, make_pair
-from .core import Context, DocumentAnalysis, PairEvidence, analyze, verify, verify_verbatim
+from .core import Context, DocumentAnalysis, PairEvidence, verify, verify_verbatim
 from .lineage import LineageBuilder
 from .load import Corpus
 from .passages import SharedPassageFinder, SharedPassages
 from .records import OVERLAP, PARAPHRASE, Document, Pair, ProgressCallback, ScanReport
 from .settings import Settings
+from .workers import analyze_all
 
 NO_RELATION = "none"
 
@@ -62,9 +63,9 @@ class Scanner:
         context = Context.fit(documents if corpus is None else corpus, self.settings)
         _tick(progress, "chrome", 1, 1)
         analyses = []
-        for i, doc in enumerate(documents):
-            analyses.append(analyze(doc, context))
-            _tick(progress, "analyze", i + 1, len(documents))
+        for analysis in analyze_all(documents, context, self.settings.execution.jobs):
+            analyses.append(analysis)
+            _tick(progress, "analyze", len(analyses), len(documents))
         return context, analyses
 
     def verbatim_evidence(self, analyses: Sequence[DocumentAnalysis], context: Context,

@@ -190,8 +190,17 @@ class IndexSettings(Section):
                                 "first).", low=1)
 
 
+@dataclass(frozen=True)
+class ExecutionSettings(Section):
+    """How the work is run, not what it finds: results are the same for any value."""
+
+    name: ClassVar[str] = "execution"
+    jobs: int = param(0, "Worker processes for analysing documents (chrome, shingles, MinHash) on large inputs "
+                      "(2,000 documents or more): 0 uses every core, 1 none.", low=0, high=256)
+
+
 SECTIONS = (SketchSettings, CandidateSettings, AlignSettings, RelationSettings, ChromeSettings,
-            ParaphraseSettings, LineageSettings, IndexSettings)
+            ParaphraseSettings, LineageSettings, IndexSettings, ExecutionSettings)
 
 
 @dataclass(frozen=True)
@@ -206,6 +215,7 @@ class Settings:
     paraphrase: ParaphraseSettings = field(default_factory=ParaphraseSettings)
     lineage: LineageSettings = field(default_factory=LineageSettings)
     index: IndexSettings = field(default_factory=IndexSettings)
+    execution: ExecutionSettings = field(default_factory=ExecutionSettings)
 
     def __post_init__(self) -> None:
         if self.align.min_passage_words < self.sketch.shingle_size:

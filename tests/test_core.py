@@ -102,3 +102,23 @@ def test_import_help_and_index_stats_do_not_load_scikit_learn(tmp_path):
         f"import sys\nfrom dedup.cli import app\nsys.argv = ['dedup', 'index', 'stats', {str(index)!r}]\n"
         "try:\n    app()\nexcept SystemExit:\n    pass")
     assert "sklearn" not in stats_modules and "dedup.index" in stats_modules
+
+
+def test_worker_processes_give_the_same_report(seeds, monkeypatch):
+    """--jobs changes how the work runs, never what it finds."""
+    import random
+
+    from dedup import workers
+    from synth import edit_words
+
+    rng = random.Random(5)
+    documents = corpus(seeds) + [Document(f"edit-{n}", edit_words(seeds[SEED_002], 0.1, rng)) for n in range(6)]
+    monkeypatch.setattr(workers, "MIN_PARALLEL", 2)   # small corpus, real worker processes
+    monkeypatch.setattr(workers, "CHUNK", 3)
+    one = Scanner(jobs=1, paraphrase=False).scan(documents)
+    two = Scanner(jobs=2, paraphrase=False).scan(documents)
+    first, second = json.loads(to_json(one)), json.loads(to_json(two))
+    assert first.pop("parameters")["execution"] == {"jobs": 1}
+    second.pop("parameters")
+    assert first == second
+    assert len(one.pairs) >= 20
