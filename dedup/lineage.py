@@ -413,7 +413,9 @@ class LineageBuilder:
 
 def _siblings_of_common_parent(pairs: list[Pair]) -> list[Pair]:
     """Two documents that both derive from a third, with no credit between them, are siblings (two
-    copies of one original), not a chain decided by a few hours between them."""
+    copies of one original), not a chain decided by a few hours between them.  Only a parent both
+    derive from more surely than this pair's own direction counts: a weak guess (containment
+    of an overlap) never overrides publication dates."""
     parents: dict[str, dict[str, float]] = defaultdict(dict)
     for p in pairs:
         if p.direction in (A_FROM_B, B_FROM_A):
@@ -422,7 +424,8 @@ def _siblings_of_common_parent(pairs: list[Pair]) -> list[Pair]:
     out = []
     for p in pairs:
         if p.direction in (A_FROM_B, B_FROM_A) and not any(" credits " in e for e in p.evidence):
-            common = sorted(c for c in set(parents[p.a]) & set(parents[p.b]) if c not in (p.a, p.b))
+            common = sorted(c for c in set(parents[p.a]) & set(parents[p.b])
+                            if c not in (p.a, p.b) and min(parents[p.a][c], parents[p.b][c]) > p.confidence)
             if common:
                 p = replace(p, direction=SIBLINGS, confidence=0.6,
                             evidence=p.evidence + (f"both derive from {common[0]}: siblings, not one from the other",))
