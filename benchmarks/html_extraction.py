@@ -13,7 +13,12 @@ For each page:
   are not part of the expected text and hold no main paragraph, less the page title
   (menus, related links, footers, captions, share bars);
 - kept: share of main strings found in the extracted text; dropped: share of
-  boilerplate strings not found in it (after collapsing spaces).
+  boilerplate strings not found in it (after collapsing spaces); the whole visible
+  text drops none by this definition;
+- pairs: what ``dedup.Scanner`` reports among the pages' extracted texts: pairs of
+  two copies of one article (the same saved page or the same expected text; the
+  suite ships one page twice, as cleveland.com1 and video_article_01) and pairs of different articles
+  (shared site furniture read as ``overlap``: false pairs).
 The expected text is another extractor's output checked by its authors, not a hand
 labelling: a caption or subtitle it leaves out counts as boilerplate here.
 
@@ -47,6 +52,7 @@ class LabelledPage:
     raw: str
     main: list[str]          # strings that belong to the article
     boilerplate: list[str]   # strings that do not
+    article: str             # the expected text
 
 
 def flat(text: str) -> str:
@@ -84,7 +90,7 @@ def labelled_pages(folder: Path) -> list[LabelledPage]:
         boilerplate = [line for line in dict.fromkeys(flat(x) for x in visible_text(raw).text.splitlines())
                        if len(line) >= MIN_CHARS and line not in whole and line not in title
                        and not any(m in line for m in main)]
-        pages.append(LabelledPage(html.stem, raw, main, boilerplate))
+        pages.append(LabelledPage(html.stem, raw, main, boilerplate, whole))
     return pages
 
 
@@ -93,6 +99,22 @@ def score(page: LabelledPage, extracted: str) -> tuple[float, float]:
     kept = sum(m in text for m in page.main) / len(page.main) if page.main else 1.0
     dropped = sum(b not in text for b in page.boilerplate) / len(page.boilerplate) if page.boilerplate else 1.0
     return kept, dropped
+
+
+def pairs_found(pages: list[LabelledPage], texts: list[str]) -> tuple[int, int]:
+    """(pairs of pages of one article, pairs of different articles) that a scan reports."""
+    from dedup import Scanner
+    from dedup.records import Document
+
+    report = Scanner(paraphrase=False).scan([Document(id=p.name, text=t) for p, t in zip(pages, texts)])
+    by_name = {p.name: p for p in pages}
+    same = sum(one_article(by_name[pair.a], by_name[pair.b]) for pair in report.pairs)
+    return same, len(report.pairs) - same
+
+
+def one_article(a: LabelledPage, b: LabelledPage) -> bool:
+    """Two pages of one article: the same saved page, or the same expected text."""
+    return a.raw == b.raw or a.article == b.article
 
 
 def measure(pages: list[LabelledPage], repeat: int) -> tuple[list[dict], list[dict]]:
@@ -106,6 +128,7 @@ def measure(pages: list[LabelledPage], repeat: int) -> tuple[list[dict], list[di
         scores = [score(p, t) for p, t in zip(pages, texts)]
         per_page += [{"page": p.name, "extractor": label, "kept": k, "dropped": d, "chars": len(t)}
                      for p, (k, d), t in zip(pages, scores, texts)]
+        same, different = pairs_found(pages, texts)
         main_total = sum(len(p.main) for p in pages)
         boiler_total = sum(len(p.boilerplate) for p in pages)
         summary.append({
@@ -115,6 +138,7 @@ def measure(pages: list[LabelledPage], repeat: int) -> tuple[list[dict], list[di
             "page_kept": sum(k for k, _ in scores) / len(scores),
             "page_dropped": sum(d for _, d in scores) / len(scores),
             "pages_s": len(pages) / best,
+            "same": same, "different": different,
         })
     return summary, per_page
 
@@ -126,8 +150,10 @@ def main() -> None:
     parser.add_argument("--per-page", action="store_true", help="also print each page's scores")
     args = parser.parse_args()
     pages = labelled_pages(pages_folder(args.pages))
+    same_pairs = sum(one_article(a, b) for i, a in enumerate(pages) for b in pages[i + 1:])
     print(f"{len(pages)} real pages, {sum(len(p.main) for p in pages)} main strings, "
-          f"{sum(len(p.boilerplate) for p in pages)} boilerplate strings\n")
+          f"{sum(len(p.boilerplate) for p in pages)} boilerplate strings, "
+          f"{same_pairs} pair(s) of pages of one article\n")
     summary, per_page = measure(pages, args.repeat)
     if args.per_page:
         print_table(per_page, [("page", "{page}"), ("extractor", "{extractor}"), ("main kept", "{kept:.2f}"),
@@ -135,7 +161,8 @@ def main() -> None:
         print()
     print_table(summary, [("extractor", "{extractor}"), ("main kept", "{kept:.3f}"),
                           ("boilerplate dropped", "{dropped:.3f}"), ("kept/page", "{page_kept:.3f}"),
-                          ("dropped/page", "{page_dropped:.3f}"), ("pages/s", "{pages_s:.1f}")])
+                          ("dropped/page", "{page_dropped:.3f}"), ("pages/s", "{pages_s:.1f}"),
+                          ("pairs: one article", "{same}"), ("pairs: different articles", "{different}")])
 
 
 if __name__ == "__main__":
