@@ -243,7 +243,7 @@ def test_html5_head_never_closed_keeps_its_text(tmp_path, seeds):
 def test_extract_html_is_one_function_and_never_raises():
     page = extract_html("<html><head><meta name=date content='2024-01-02'><title>T</title><body>"
                         "<div>One<br>two</div><!-- hidden --><style>x{}</style>three</body>")
-    text, title, date = page
+    text, title, date = page.text, page.title, page.date
     assert (text, title, date) == ("One\ntwo\nthree", "T", "2024-01-02")
     for raw in ["", "<", "<?xml version='1.0' encoding='latin-1'?><p>x", "\x00\x01", "<p>" * 5000 + "deep"]:
         assert isinstance(extract_html(raw).text, str)
