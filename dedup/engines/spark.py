@@ -95,6 +95,13 @@ class SparkSettings(Section):
 
 # -- reading ------------------------------------------------------------------
 
+def check_source(source: str) -> None:
+    """A local path that is not there is the user's error, said in one line (URIs and globs are
+    Spark's to resolve)."""
+    if "://" not in source and not any(c in source for c in "*?[{") and not Path(source).exists():
+        raise InputError(f"{source}: no such file or folder")
+
+
 def resolve_format(source: str, setting: str) -> str:
     if setting != "auto":
         return setting
@@ -111,7 +118,7 @@ def resolve_format(source: str, setting: str) -> str:
 
 def parse_object(obj: dict, columns: dict[str, str]) -> tuple[Document | None, str | None]:
     """A record (JSON object, Parquet row) as a Document, through the loader's own validation."""
-    mapped = {field: obj[column] for field, column in columns.items() if column in obj}
+    mapped = {field: obj[column] for field, column in columns.items() if obj.get(column) is not None}
     return parse_record(json.dumps(mapped, default=str))
 
 
@@ -125,10 +132,11 @@ def parse_line(line: str, columns: dict[str, str]) -> tuple[Document | None, str
     return parse_object(obj, columns) if isinstance(obj, dict) else parse_record(line)
 
 
-def _parsed(path: str, raw: str, parsed: tuple[Document | None, str | None]):
+def _parsed(path: str, raw: str, parsed: tuple[Document | None, str | None], line: int | None = None):
+    """("doc", Document) or ("reject", row): a bad record is data, never a failed job."""
     document, problem = parsed
     if problem:
-        return ("reject", reject_row(path, problem, None, raw))
+        return ("reject", reject_row(path, problem, line, raw))
     return ("doc", document)
 
 
@@ -313,6 +321,7 @@ class SparkEngine:
             self._session = (SparkSession.builder.master(self.spark.master).appName("dedup")
                              .config("spark.ui.showConsoleProgress", "false")
                              .config("spark.ui.enabled", "false").getOrCreate())
+            self._session.sparkContext.setLogLevel("ERROR")   # failures reach the user as one line, not JVM logs
         return self._session
 
     @property
@@ -322,6 +331,7 @@ class SparkEngine:
     def read(self, source: str):
         """(documents keyed by id, rejected records as rows); the first of two records with one id
         wins, as in the local loader, and the other is rejected."""
+        check_source(source)
         spark = self.session()
         sc = spark.sparkContext
         kind = resolve_format(source, self.spark.input_format)
@@ -338,9 +348,7 @@ class SparkEngine:
                     lambda row: _parsed(source, json.dumps(row.asDict(), default=str)[:2000],
                                         parse_object(row.asDict(), columns)))
             else:
-                from pyspark.sql.functions import input_file_name
-                tagged = frame.select(input_file_name().alias("path"), "value").rdd.map(
-                    lambda row: _parsed(row.path, row.value, parse_line(row.value, columns)))
+                tagged = self._json_lines(frame, columns)
         tagged = tagged.zipWithIndex().persist()
         rejects = tagged.filter(lambda t: t[0][0] == "reject").map(lambda t: t[0][1])
         keyed = (tagged.filter(lambda t: t[0][0] == "doc").map(lambda t: (t[0][1].id, (t[1], t[0][1])))
@@ -349,6 +357,23 @@ class SparkEngine:
         duplicates = keyed.flatMap(lambda kv: [reject_row(d.path or d.id, f"duplicate document id '{d.id}'")
                                                for d in kv[1][1:]])
         return keyed.mapValues(lambda found: found[0]), rejects.union(duplicates)
+
+    def _json_lines(self, frame, columns: dict[str, str]):
+        """Each non-blank line parsed, with its line number where the file was read in one
+        contiguous run of rows (a file Spark splits and interleaves with others gets none)."""
+        from pyspark.sql.functions import input_file_name
+
+        rows = frame.select(input_file_name().alias("path"), "value").rdd.zipWithIndex().persist()
+        runs = (rows.map(lambda r: (r[0].path, (r[1], r[1], 1)))
+                .reduceByKey(lambda x, y: (min(x[0], y[0]), max(x[1], y[1]), x[2] + y[2])).collectAsMap())
+        first = {path: lo for path, (lo, hi, count) in runs.items() if hi - lo + 1 == count}
+
+        def parse(item):
+            row, index = item
+            line = index - first[row.path] + 1 if row.path in first else None
+            return _parsed(row.path, row.value, parse_line(row.value, columns), line)
+
+        return rows.filter(lambda r: r[0].value.strip()).map(parse)
 
     def _frame(self, spark, source: str, kind: str):
         from pyspark.errors import AnalysisException
@@ -367,6 +392,7 @@ class SparkEngine:
     # -- the scan ---------------------------------------------------------------
 
     def scan(self, source: str, out: str | None = None) -> EngineResult:
+        check_source(source)   # before starting a JVM for nothing
         sc = self.session().sparkContext
         self.counts, self.timings = {}, {}
         with self.step("read"):
@@ -376,6 +402,9 @@ class SparkEngine:
             self.counts.update(documents=n, rejects=rejects.count())
         if n == 0:
             raise InputError(f"{source}: no readable documents")
+        if out is None and n > self.spark.summary_max_documents:
+            raise InputError(f"{source}: {n} documents are too many to report without --out DIR "
+                             f"(summary_max_documents is {self.spark.summary_max_documents})")
         with self.step("analyze"):
             context = self.fit_chrome(documents)
             lineage = LineageBuilder(self.settings.lineage)
