@@ -244,12 +244,22 @@ def best_neighbours(doc_id: str, scored: Iterable[tuple[str, float]], neighbours
 
 # -- one pair, on an executor ------------------------------------------------------
 
+def judge_all(a: DocumentFacts, others: Iterable[tuple[DocumentFacts, bool, float | None]], context: Context,
+              lineage: LineageBuilder) -> list[Pair]:
+    """Every candidate pair of document ``a`` (it comes first in each), ``a`` analysed once."""
+    first = analyze(a.document, context)
+    found = (judge(a, b, from_lsh, similarity, context, lineage, first) for b, from_lsh, similarity in others)
+    return [pair for pair in found if pair is not None]
+
+
 def judge(a: DocumentFacts, b: DocumentFacts, from_lsh: bool, similarity: float | None, context: Context,
-          lineage: LineageBuilder) -> Pair | None:
+          lineage: LineageBuilder, first=None) -> Pair | None:
     """What the local scanner concludes for one candidate pair: verbatim evidence for LSH
     candidates, sentence alignment for TF-IDF neighbours and for overlaps (not for duplicates
-    or excerpts), the relation from ``classify.decide``, the direction from the lineage stage."""
-    first, second = analyze(a.document, context), analyze(b.document, context)
+    or excerpts), the relation from ``classify.decide``, the direction from the lineage stage.
+    Analyses are not shipped (ten times the text's size): each side is analysed again here."""
+    first = first if first is not None else analyze(a.document, context)
+    second = analyze(b.document, context)
     known = None
     if from_lsh:
         overlap = verify_verbatim(first, second, context)
@@ -535,12 +545,11 @@ class SparkEngine:
     def judge_pairs(self, facts, lsh, neighbours, shared, lineage: LineageBuilder):
         """Every candidate pair joined with its two documents and judged on an executor."""
         candidates = lsh.map(lambda ab: (ab, True)).fullOuterJoin(neighbours, self.partitions)
-        by_first = candidates.map(lambda kv: (kv[0][0], (kv[0][1], bool(kv[1][0]), kv[1][1])))
-        with_first = by_first.join(facts).map(lambda kv: (kv[1][0][0], (kv[1][1], kv[1][0][1], kv[1][0][2])))
-        both = with_first.join(facts)
+        by_second = candidates.map(lambda kv: (kv[0][1], (kv[0][0], bool(kv[1][0]), kv[1][1])))
+        with_second = by_second.join(facts).map(lambda kv: (kv[1][0][0], (kv[1][1], kv[1][0][1], kv[1][0][2])))
+        by_first = with_second.groupByKey(self.partitions).join(facts)   # a: ([(facts b, lsh?, cosine)], facts a)
         self.counts["judged_pairs"] = candidates.count()
-        return both.map(lambda kv: judge(kv[1][0][0], kv[1][1], kv[1][0][1], kv[1][0][2], shared.value,
-                                         lineage)).filter(lambda p: p is not None)
+        return by_first.flatMap(lambda kv: judge_all(kv[1][1], kv[1][0], shared.value, lineage))
 
     def families(self, facts, pairs):
         """(document, family id): connected components of the reported pairs, plus each document that
