@@ -132,7 +132,8 @@ def test_out_datasets_equal_the_local_engines(generated_results):
     assert "source:financial-times" in documents[SEED_002]["parents"]
     rejects = read_dataset(f"{spark.out}/rejects")
     assert any("no closing quote" in r["record"] for r in rejects)
-    counts = json.loads((spark.out and open(f"{spark.out}/counts.json").read()))
+    with open(f"{spark.out}/counts.json", encoding="utf-8") as f:
+        counts = json.load(f)
     assert counts["pairs"] == len(local.report.pairs) and counts["shuffle_bytes"] > 0
 
 
