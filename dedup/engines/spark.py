@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
+from pyspark import StorageLevel
 
 from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, banding, bucket_keys
 from ..classify import decide, make_pair, verbatim_relation, with_direction
@@ -49,6 +50,7 @@ from .datasets import (DATASETS, document_row, pair_row, reject_row, skipped_row
 log = logging.getLogger(__name__)
 
 BATCH = 256   # documents analysed per numpy batch on an executor
+SPILL = StorageLevel.MEMORY_AND_DISK   # what is kept between steps may not fit in executors' memory
 
 SCHEMAS = {
     "pairs": "a string, b string, relation string, jaccard double, containment_a_in_b double, "
@@ -359,11 +361,11 @@ class SparkEngine:
                                         parse_object(row.asDict(), columns)))
             else:
                 tagged = self._json_lines(frame, columns)
-        tagged = tagged.zipWithIndex().persist()
+        tagged = tagged.zipWithIndex().persist(SPILL)
         rejects = tagged.filter(lambda t: t[0][0] == "reject").map(lambda t: t[0][1])
         keyed = (tagged.filter(lambda t: t[0][0] == "doc").map(lambda t: (t[0][1].id, (t[1], t[0][1])))
                  .groupByKey(self.partitions).mapValues(lambda found: [d for _, d in sorted(found, key=lambda x: x[0])]))
-        keyed = keyed.persist()
+        keyed = keyed.persist(SPILL)
         duplicates = keyed.flatMap(lambda kv: [reject_row(d.path or d.id, f"duplicate document id '{d.id}'")
                                                for d in kv[1][1:]])
         return keyed.mapValues(lambda found: found[0]), rejects.union(duplicates)
@@ -373,7 +375,7 @@ class SparkEngine:
         contiguous run of rows (a file Spark splits and interleaves with others gets none)."""
         from pyspark.sql.functions import input_file_name
 
-        rows = frame.select(input_file_name().alias("path"), "value").rdd.zipWithIndex().persist()
+        rows = frame.select(input_file_name().alias("path"), "value").rdd.zipWithIndex().persist(SPILL)
         runs = (rows.map(lambda r: (r[0].path, (r[1], r[1], 1)))
                 .reduceByKey(lambda x, y: (min(x[0], y[0]), max(x[1], y[1]), x[2] + y[2])).collectAsMap())
         first = {path: lo for path, (lo, hi, count) in runs.items() if hi - lo + 1 == count}
@@ -407,7 +409,7 @@ class SparkEngine:
         self.counts, self.timings = {}, {}
         with self.step("read"):
             documents, rejects = self.read(source)
-            rejects = rejects.persist()
+            rejects = rejects.persist(SPILL)
             n = documents.count()
             self.counts.update(documents=n, rejects=rejects.count())
         if n == 0:
@@ -434,12 +436,12 @@ class SparkEngine:
         else:
             shared = sc.broadcast(context)
         with self.step("verify"):
-            pairs = self.judge_pairs(facts, lsh, neighbours, shared, lineage).persist()
+            pairs = self.judge_pairs(facts, lsh, neighbours, shared, lineage).persist(SPILL)
             self.counts["pairs"] = pairs.count()
         with self.step("families"):
             families = self.families(facts, pairs)
             sources = (facts.flatMap(lambda kv: [(name, kv[0]) for name in kv[1].absent]).groupByKey()
-                       .map(lambda kv: Source(source_id(kv[0]), kv[0], tuple(sorted(kv[1])))).persist())
+                       .map(lambda kv: Source(source_id(kv[0]), kv[0], tuple(sorted(kv[1])))).persist(SPILL))
             self.counts["sources"] = sources.count()
         if out is not None:
             with self.step("write"):
@@ -474,7 +476,7 @@ class SparkEngine:
             ctx, builder, outlets = shared.value
             return analyse_partition(items, ctx, builder, outlets, doc_band, window_band)
 
-        return documents.mapPartitions(run, preservesPartitioning=True).persist()
+        return documents.mapPartitions(run, preservesPartitioning=True).persist(SPILL)
 
     def lsh_pairs(self, facts):
         """Verbatim candidates: documents sharing an LSH bucket (documents or windows table)."""
@@ -482,9 +484,9 @@ class SparkEngine:
         cap = self.settings.candidates.max_bucket
         oversized = sc.accumulator(0)
         postings = facts.flatMap(lambda kv: [(int(key), kv[0]) for key in kv[1].keys])
-        buckets = postings.groupByKey(self.partitions).mapValues(list).filter(lambda kv: len(kv[1]) > 1).persist()
-        sizes = buckets.map(lambda kv: len(kv[1])).persist()
-        pairs = buckets.flatMap(lambda kv: pairs_of_bucket(kv[1], cap, oversized)).distinct(self.partitions).persist()
+        buckets = postings.groupByKey(self.partitions).mapValues(list).filter(lambda kv: len(kv[1]) > 1).persist(SPILL)
+        sizes = buckets.map(lambda kv: len(kv[1])).persist(SPILL)
+        pairs = buckets.flatMap(lambda kv: pairs_of_bucket(kv[1], cap, oversized)).distinct(self.partitions).persist(SPILL)
         self.counts.update(lsh_keys=postings.count(), colliding_buckets=sizes.count(),
                            largest_bucket=sizes.max() if not sizes.isEmpty() else 0,
                            lsh_candidates=pairs.count())
@@ -528,16 +530,16 @@ class SparkEngine:
         p = self.settings.paraphrase
         dropped = sc.accumulator(0)
         vectors = facts.mapPartitions(lambda items: vectors_of_partition(items, shared.value),
-                                      preservesPartitioning=True).persist()
+                                      preservesPartitioning=True).persist(SPILL)
         postings = vectors.flatMap(lambda kv: [(term, kv[0]) for term in kv[1][1]])
         shared_terms = (postings.groupByKey(self.partitions)
                         .flatMap(lambda kv: pairs_of_term(kv[1], p.max_df_docs, dropped)).distinct(self.partitions))
         only = vectors.mapValues(lambda v: v[0])
         scored = (shared_terms.join(only).map(lambda kv: (kv[1][0], (kv[0], kv[1][1])))
-                  .join(only).map(lambda kv: (kv[1][0][0], kv[0], cosine(kv[1][0][1], kv[1][1]))).persist())
+                  .join(only).map(lambda kv: (kv[1][0][0], kv[0], cosine(kv[1][0][1], kv[1][1]))).persist(SPILL))
         best = (scored.flatMap(lambda t: [(t[0], (t[1], t[2])), (t[1], (t[0], t[2]))]).groupByKey(self.partitions)
                 .flatMap(lambda kv: best_neighbours(kv[0], kv[1], p.neighbours, p.min_similarity))
-                .reduceByKey(lambda x, _: x).persist())
+                .reduceByKey(lambda x, _: x).persist(SPILL))
         self.counts.update(term_pairs=scored.count(), neighbour_pairs=best.count())
         self.counts["dropped_terms"] = dropped.value
         return best
@@ -557,7 +559,7 @@ class SparkEngine:
         links = pairs.map(lambda p: (p.a, p.b))
         components = connected_components(links, self.partitions)
         crediting = facts.filter(lambda kv: bool(kv[1].absent)).map(lambda kv: (kv[0], kv[0]))
-        found = components.union(crediting.subtractByKey(components)).persist()
+        found = components.union(crediting.subtractByKey(components)).persist(SPILL)
         self.counts["families"] = found.values().distinct().count()
         return found
 
