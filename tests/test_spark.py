@@ -213,3 +213,28 @@ def test_cli_errors_are_one_line():
     assert bad.returncode == 2 and bad.stderr.strip().startswith("dedup: error: --column must be FIELD=COLUMN")
     unknown = run_cli("scan", str(SEEDS), "--engine", "mapreduce")
     assert unknown.returncode == 2 and "--engine must be one of local, spark" in unknown.stderr
+
+
+def test_records_read_through_column_names_and_the_loaders_checks(tmp_path):
+    from dedup.engines.spark import parse_line, resolve_format
+
+    columns = {"id": "doc_id", "text": "body", "title": "headline", "date": "date", "url": "url", "source": "source"}
+    document, problem = parse_line(json.dumps({"doc_id": 7, "body": seed_text(SEED_002), "headline": "FT memo"}),
+                                   columns)
+    assert problem is None and (document.id, document.title) == ("7", "FT memo")
+    assert parse_line(json.dumps({"doc_id": 7, "body": "  "}), columns) == (None, "empty 'text'")
+    assert parse_line(json.dumps({"doc_id": 7, "text": "the default column"}), columns) == (None, "missing 'text'")
+    assert parse_line('{"doc_id": 7', columns)[1].startswith("malformed JSON")
+    (tmp_path / "parts.parquet").mkdir()
+    assert [resolve_format(s, "auto") for s in (str(SEEDS), str(tmp_path / "parts.parquet"), "s3a://b/news/*.jsonl",
+                                                str(SEEDS / SEED_000))] == ["files", "parquet", "jsonl", "files"]
+
+
+def test_uris_survive_the_cli_path_argument():
+    from pathlib import Path
+
+    from dedup.cli import source_text
+
+    assert source_text(Path("s3a://bucket/news/*.jsonl")) == "s3a://bucket/news/*.jsonl"
+    assert source_text(Path("hdfs://namenode:8020/news")) == "hdfs://namenode:8020/news"
+    assert source_text(Path("corpus/news.jsonl")) == "corpus/news.jsonl"
