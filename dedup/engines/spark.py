@@ -479,16 +479,23 @@ class SparkEngine:
         return documents.mapPartitions(run, preservesPartitioning=True).persist(SPILL)
 
     def lsh_pairs(self, facts):
-        """Verbatim candidates: documents sharing an LSH bucket (documents or windows table)."""
+        """Verbatim candidates: documents sharing an LSH bucket (documents or windows table).  The
+        postings are grouped in the JVM (a DataFrame ``groupBy`` on the keys as longs): grouping
+        millions of them in Python workers was the step that grew fastest."""
+        from pyspark.sql import functions as F
+
         sc = self.session().sparkContext
         cap = self.settings.candidates.max_bucket
         oversized = sc.accumulator(0)
-        postings = facts.flatMap(lambda kv: [(int(key), kv[0]) for key in kv[1].keys])
-        buckets = postings.groupByKey(self.partitions).mapValues(list).filter(lambda kv: len(kv[1]) > 1).persist(SPILL)
-        sizes = buckets.map(lambda kv: len(kv[1])).persist(SPILL)
-        pairs = buckets.flatMap(lambda kv: pairs_of_bucket(kv[1], cap, oversized)).distinct(self.partitions).persist(SPILL)
-        self.counts.update(lsh_keys=postings.count(), colliding_buckets=sizes.count(),
-                           largest_bucket=sizes.max() if not sizes.isEmpty() else 0,
+        postings = self.session().createDataFrame(
+            facts.flatMap(lambda kv: [(key, kv[0]) for key in kv[1].keys.view(np.int64).tolist()]),
+            "key long, id string")
+        buckets = (postings.groupBy("key").agg(F.collect_set("id").alias("ids"))
+                   .filter(F.size("ids") > 1).persist(SPILL))
+        colliding, largest = buckets.agg(F.count(F.lit(1)), F.max(F.size("ids"))).first()
+        pairs = (buckets.rdd.flatMap(lambda row: pairs_of_bucket(row.ids, cap, oversized))
+                 .distinct(self.partitions).persist(SPILL))
+        self.counts.update(lsh_keys=postings.count(), colliding_buckets=colliding, largest_bucket=largest or 0,
                            lsh_candidates=pairs.count())
         self.counts["oversized_buckets"] = oversized.value
         if oversized.value:
