@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -120,3 +121,24 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 def doc(doc_id: str, text: str, **meta) -> Document:
     return Document(id=doc_id, text=text, **meta)
+
+
+REDIS = os.environ.get("DEDUP_TEST_REDIS")
+REDIS_SKIP = "set DEDUP_TEST_REDIS=redis://127.0.0.1:PORT/0 (.ci/run starts a redis-server and sets it)"
+
+
+@pytest.fixture
+def redis_url():
+    """A fresh Redis index location (its own key prefix), its keys deleted afterwards; the test is
+    skipped, saying why, when no Redis server is given."""
+    if not REDIS:
+        pytest.skip(REDIS_SKIP)
+    import uuid
+
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    yield f"{REDIS}?prefix={prefix}"
+    import redis
+    client = redis.Redis.from_url(REDIS)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)

@@ -3,8 +3,6 @@ each: SQLite (embedded) and Redis (shared).  The ``Index`` relies on exactly the
 
 from __future__ import annotations
 
-import os
-import uuid
 
 import numpy as np
 import pytest
@@ -13,7 +11,6 @@ from dedup.index.backend import Batch, Conflict, Entry, IndexLocked, StoredDocum
 
 from .conftest import SEED_000, SEED_001, SEED_002
 
-REDIS = os.environ.get("DEDUP_TEST_REDIS")
 
 
 @pytest.fixture(params=["sqlite", "redis"])
@@ -27,20 +24,13 @@ def open_backend(request, tmp_path):
             opened.append(SQLiteBackend(tmp_path / "contract.index", busy_timeout=0.2))
             return opened[-1]
     else:
-        if not REDIS:
-            pytest.skip("set DEDUP_TEST_REDIS=redis://127.0.0.1:PORT/0 (.ci/run starts a redis-server and sets it)")
         from dedup.index.redis import RedisBackend
-        url = f"{REDIS}?prefix=contract-{uuid.uuid4().hex[:8]}"
+        url = request.getfixturevalue("redis_url")   # skips, saying why, without a Redis server
 
         def connect():
             opened.append(RedisBackend(url))
             return opened[-1]
     yield connect
-    if request.param == "redis":
-        client = opened[0].client
-        keys = list(client.scan_iter(f"{opened[0].prefix}:*"))
-        if keys:
-            client.delete(*keys)
     for backend in opened:
         backend.close()
 

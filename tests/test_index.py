@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
-import uuid
 from pathlib import Path
 
 import pytest
@@ -180,24 +178,14 @@ def test_a_second_process_sees_what_another_committed(tmp_path, seeds):
 
 # -- several writers on one index -------------------------------------------------
 
-REDIS = os.environ.get("DEDUP_TEST_REDIS")
 
 
 @pytest.fixture(params=["sqlite", "redis"])
 def shared_location(request, tmp_path):
     """One index location for several processes: a SQLite file, or a fresh Redis prefix."""
     if request.param == "sqlite":
-        yield str(tmp_path / "shared.index")
-        return
-    if not REDIS:
-        pytest.skip("set DEDUP_TEST_REDIS=redis://127.0.0.1:PORT/0 (.ci/run starts a redis-server)")
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    yield f"{REDIS}?prefix={prefix}"
-    import redis
-    client = redis.Redis.from_url(REDIS)
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
+        return str(tmp_path / "shared.index")
+    return request.getfixturevalue("redis_url")
 
 
 def run_writers(location: str, streams: list[Path], tmp_path: Path) -> list[tuple[list[dict], list[dict]]]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import uuid
 
 import pytest
 
@@ -18,22 +16,6 @@ from synth import word_slice
 from .conftest import SEED_000, SEED_001, SEED_002
 
 pytestmark = pytest.mark.redis
-REDIS = os.environ.get("DEDUP_TEST_REDIS")
-
-
-@pytest.fixture
-def redis_url():
-    if not REDIS:
-        pytest.skip("set DEDUP_TEST_REDIS=redis://127.0.0.1:PORT/0 (.ci/run starts a redis-server)")
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    yield f"{REDIS}?prefix={prefix}"
-    import redis
-    client = redis.Redis.from_url(REDIS)
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-
-
 def test_redis_round_trip_and_parameters(redis_url, seeds):
     with Index.open(redis_url) as index:
         for name, text in seeds.items():

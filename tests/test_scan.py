@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from dedup import Scanner, load_path
+from dedup import load_path
 from dedup.chrome import ChromeDetector
 from dedup.settings import CandidateSettings, ChromeSettings
 from dedup.records import DUPLICATE, EXCERPT, OVERLAP

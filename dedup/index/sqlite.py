@@ -26,8 +26,9 @@ import json
 import os
 import sqlite3
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -116,7 +117,7 @@ class SQLiteBackend:
             raise
 
     def commit(self, batch: Batch) -> None:
-        try:
+        with self._rolled_back_on_error():
             added = [self._insert(entry) for entry in batch.entries]
             if batch.checkpoint is not None:
                 name, state = batch.checkpoint
@@ -124,12 +125,6 @@ class SQLiteBackend:
             if batch.finished is not None:
                 self.db.execute("DELETE FROM runs WHERE name = ?", (batch.finished,))
             self.db.execute("COMMIT")
-        except sqlite3.DatabaseError as err:
-            self.rollback()
-            raise translate(err, self.location) from None
-        except BaseException:
-            self.rollback()
-            raise
         self._in_transaction = False
         for key in self._dropped:
             self._ids.pop(key, None)
@@ -266,16 +261,22 @@ class SQLiteBackend:
 
     def _run_write(self, action, *, sync: bool = True):
         self.begin(sync=sync)
-        try:
+        with self._rolled_back_on_error():
             result = action()
+        self.commit(Batch())
+        return result
+
+    @contextmanager
+    def _rolled_back_on_error(self) -> Iterator[None]:
+        """Inside an open transaction: any failure rolls it back; SQLite's own errors become ours."""
+        try:
+            yield
         except sqlite3.DatabaseError as err:
             self.rollback()
             raise translate(err, self.location) from None
         except BaseException:
             self.rollback()
             raise
-        self.commit(Batch())
-        return result
 
     def _query(self, sql: str, params: Sequence = ()) -> sqlite3.Cursor:
         try:
