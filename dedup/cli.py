@@ -150,6 +150,51 @@ def write_output(text: str, output: Optional[Path]) -> None:
         fail(f"{output}: cannot write: {err.strerror or err}")
 
 
+def source_text(folder: Optional[Path]) -> str:
+    """The scan's input as given: a path, or a URI that ``Path`` squeezed ("s3a:/b" back to "s3a://b")."""
+    import re
+    text = str(folder or default_corpus())
+    return text if text.startswith("file:") else re.sub(r"^([a-z][a-z0-9+.-]+):/(?!/)", r"\1://", text)
+
+
+def engine_report(engine: str, folder: Optional[Path], settings: Settings, master: Optional[str],
+                  out: Optional[str], out_format: str, columns: list[str]):
+    """Run a scan on an execution engine (``dedup.engines``); the report, or None when the corpus was
+    too big to collect (then the counts go to stderr and the datasets to ``out``)."""
+    from .engines import ENGINES, make_engine
+    from .load import InputError
+    if engine not in ENGINES:
+        fail(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    options = {}
+    if engine == "spark":
+        for item in columns:
+            field, _, name = item.partition("=")
+            if field not in ("id", "text", "title", "date", "url", "source") or not name:
+                fail(f"--column must be FIELD=COLUMN with FIELD one of id, text, title, date, url, source; got {item!r}")
+            options[f"{field}_column"] = name
+        options.update(out_format=out_format, **({"master": master} if master else {}))
+    try:
+        runner = make_engine(engine, settings, **options)
+        result = runner.scan(source_text(folder), out)
+    except InputError as err:
+        fail(str(err))
+    except ValueError as err:
+        fail(str(err))
+    except ImportError:
+        fail("--engine spark needs pyspark: pip install -e '.[spark]' (and Java 17)")
+    except RuntimeError as err:   # pyspark's errors when no JVM starts (no Java) or a job fails
+        fail(f"spark: {str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__} "
+             "(is Java 17 installed? see README 'Spark')")
+    if result.report is not None:
+        for item in result.report.skipped:
+            typer.echo(f"dedup: skipped {item}", err=True)
+    if result.report is None or out is not None:
+        typer.echo("dedup: " + ", ".join(f"{result.counts.get(k, 0)} {k}" for k in
+                                         ("documents", "rejects", "pairs", "families", "sources"))
+                   + (f"; datasets in {out}" if out else ""), err=True)
+    return result.report
+
+
 @app.command()
 def scan(
     paths: Optional[list[str]] = typer.Argument(None, help=PATHS_HELP, show_default=False, metavar="[PATH]..."),
@@ -172,6 +217,19 @@ def scan(
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help=PROGRESS_HELP),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write a self-contained HTML report here: "
                                         "derivation graphs, sortable pair tables, articles side by side."),
+    engine: str = typer.Option("local", "--engine", help="Execution engine: local (this process) or spark "
+                               "(the same analysis on Spark executors; pip install -e '.[spark]', Java 17). Not "
+                               "the LSH implementation, which is --lsh."),
+    master: Optional[str] = typer.Option(None, "--master", help="Spark master (local[N], spark://HOST:7077, "
+                                         "yarn); implies --engine spark. Default local[*]."),
+    out: Optional[str] = typer.Option(None, "--out", help="Also write datasets here (a folder or URI): pairs "
+                                      "with evidence, documents with family and parents, absent sources, "
+                                      "rejected records, counts.json."),
+    out_format: str = typer.Option("parquet", "--out-format", help="parquet or json (JSON lines); the local "
+                                   "engine always writes JSON lines."),
+    column: Optional[list[str]] = typer.Option(None, "--column", help="FIELD=COLUMN: the input column (JSONL "
+                                               "key) holding a document field (id, text, title, date, url, "
+                                               "source), for --engine spark; repeatable."),
 ) -> None:
     """Scan articles and report which share text, where, and who took from whom.
 
@@ -185,8 +243,18 @@ def scan(
                              window_threshold=window_threshold, document_threshold=document_threshold,
                              min_passage_words=min_passage_words, chrome_min_docs=chrome_min_docs, lsh=lsh,
                              jobs=jobs)
-    corpus = read_corpus(paths, include, exclude, quiet, progress, max_mb)
-    report = run_scan(corpus, settings, progress, quiet)
+    if master is not None or engine != "local" or out is not None:
+        if paths and len(paths) > 1:
+            fail("--engine spark and --out take one input (a folder, file, glob or URI), "
+                 f"got {len(paths)}")
+        folder = Path(paths[0]) if paths else None
+        report = engine_report("spark" if master is not None else engine, folder, settings, master, out,
+                               out_format, column or [])
+        if report is None:
+            return
+    else:
+        corpus = read_corpus(paths, include, exclude, quiet, progress, max_mb)
+        report = run_scan(corpus, settings, progress, quiet)
     if html is not None:
         from .html import render
         write_output(render(report, title=f"dedup: {', '.join(paths or ['seeds'])}"), html)

@@ -1,0 +1,177 @@
+"""Scale: the local engine against the Spark engine on one machine, and what 10M articles would shuffle.
+
+    python benchmarks/spark_scale.py                     # 10,000 and 100,000 generated articles
+    python benchmarks/spark_scale.py --sizes 10000       # one size
+    python benchmarks/spark_scale.py --small             # 1,000 (CI)
+
+For each size the generated corpus (``common.generated_corpus``: real MSRP news sentences, with
+copies, excerpts and paraphrases among them) is written once as JSON lines; then each engine
+scans that file in its own process:
+
+  - local: ``LocalEngine`` (``pipeline.Scanner``), the baseline;
+  - spark local[1] and spark local[2]: ``SparkEngine`` with one and two executor cores.
+
+Printed side by side: wall time, peak memory of the whole process tree (driver, JVM, Python
+workers), whether the Spark answers equal the local ones (pairs, relations, directions), and
+the Spark job's own counts: LSH postings, colliding buckets, the largest bucket, candidate
+pairs of each kind, bytes shuffled.  From the per-document rates, a projection for 10M
+articles (linear: the generated corpus keeps the same share of related articles at any size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import DEFAULT_MSRP, Timer, generated_corpus, print_table, run_isolated, write_json  # noqa: E402
+
+ENGINES = {"local": "local engine", "spark1": "spark local[1]", "spark2": "spark local[2]"}
+PROJECTED = 10_000_000
+PROJECTED_COUNTS = ("lsh_keys", "colliding_buckets", "lsh_candidates", "term_pairs", "neighbour_pairs",
+                    "judged_pairs", "pairs", "shuffle_bytes")
+
+
+class TreeMemory:
+    """Peak resident memory of this process and all its descendants (the JVM, Python workers),
+    sampled from /proc twice a second."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, self.sample())
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.peak_mb = max(self.peak_mb, self.sample())
+
+    @staticmethod
+    def sample() -> float:
+        parents, rss = {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+        mine, frontier = {os.getpid()}, [os.getpid()]
+        while frontier:
+            parent = frontier.pop()
+            children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in mine]
+            mine.update(children)
+            frontier.extend(children)
+        return sum(rss.get(pid, 0) for pid in mine) / 2**20
+
+
+def answers_digest(pairs) -> str:
+    """A fingerprint of the answers: every pair's documents, relation and direction."""
+    keys = sorted(f"{p.a}|{p.b}|{p.relation}|{p.direction}" for p in pairs)
+    return hashlib.sha1("\n".join(keys).encode()).hexdigest()[:12]
+
+
+def measure(engine: str, path: Path) -> dict:
+    from dedup.engines import make_engine
+
+    with TreeMemory() as memory, Timer() as timer:
+        if engine == "local":
+            result = make_engine("local").scan(str(path))
+            timings: dict = {}
+        else:
+            from pyspark.sql import SparkSession
+            os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+            cores = 1 if engine == "spark1" else 2
+            session = (SparkSession.builder.master(f"local[{cores}]").appName("dedup-bench")
+                       .config("spark.ui.enabled", "false").config("spark.driver.memory", "6g")
+                       .config("spark.sql.shuffle.partitions", str(4 * cores)).getOrCreate())
+            session.sparkContext.setLogLevel("ERROR")
+            runner = make_engine("spark", session=session, partitions=4 * cores, summary_max_documents=10**9)
+            result = runner.scan(str(path))
+            timings = runner.timings
+    return {"seconds": timer.seconds, "peak_mb": memory.peak_mb, "pairs": len(result.report.pairs),
+            "digest": answers_digest(result.report.pairs), "counts": result.counts, "stages": timings}
+
+
+def write_corpus(n: int, msrp: Path, folder: Path) -> Path:
+    articles, _ = generated_corpus(n, folder=msrp)
+    path = folder / f"generated-{n}.jsonl"
+    with open(path, "w", encoding="utf-8") as out:
+        for doc_id, text in articles:
+            out.write(json.dumps({"id": doc_id, "text": text}) + "\n")
+    return path
+
+
+def projection(row: dict) -> list[dict]:
+    """Each Spark count per article, times 10M."""
+    n, counts = row["n"], row["counts"]
+    return [{"count": name, "measured": counts.get(name, 0), "per_article": counts.get(name, 0) / n,
+             "at_10M": counts.get(name, 0) / n * PROJECTED} for name in PROJECTED_COUNTS]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--small", action="store_true", help="1,000 articles (CI)")
+    parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES))
+    parser.add_argument("--msrp", type=Path, default=DEFAULT_MSRP)
+    parser.add_argument("--output", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--worker", choices=list(ENGINES), help=argparse.SUPPRESS)
+    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(measure(args.worker, args.input), default=float))
+        return
+    sizes = [1_000] if args.small else args.sizes
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for n in sizes:
+            path = write_corpus(n, args.msrp, Path(folder))
+            for engine in args.engines:
+                result = run_isolated(Path(__file__), "--worker", engine, "--input", str(path))
+                result.update(engine=ENGINES[engine], n=n, docs_per_s=n / result["seconds"])
+                rows.append(result)
+                print(f"  n={n:>7} {ENGINES[engine]:<16} {result['seconds']:8.1f}s {result['peak_mb']:8.0f} MB  "
+                      + ", ".join(f"{k} {v:.0f}s" for k, v in result["stages"].items()), file=sys.stderr)
+    for row in rows:
+        local = next((r for r in rows if r["n"] == row["n"] and r["engine"] == ENGINES["local"]), None)
+        row["same_as_local"] = "yes" if local and local["digest"] == row["digest"] else ("-" if not local else "NO")
+        row["vs_local"] = row["seconds"] / local["seconds"] if local else float("nan")
+    print_table(rows, [("articles", "{n:,}"), ("engine", "{engine}"), ("seconds", "{seconds:.1f}"),
+                       ("docs/s", "{docs_per_s:.0f}"), ("× local time", "{vs_local:.2f}"),
+                       ("peak MB (tree)", "{peak_mb:,.0f}"), ("pairs", "{pairs:,}"),
+                       ("same answers", "{same_as_local}")])
+    spark_rows = [r for r in rows if r["engine"] != ENGINES["local"]]
+    if spark_rows:
+        largest = max(spark_rows, key=lambda r: (r["n"], r["engine"]))
+        c = largest["counts"]
+        print(f"\nSpark job at {largest['n']:,} articles ({largest['engine']}): {c.get('lsh_keys', 0):,} LSH postings "
+              f"in {c.get('colliding_buckets', 0):,} colliding buckets (largest {c.get('largest_bucket', 0)} "
+              f"documents, {c.get('oversized_buckets', 0)} over the cap), {c.get('dropped_terms', 0)} common "
+              f"terms dropped; shuffled bytes by step: "
+              + ", ".join(f"{k.removeprefix('shuffle_bytes_')} {v / 2**20:.1f} MiB" for k, v in c.items()
+                          if k.startswith("shuffle_bytes_")))
+        print(f"\nProjected to {PROJECTED:,} articles (linear in articles, from the run above):")
+        print_table(projection(largest), [("count", "{count}"), ("measured", "{measured:,}"),
+                                          ("per article", "{per_article:.2f}"), ("at 10M", "{at_10M:,.0f}")])
+    write_json(args.output, rows)
+
+
+if __name__ == "__main__":
+    main()

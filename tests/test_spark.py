@@ -1,0 +1,240 @@
+"""The Spark engine gives the local engine's answers: same pairs, relations, directions, families.
+
+A real ``local[2]`` Spark session; the corpora are the seeds and articles generated from
+the seeds' own sentences (``benchmarks/synth.py``).  Needs pyspark and Java 17 (.ci/run
+installs both); without them these tests are skipped, saying which is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import sys
+
+import pytest
+
+from dedup.engines import make_engine
+from dedup.engines.datasets import read_dataset
+from dedup.records import DUPLICATE, EXCERPT, PARAPHRASE
+from dedup.settings import Settings
+from synth import news_corpus
+
+from .conftest import SEED_000, SEED_001, SEED_002, SEEDS, run_cli, seed_text
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+
+pyspark = pytest.importorskip("pyspark", reason="pyspark is not installed: pip install -e '.[spark]'")
+if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+    pytest.skip("no Java runtime (java not on PATH, JAVA_HOME unset): install openjdk-17-jre-headless",
+                allow_module_level=True)
+
+GENERATED = 400   # articles: enough for every relation, families of several, chrome learned by repetition
+OUTLETS = ("Example Daily", "Sample Herald", None)
+
+
+@pytest.fixture(scope="module")
+def session():
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = (SparkSession.builder.master("local[2]").appName("dedup-tests")
+             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
+             .config("spark.default.parallelism", "2").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    yield spark
+    spark.stop()
+
+
+def seed_sentences() -> list[str]:
+    text = "\n".join(seed_text(name) for name in (SEED_000, SEED_001, SEED_002))
+    return [s for s in re.split(r"(?<=[.!?])\s+|\n+", text) if len(s.split()) >= 5]
+
+
+def generated_records(n: int) -> list[dict]:
+    """The seeds, plus ``n`` articles built from their sentences with copies, excerpts and
+    paraphrases among them; dates and outlets vary so directions are decided by several votes."""
+    articles, _ = news_corpus(n, seed_sentences(), random.Random(7), sentences_per_article=(6, 14))
+    records = [{"id": name, "text": seed_text(name)} for name in (SEED_000, SEED_001, SEED_002)]
+    for i, (doc_id, text) in enumerate(articles):
+        record = {"id": doc_id, "text": text, "source": OUTLETS[i % 3]}
+        if i % 5:
+            record["date"] = f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}"
+        records.append(record)
+    return records
+
+
+@pytest.fixture(scope="module")
+def generated_jsonl(tmp_path_factory):
+    """The generated corpus as JSON lines, with a malformed line, a record without text, a blank
+    line and a second record with an id already used (all rejected, none fail the job)."""
+    path = tmp_path_factory.mktemp("generated") / "news.jsonl"
+    lines = [json.dumps(r) for r in generated_records(GENERATED)]
+    lines[10:10] = ['{"id": "broken", "text": "no closing quote}', json.dumps({"id": "no-text"}), ""]
+    lines.append(json.dumps({"id": "art000005", "text": "A second record with an id already used."}))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def pairs_json(report) -> list[dict]:
+    return [p.to_json() for p in report.pairs]
+
+
+def assert_same_answers(local, spark) -> None:
+    """Pairs (relation, direction, evidence, passages, alignments), families, sources, edges."""
+    assert pairs_json(spark) == pairs_json(local)
+    assert spark.families == local.families
+    assert [s.to_json() for s in spark.sources] == [s.to_json() for s in local.sources]
+    assert [e.to_json() for e in spark.edges] == [e.to_json() for e in local.edges]
+
+
+@pytest.fixture(scope="module")
+def generated_results(session, generated_jsonl, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    local = make_engine("local").scan(str(generated_jsonl), out=str(out / "local"))
+    spark = make_engine("spark", session=session, out_format="json").scan(str(generated_jsonl),
+                                                                           out=str(out / "spark"))
+    return local, spark
+
+
+def test_generated_corpus_same_pairs_directions_families(generated_results):
+    local, spark = generated_results
+    relations = {p.relation for p in local.report.pairs}
+    assert {DUPLICATE, EXCERPT, PARAPHRASE} <= relations, relations   # the comparison covers every rule
+    assert any(len(f) > 2 for f in local.report.families)
+    assert {p.direction for p in local.report.pairs} >= {"a_from_b", "b_from_a"}
+    assert_same_answers(local.report, spark.report)
+    assert spark.counts["oversized_buckets"] == 0
+
+
+def test_bad_records_are_rejected_and_counted_not_fatal(generated_results):
+    local, spark = generated_results
+    assert spark.counts["rejects"] == 3 and spark.counts["documents"] == GENERATED + 3
+    reasons = sorted((s.line or 0, s.reason) for s in spark.report.skipped)
+    assert reasons == sorted((s.line or 0, s.reason) for s in local.report.skipped)
+    assert any(r.startswith("malformed JSON") for _, r in reasons)
+    assert "duplicate document id 'art000005'" in [r for _, r in reasons]
+
+
+def test_out_datasets_equal_the_local_engines(generated_results):
+    local, spark = generated_results
+    for name in ("pairs", "documents", "sources"):
+        rows = sorted(read_dataset(f"{spark.out}/{name}"), key=lambda r: json.dumps(r, sort_keys=True))
+        expected = sorted(read_dataset(f"{local.out}/{name}"), key=lambda r: json.dumps(r, sort_keys=True))
+        assert rows == expected, name
+    documents = {r["id"]: r for r in read_dataset(f"{spark.out}/documents")}
+    for pair in read_dataset(f"{spark.out}/pairs"):
+        assert documents[pair["a"]]["family"] == documents[pair["b"]]["family"] is not None
+        if pair["direction"] == "a_from_b":
+            assert pair["b"] in documents[pair["a"]]["parents"]
+    assert "source:financial-times" in documents[SEED_002]["parents"]
+    rejects = read_dataset(f"{spark.out}/rejects")
+    assert any("no closing quote" in r["record"] for r in rejects)
+    with open(f"{spark.out}/counts.json", encoding="utf-8") as f:
+        counts = json.load(f)
+    assert counts["pairs"] == len(local.report.pairs) and counts["shuffle_bytes"] > 0
+
+
+def test_seeds_folder_same_report(session, tmp_path):
+    local = make_engine("local").scan(str(SEEDS))
+    spark = make_engine("spark", session=session).scan(str(SEEDS), out=str(tmp_path / "out"))
+    assert spark.report.to_json() == local.report.to_json()
+    pairs = session.read.parquet(str(tmp_path / "out" / "pairs")).collect()
+    assert [(p.a, p.b, p.relation) for p in pairs] == [(SEED_000, SEED_001, PARAPHRASE)]
+    assert len(pairs[0].alignments) >= 3
+
+
+def test_parquet_with_own_column_names_and_capped_buckets(session, tmp_path):
+    """Parquet input read through column options; an LSH bucket cap of 2 makes oversized buckets
+    (every copy family of three or more) chains, counted, and the answers still equal local's."""
+    records = generated_records(150)
+    frame = session.createDataFrame([(r["id"], r["text"], r.get("date")) for r in records]
+                                    + [("empty", None, None)], "doc_id string, body string, published string")
+    frame.write.parquet(str(tmp_path / "news.parquet"))
+    settings = Settings.of(max_bucket=2, paraphrase=False)
+    spark = make_engine("spark", settings, session=session, id_column="doc_id", text_column="body",
+                        date_column="published").scan(str(tmp_path / "news.parquet"))
+    jsonl = tmp_path / "news.jsonl"
+    jsonl.write_text("\n".join(json.dumps({k: r.get(k) for k in ("id", "text", "date")}) for r in records))
+    local = make_engine("local", settings).scan(str(jsonl))
+    assert spark.counts["oversized_buckets"] > 0
+    assert spark.counts["rejects"] == 1 and spark.report.skipped[0].reason == "missing 'text'"
+    assert_same_answers(local.report, spark.report)
+
+
+def test_rare_names_counted_over_the_whole_corpus_when_the_text_model_is_sampled(session, generated_jsonl):
+    """Fitted on a sample, the text model's rare names still come from every document."""
+    from dedup.evidence import names
+    from dedup.lineage import LineageBuilder
+    from dedup.paraphrase import _rare_names
+
+    engine = make_engine("spark", session=session, fit_sample=50)
+    documents, _ = engine.read(str(generated_jsonl))
+    context = engine.fit_chrome(documents)
+    facts = engine.analyse(documents, context, LineageBuilder(), frozenset())
+    texts = [f.evidence_text for _, f in facts.collect()]
+    assert engine.rare_names(facts, len(texts)) == frozenset(_rare_names([frozenset(names(t)) for t in texts]))
+    engine.fit_text_model(facts, context, len(texts))
+    assert engine.counts["text_model_documents"] == 50
+
+
+def test_connected_components_match_union_find(session):
+    from dedup.engines.components import connected_components
+    from dedup.lineage import connected_components as union_find
+
+    rng = random.Random(3)
+    edges = [(f"n{rng.randrange(300):03d}", f"n{rng.randrange(300):03d}") for _ in range(250)]
+    edges += [(f"c{i:03d}", f"c{i + 1:03d}") for i in range(60)]   # a long chain: several rounds
+    found = connected_components(session.sparkContext.parallelize(edges, 3), 3).collect()
+    groups: dict[str, list[str]] = {}
+    for node, root in found:
+        groups.setdefault(root, []).append(node)
+    expected = [c for c in union_find(edges) if len(c) > 1]
+    assert sorted(sorted(g) for g in groups.values()) == expected
+    assert all(root == min(members) for root, members in groups.items())
+
+
+def test_cli_engine_spark_same_json_as_local(tmp_path):
+    local = run_cli("scan", str(SEEDS), "--format", "json")
+    spark = run_cli("scan", str(SEEDS), "--format", "json", "--engine", "spark", "--master", "local[1]",
+                    "--out", str(tmp_path / "out"), "--out-format", "json")
+    assert spark.returncode == 0, spark.stderr[-2000:]
+    assert json.loads(spark.stdout) == json.loads(local.stdout)
+    assert "1 pairs, 2 families, 1 sources; datasets in" in spark.stderr
+    assert len(read_dataset(tmp_path / "out" / "documents")) == 3
+
+
+def test_cli_errors_are_one_line():
+    missing = run_cli("scan", "/no/such/corpus", "--engine", "spark")
+    assert missing.returncode == 2 and missing.stderr.strip() == "dedup: error: /no/such/corpus: no such file or folder"
+    bad = run_cli("scan", str(SEEDS), "--engine", "spark", "--column", "body")
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("dedup: error: --column must be FIELD=COLUMN")
+    unknown = run_cli("scan", str(SEEDS), "--engine", "mapreduce")
+    assert unknown.returncode == 2 and "--engine must be one of local, spark" in unknown.stderr
+
+
+def test_records_read_through_column_names_and_the_loaders_checks(tmp_path):
+    from dedup.engines.spark import parse_line, resolve_format
+
+    columns = {"id": "doc_id", "text": "body", "title": "headline", "date": "date", "url": "url", "source": "source"}
+    document, problem = parse_line(json.dumps({"doc_id": 7, "body": seed_text(SEED_002), "headline": "FT memo"}),
+                                   columns)
+    assert problem is None and (document.id, document.title) == ("7", "FT memo")
+    assert parse_line(json.dumps({"doc_id": 7, "body": "  "}), columns) == (None, "empty 'text'")
+    assert parse_line(json.dumps({"doc_id": 7, "text": "the default column"}), columns) == (None, "missing 'text'")
+    assert parse_line('{"doc_id": 7', columns)[1].startswith("malformed JSON")
+    (tmp_path / "parts.parquet").mkdir()
+    assert [resolve_format(s, "auto") for s in (str(SEEDS), str(tmp_path / "parts.parquet"), "s3a://b/news/*.jsonl",
+                                                str(SEEDS / SEED_000))] == ["files", "parquet", "jsonl", "files"]
+
+
+def test_uris_survive_the_cli_path_argument():
+    from pathlib import Path
+
+    from dedup.cli import source_text
+
+    assert source_text(Path("s3a://bucket/news/*.jsonl")) == "s3a://bucket/news/*.jsonl"
+    assert source_text(Path("hdfs://namenode:8020/news")) == "hdfs://namenode:8020/news"
+    assert source_text(Path("corpus/news.jsonl")) == "corpus/news.jsonl"
