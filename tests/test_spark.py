@@ -70,9 +70,12 @@ def generated_records(n: int) -> list[dict]:
 @pytest.fixture(scope="module")
 def generated_jsonl(tmp_path_factory):
     """The generated corpus as JSON lines, with a malformed line, a record without text, a blank
-    line and a second record with an id already used (all rejected, none fail the job)."""
+    line and a second record with an id already used (all rejected, none fail the job), and a
+    date that is no date (a warning)."""
     path = tmp_path_factory.mktemp("generated") / "news.jsonl"
-    lines = [json.dumps(r) for r in generated_records(GENERATED)]
+    records = generated_records(GENERATED)
+    records[20]["date"] = "nan"   # read but not used: a warning, in both engines
+    lines = [json.dumps(r) for r in records]
     lines[10:10] = ['{"id": "broken", "text": "no closing quote}', json.dumps({"id": "no-text"}), ""]
     lines.append(json.dumps({"id": "art000005", "text": "A second record with an id already used."}))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -123,6 +126,8 @@ def test_bad_records_are_rejected_and_counted_not_fatal(generated_results):
     reasons = sorted((s.line or 0, s.reason) for s in spark.report.skipped)
     assert [kind_of(r) for r in reasons] == sorted(kind_of((s.line or 0, s.reason)) for s in local.report.skipped)
     assert any(r.startswith("malformed JSON") for _, r in reasons)
+    warnings = [(w.line, w.reason) for w in spark.report.warnings]
+    assert warnings == [(w.line, w.reason) for w in local.report.warnings] and len(warnings) == 1
     assert "duplicate document id 'art000005' (first read from news.jsonl:9)" in [r for _, r in reasons]
 
 

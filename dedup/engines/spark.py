@@ -43,9 +43,9 @@ from pyspark import StorageLevel
 from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, banding, bucket_keys
 from ..chrome import ChromeDetector
 from ..core import Context, PairEvidence, analyze, verify_verbatim
-from ..load import Corpus, InputError, load_path, parse_record
+from ..load import Corpus, InputError, load_path, parse_record_checked
 from ..pipeline import Scanner
-from ..records import Document, ScanReport, Skipped
+from ..records import Document, LoadWarning, ScanReport, Skipped
 from ..settings import Section, Settings, param
 from ..workers import analyze_all
 from . import EngineResult
@@ -121,28 +121,39 @@ def resolve_format(source: str, setting: str) -> str:
     return "jsonl"
 
 
-def parse_object(obj: dict, columns: dict[str, str]) -> tuple[Document | None, str | None]:
+Parsed = tuple[Document | None, str | None, list[str]]   # (document, problem, warnings): parse_record_checked's
+
+
+def parse_object(obj: dict, columns: dict[str, str]) -> Parsed:
     """A record (JSON object, Parquet row) as a Document, through the loader's own validation."""
     mapped = {field: obj[column] for field, column in columns.items() if obj.get(column) is not None}
-    return parse_record(json.dumps(mapped, default=str))
+    return parse_record_checked(json.dumps(mapped, default=str))
 
 
-def parse_line(line: str, columns: dict[str, str]) -> tuple[Document | None, str | None]:
+def parse_line_checked(line: str, columns: dict[str, str]) -> Parsed:
     if all(field == column for field, column in columns.items()):
-        return parse_record(line)
+        return parse_record_checked(line)
     try:
         obj = json.loads(line)
     except json.JSONDecodeError:
-        return parse_record(line)   # the loader's message for malformed JSON
-    return parse_object(obj, columns) if isinstance(obj, dict) else parse_record(line)
+        return parse_record_checked(line)   # the loader's message for malformed JSON
+    return parse_object(obj, columns) if isinstance(obj, dict) else parse_record_checked(line)
 
 
-def _parsed(path: str, raw: str, parsed: tuple[Document | None, str | None], line: int | None = None):
-    """("doc", (Document, path, line)) or ("reject", row): a bad record is data, never a failed job."""
-    document, problem = parsed
+def parse_line(line: str, columns: dict[str, str]) -> tuple[Document | None, str | None]:
+    document, problem, _ = parse_line_checked(line, columns)
+    return document, problem
+
+
+def _parsed(path: str, raw: str, parsed: Parsed, line: int | None = None) -> list[tuple]:
+    """("doc", (Document, path, line)) or ("reject", row), and ("warn", LoadWarning) for what the
+    loader read but did not use: a bad record is data, never a failed job, and nothing is dropped
+    unsaid."""
+    document, problem, warnings = parsed
+    said = [("warn", LoadWarning(path, warning, line)) for warning in warnings]
     if problem:
-        return ("reject", reject_row(path, problem, line, raw))
-    return ("doc", (document, path, line))
+        return said + [("reject", reject_row(path, problem, line, raw))]
+    return said + [("doc", (document, path, line))]
 
 
 def duplicate_rows(doc_id: str, found: list[tuple[Document, str, int | None]]) -> list[dict]:
@@ -238,7 +249,7 @@ class SparkEngine:
         self._session = session
         self.counts: dict[str, int] = {}
         self.timings: dict[str, float] = {}   # seconds per step of the last scan
-        self.warnings: list = []   # what the local loader warned of (a local folder or file read on the driver)
+        self.warnings: list[LoadWarning] = []   # what was read but not used (a date of "nan"), as the loader says it
 
     # -- session and input --------------------------------------------------
 
@@ -274,12 +285,13 @@ class SparkEngine:
             frame = self._frame(spark, source, kind)
             if kind == "parquet":
                 wanted = [c for c in columns.values() if c in frame.columns]
-                tagged = frame.select(*wanted).rdd.map(
+                tagged = frame.select(*wanted).rdd.flatMap(
                     lambda row: _parsed(source, json.dumps(row.asDict(), default=str)[:2000],
                                         parse_object(row.asDict(), columns)))
             else:
                 tagged = self._json_lines(frame, columns)
         tagged = tagged.zipWithIndex().persist(SPILL)
+        self.warnings += tagged.filter(lambda t: t[0][0] == "warn").map(lambda t: t[0][1]).collect()
         rejects = tagged.filter(lambda t: t[0][0] == "reject").map(lambda t: t[0][1])
         keyed = (tagged.filter(lambda t: t[0][0] == "doc").map(lambda t: (t[0][1][0].id, (t[1], t[0][1])))
                  .groupByKey(self.partitions).mapValues(lambda found: [d for _, d in sorted(found, key=lambda x: x[0])]))
@@ -300,12 +312,12 @@ class SparkEngine:
         def parse(item):
             row, index = item
             line = index - first[row.path] + 1 if row.path in first else None
-            document, problem = parse_line(row.value, columns)
+            document, problem, warnings = parse_line_checked(row.value, columns)
             # Spark reads text as UTF-8: the encoding the local loader names for a UTF-8 file
             document = replace(document, encoding="utf-8") if document is not None else None
-            return _parsed(row.path, row.value, (document, problem), line)
+            return _parsed(row.path, row.value, (document, problem, warnings), line)
 
-        return rows.filter(lambda r: r[0].value.strip()).map(parse)
+        return rows.filter(lambda r: r[0].value.strip()).flatMap(parse)
 
     def _frame(self, spark, source: str, kind: str):
         from pyspark.errors import AnalysisException
