@@ -34,8 +34,7 @@ from common import DEFAULT_MSRP, Timer, generated_corpus, print_table, run_isola
 
 ENGINES = {"local": "local engine", "spark1": "spark local[1]", "spark2": "spark local[2]"}
 PROJECTED = 10_000_000
-PROJECTED_COUNTS = ("lsh_keys", "colliding_buckets", "lsh_candidates", "term_pairs", "neighbour_pairs",
-                    "judged_pairs", "pairs", "shuffle_bytes")
+PROJECTED_COUNTS = ("lsh_keys", "colliding_buckets", "lsh_candidates", "verbatim_pairs", "pairs", "shuffle_bytes")
 
 
 class TreeMemory:
@@ -163,8 +162,8 @@ def main() -> None:
         c = largest["counts"]
         print(f"\nSpark job at {largest['n']:,} articles ({largest['engine']}): {c.get('lsh_keys', 0):,} LSH postings "
               f"in {c.get('colliding_buckets', 0):,} colliding buckets (largest {c.get('largest_bucket', 0)} "
-              f"documents, {c.get('oversized_buckets', 0)} over the cap), {c.get('dropped_terms', 0)} common "
-              f"terms dropped; shuffled bytes by step: "
+              f"documents, {c.get('oversized_buckets', 0)} over the cap), {c.get('verbatim_pairs', 0):,} verbatim "
+              f"pairs collected to the driver; shuffled bytes by step: "
               + ", ".join(f"{k.removeprefix('shuffle_bytes_')} {v / 2**20:.1f} MiB" for k, v in c.items()
                           if k.startswith("shuffle_bytes_")))
         print(f"\nProjected to {PROJECTED:,} articles (linear in articles, from the run above):")

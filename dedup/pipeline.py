@@ -44,7 +44,14 @@ class Scanner:
             corpus = Corpus(documents=list(corpus))
         documents = sorted(corpus.documents, key=lambda d: d.id)
         context, analyses = self.analyze(documents, progress)
-        evidence = self.verbatim_evidence(analyses, context, progress)
+        return self.conclude(corpus, context, analyses, self.verbatim_evidence(analyses, context, progress), progress)
+
+    def conclude(self, corpus: Corpus, context: Context, analyses: Sequence[DocumentAnalysis],
+                 evidence: dict[tuple[int, int], PairEvidence],
+                 progress: ProgressCallback | None = None) -> ScanReport:
+        """The corpus-level steps after verbatim verification (``analyses`` sorted by id, keys
+        index them): shared passages, the paraphrase stage, decisions, lineage.  The Spark
+        engine verifies verbatim candidates on its executors and calls this on the driver."""
         shared = self.shared_passages(analyses, evidence)
         evidence = shared.filter(evidence, analyses)
         if self.settings.paraphrase.paraphrase:

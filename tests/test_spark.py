@@ -18,6 +18,7 @@ import pytest
 
 from dedup.engines import make_engine
 from dedup.engines.datasets import read_dataset
+from dedup.lineage import substantive
 from dedup.records import DUPLICATE, EXCERPT, PARAPHRASE
 from dedup.settings import Settings
 from synth import news_corpus
@@ -69,9 +70,12 @@ def generated_records(n: int) -> list[dict]:
 @pytest.fixture(scope="module")
 def generated_jsonl(tmp_path_factory):
     """The generated corpus as JSON lines, with a malformed line, a record without text, a blank
-    line and a second record with an id already used (all rejected, none fail the job)."""
+    line and a second record with an id already used (all rejected, none fail the job), and a
+    date that is no date (a warning)."""
     path = tmp_path_factory.mktemp("generated") / "news.jsonl"
-    lines = [json.dumps(r) for r in generated_records(GENERATED)]
+    records = generated_records(GENERATED)
+    records[20]["date"] = "nan"   # read but not used: a warning, in both engines
+    lines = [json.dumps(r) for r in records]
     lines[10:10] = ['{"id": "broken", "text": "no closing quote}', json.dumps({"id": "no-text"}), ""]
     lines.append(json.dumps({"id": "art000005", "text": "A second record with an id already used."}))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -109,13 +113,22 @@ def test_generated_corpus_same_pairs_directions_families(generated_results):
     assert spark.counts["oversized_buckets"] == 0
 
 
+def kind_of(reject: tuple[int, str]) -> tuple[int, str]:
+    """A reject's line and reason; for malformed JSON only the kind: the local loader parses a line
+    with its newline, so json names the column of that newline, Spark parses the line alone."""
+    line, reason = reject
+    return (line, "malformed JSON") if reason.startswith("malformed JSON") else (line, reason)
+
+
 def test_bad_records_are_rejected_and_counted_not_fatal(generated_results):
     local, spark = generated_results
     assert spark.counts["rejects"] == 3 and spark.counts["documents"] == GENERATED + 3
     reasons = sorted((s.line or 0, s.reason) for s in spark.report.skipped)
-    assert reasons == sorted((s.line or 0, s.reason) for s in local.report.skipped)
+    assert [kind_of(r) for r in reasons] == sorted(kind_of((s.line or 0, s.reason)) for s in local.report.skipped)
     assert any(r.startswith("malformed JSON") for _, r in reasons)
-    assert "duplicate document id 'art000005'" in [r for _, r in reasons]
+    warnings = [(w.line, w.reason) for w in spark.report.warnings]
+    assert warnings == [(w.line, w.reason) for w in local.report.warnings] and len(warnings) == 1
+    assert "duplicate document id 'art000005' (first read from news.jsonl:9)" in [r for _, r in reasons]
 
 
 def test_out_datasets_equal_the_local_engines(generated_results):
@@ -125,8 +138,11 @@ def test_out_datasets_equal_the_local_engines(generated_results):
         expected = sorted(read_dataset(f"{local.out}/{name}"), key=lambda r: json.dumps(r, sort_keys=True))
         assert rows == expected, name
     documents = {r["id"]: r for r in read_dataset(f"{spark.out}/documents")}
+    linking = {p.key for p in spark.report.pairs if substantive(p, Settings().lineage.family_min_share)}
+    assert linking and len(linking) < len(spark.report.pairs)   # some overlaps too slight to join two stories
     for pair in read_dataset(f"{spark.out}/pairs"):
-        assert documents[pair["a"]]["family"] == documents[pair["b"]]["family"] is not None
+        if (pair["a"], pair["b"]) in linking:
+            assert documents[pair["a"]]["family"] == documents[pair["b"]]["family"] is not None
         if pair["direction"] == "a_from_b":
             assert pair["b"] in documents[pair["a"]]["parents"]
     assert "source:financial-times" in documents[SEED_002]["parents"]
@@ -164,20 +180,22 @@ def test_parquet_with_own_column_names_and_capped_buckets(session, tmp_path):
     assert_same_answers(local.report, spark.report)
 
 
-def test_rare_names_counted_over_the_whole_corpus_when_the_text_model_is_sampled(session, generated_jsonl):
-    """Fitted on a sample, the text model's rare names still come from every document."""
-    from dedup.evidence import names
-    from dedup.lineage import LineageBuilder
-    from dedup.paraphrase import _rare_names
+def test_executors_verbatim_evidence_is_the_local_scanners(session, generated_jsonl):
+    """The distributed half (analysis, LSH buckets, verbatim verification on executors) hands the
+    driver exactly the verbatim evidence ``Scanner.verbatim_evidence`` finds in one process."""
+    from dedup.load import load_path
+    from dedup.pipeline import Scanner
 
-    engine = make_engine("spark", session=session, fit_sample=50)
+    engine = make_engine("spark", session=session)
     documents, _ = engine.read(str(generated_jsonl))
     context = engine.fit_chrome(documents)
-    facts = engine.analyse(documents, context, LineageBuilder(), frozenset())
-    texts = [f.evidence_text for _, f in facts.collect()]
-    assert engine.rare_names(facts, len(texts)) == frozenset(_rare_names([frozenset(names(t)) for t in texts]))
-    engine.fit_text_model(facts, context, len(texts))
-    assert engine.counts["text_model_documents"] == 50
+    lsh = engine.lsh_pairs(engine.analyse(documents, context))
+    found = engine.verbatim_pairs(documents, lsh, session.sparkContext.broadcast(context))
+    scanner = Scanner()
+    local_context, analyses = scanner.analyze(sorted(load_path(str(generated_jsonl)).documents, key=lambda d: d.id))
+    expected = scanner.verbatim_evidence(analyses, local_context)
+    assert len(found) == len(expected) > 50
+    assert sorted((e.a, e.b, e.overlap) for e in found) == sorted((e.a, e.b, e.overlap) for e in expected.values())
 
 
 def test_connected_components_match_union_find(session):

@@ -10,6 +10,9 @@ smallest node of its component in O(log^2 n) rounds (a handful in practice):
 - small-star: each node links itself and its *smaller* neighbours to the smallest of them.
 
 When a round changes no edge, each edge is (node, smallest node of its component).
+
+The Spark scan does not call it at present: families come from the lineage stage on the driver
+(``Scanner.conclude``, see ``spark.py``); it is here for when lineage is distributed.
 """
 
 from __future__ import annotations
