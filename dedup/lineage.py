@@ -245,11 +245,6 @@ class LineageBuilder:
     def __init__(self, settings: LineageSettings | None = None, matcher: OutletMatcher | None = None) -> None:
         s = settings or LineageSettings()
         self.settings = s
-        self.date_weight = s.date_weight
-        self.attribution_weight = s.attribution_weight
-        self.containment_weight = s.containment_weight
-        self.republished_weight = s.republished_weight
-        self.min_confidence = s.min_confidence
         self.matcher = matcher or OutletMatcher()
 
     def build(self, documents: Sequence[Document], pairs: Sequence[Pair],
@@ -345,17 +340,17 @@ class LineageBuilder:
             if abs(gap) >= 0.25:
                 inner, outer = (a, b) if gap > 0 else (b, a)
                 share = max(pair.containment_a_in_b, pair.containment_b_in_a)
-                votes.append((self.containment_weight if gap > 0 else -self.containment_weight,
+                votes.append((self.settings.containment_weight if gap > 0 else -self.settings.containment_weight,
                               f"{share:.0%} of {inner.id} lies inside {outer.id}, only "
                               f"{min(pair.containment_a_in_b, pair.containment_b_in_a):.0%} the other way"))
         ra, rb = bool(_REPUBLISHED.search(a.text)), bool(_REPUBLISHED.search(b.text))
         if ra != rb:
             marked = a if ra else b
-            votes.append((self.republished_weight if ra else -self.republished_weight,
+            votes.append((self.settings.republished_weight if ra else -self.settings.republished_weight,
                           f"{marked.id} carries a republication marker (e.g. 'Source link')"))
         score = sum(w for w, _ in votes)
         evidence = tuple(text for _, text in votes)
-        if abs(score) >= self.min_confidence:
+        if abs(score) >= self.settings.min_confidence:
             return Direction(A_FROM_B if score > 0 else B_FROM_A, min(0.99, abs(score)), evidence)
         common = sorted(set(absent[a.id]) & set(absent[b.id]))
         if common:
@@ -368,7 +363,7 @@ class LineageBuilder:
             name = outlet[parent.id]
             if name and name in cites[child.id] and not self.matcher.is_own(name, child):
                 snippet = cites[child.id][name][0].snippet
-                votes.append((sign * self.attribution_weight,
+                votes.append((sign * self.settings.attribution_weight,
                               f'{child.id} credits {name}, the outlet of {parent.id}: "…{snippet}…"'))
         return votes
 
@@ -391,7 +386,7 @@ class LineageBuilder:
         if abs((when_a - when_b).total_seconds()) / 3600 < max(self.settings.min_time_gap_hours, 1e-9):
             return None
         crawled = CRAWLED in (kind_a, kind_b)
-        weight = self.settings.crawl_weight if crawled else self.date_weight
+        weight = self.settings.crawl_weight if crawled else self.settings.date_weight
         (later, kind_later), (earlier, kind_earlier) = ((a, kind_a), (b, kind_b)) if when_a > when_b \
             else ((b, kind_b), (a, kind_a))
         if crawled:

@@ -186,17 +186,6 @@ class ParaphraseFinder:
                  sentence_model: SentenceModel | None = None) -> None:
         s = settings or ParaphraseSettings()
         self.settings = s
-        self.neighbours = s.neighbours
-        self.min_similarity = s.min_similarity
-        self.sentence_probability = s.sentence_probability
-        self.strong_probability = s.strong_probability
-        self.prefilter = s.prefilter
-        self.top_terms = s.top_terms
-        self.max_df_docs = s.max_df_docs
-        self.anchored_threshold = s.anchored_threshold
-        self.quote_bonus = s.quote_bonus
-        self.number_bonus = s.number_bonus
-        self.name_bonus = s.name_bonus
         self.sentence_model = sentence_model if sentence_model is not None else SentenceModel.load()
         self._facts: dict[str, Facts] = {}
         self._sentences: dict[str, SentenceData] = {}
@@ -269,19 +258,19 @@ class ParaphraseFinder:
         """(i, j, cosine) with i < j for each document's best neighbours: one pruned sparse
         product over ``words``, the best ``3 * neighbours`` of each row by it scored with the
         full ``cosines(rows, cols)``."""
-        pruned = _keep_top(words, self.top_terms)
+        pruned = _keep_top(words, self.settings.top_terms)
         df = np.bincount(pruned.indices, minlength=pruned.shape[1])
-        if (df > self.max_df_docs).any():
-            pruned.data[df[pruned.indices] > self.max_df_docs] = 0
+        if (df > self.settings.max_df_docs).any():
+            pruned.data[df[pruned.indices] > self.settings.max_df_docs] = 0
             pruned.eliminate_zeros()
         overlap = (pruned @ pruned.T).tocsr()
         overlap.setdiag(0)
         overlap.eliminate_zeros()
-        shortlist = _keep_top(overlap, 3 * self.neighbours).tocoo()
+        shortlist = _keep_top(overlap, 3 * self.settings.neighbours).tocoo()
         scored = cosines(shortlist.row, shortlist.col)
         best = _keep_top(sp.csr_matrix((scored, (shortlist.row, shortlist.col)), shape=overlap.shape),
-                         self.neighbours).tocoo()
-        keep = best.data >= self.min_similarity
+                         self.settings.neighbours).tocoo()
+        keep = best.data >= self.settings.min_similarity
         found: dict[tuple[int, int], float] = {}
         for i, j, c in zip(best.row[keep].tolist(), best.col[keep].tolist(), best.data[keep].tolist()):
             found[(min(i, j), max(i, j))] = c
@@ -317,7 +306,7 @@ class ParaphraseFinder:
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:
         """dedup's sentence-level paraphrase decision (what benchmarks/msrp.py measures)."""
-        return probabilities >= self.sentence_probability
+        return probabilities >= self.settings.sentence_probability
 
     def align_texts(self, text_a: str, text_b: str, anchored: bool = False,
                     names: frozenset[str] = frozenset()) -> SentenceAlignment:
@@ -341,9 +330,9 @@ class ParaphraseFinder:
         bonus = None
         if anchored:
             bonus = self.anchor_bonus(a, b, names)
-            evidenced = (bonus > 0) & (cosines + bonus >= self.anchored_threshold)
-        candidates = np.argwhere(cosines >= self.prefilter)   # the model is asked only where words overlap
-        if relation is not None and not _could_be_paraphrase(cosines >= self.prefilter, evidenced, relation):
+            evidenced = (bonus > 0) & (cosines + bonus >= self.settings.anchored_threshold)
+        candidates = np.argwhere(cosines >= self.settings.prefilter)   # the model is asked only where words overlap
+        if relation is not None and not _could_be_paraphrase(cosines >= self.settings.prefilter, evidenced, relation):
             return SentenceAlignment([], 0.0, 0.0)
         weights = np.zeros_like(cosines)
         if len(candidates):
@@ -361,14 +350,14 @@ class ParaphraseFinder:
     def anchor_bonus(self, a: SentenceData, b: SentenceData, names: frozenset[str]) -> np.ndarray:
         """Extra score for sentence pairs that carry the same quote, figure or rare name."""
         figures = cross(a.matrix("distinctive"), b.matrix("distinctive"))
-        bonus = self.number_bonus * np.minimum(figures, 2)
+        bonus = self.settings.number_bonus * np.minimum(figures, 2)
         if names:
             shared = cross(a.matrix("names"), b.matrix("names"), np.unique([word_hash(n) for n in names]))
-            bonus += self.name_bonus * np.minimum(shared, 2)
+            bonus += self.settings.name_bonus * np.minimum(shared, 2)
         for i in a.quoted.tolist():
             for j in b.quoted.tolist():
                 if matching_quotes(a.quotes(i), b.quotes(j)):
-                    bonus[i, j] += self.quote_bonus
+                    bonus[i, j] += self.settings.quote_bonus
         return bonus
 
     def match(self, weights: np.ndarray, evidenced: np.ndarray) -> list[tuple[int, int]]:
@@ -377,7 +366,7 @@ class ParaphraseFinder:
         ordered = _monotone_matches(weights)
         used_a, used_b = {i for i, _ in ordered}, {j for _, j in ordered}
         extra = []
-        eligible = (weights > 0) & ((weights >= self.strong_probability) | evidenced)
+        eligible = (weights > 0) & ((weights >= self.settings.strong_probability) | evidenced)
         flat = np.flatnonzero(eligible)
         for k in flat[np.argsort(-weights.ravel()[flat], kind="stable")].tolist():
             i, j = divmod(k, weights.shape[1])
