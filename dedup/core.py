@@ -15,7 +15,7 @@ rule lives in one place:
   duplicate / excerpt / overlap / paraphrase rules, building the final frozen ``Pair``.
 
 Everything here is a function of its inputs and the ``Context`` (settings plus
-what was learned from the corpus: repeated chrome lines, rare names, the text
+what was learned from the corpus: repeated chrome lines, the text
 model), so the same calls run in worker processes or on a cluster's executors.
 """
 
@@ -78,14 +78,14 @@ class Context:
     """Settings plus what was learned from the corpus, shared by every document and pair.
 
     ``fit(documents)`` learns the corpus-level knowledge: which short lines repeat across
-    documents (chrome).  The paraphrase stage adds its text model and rare names when it runs
+    documents (chrome).  The paraphrase stage adds its text model (document vectors) when it runs
     (``with_text_model``).  A context built for one corpus answers the same for a pair
     whichever front end asks (scan, compare with ``corpus=``, a worker process)."""
 
     settings: Settings = field(default_factory=Settings)
     chrome: ChromeDetector | None = None
     text_model: "TextModel | None" = None
-    rare_names: frozenset[str] | None = None   # None: every name counts (no corpus to judge by)
+    rare_names: frozenset[str] | None = None   # optional corpus-level name filter; None (the default): names are judged within each pair
     paraphraser: "ParaphraseFinder | None" = None   # the paraphrase stage that prepared this context
 
     def __post_init__(self) -> None:
