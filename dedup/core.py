@@ -79,13 +79,13 @@ class Context:
 
     ``fit(documents)`` learns the corpus-level knowledge: which short lines repeat across
     documents (chrome).  The paraphrase stage adds its text model (document vectors) when it runs
-    (``with_text_model``).  A context built for one corpus answers the same for a pair
+    (``ParaphraseFinder.prepare``).  A context built for one corpus answers the same for a pair
     whichever front end asks (scan, compare with ``corpus=``, a worker process)."""
 
     settings: Settings = field(default_factory=Settings)
     chrome: ChromeDetector | None = None
     text_model: "TextModel | None" = None
-    rare_names: frozenset[str] | None = None   # optional corpus-level name filter; None (the default): names are judged within each pair
+    rare_names: frozenset[str] | None = None   # optional name filter; None: names judged within each pair
     paraphraser: "ParaphraseFinder | None" = None   # the paraphrase stage that prepared this context
 
     def __post_init__(self) -> None:
