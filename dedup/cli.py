@@ -327,10 +327,10 @@ def compare(
     b: Path = typer.Argument(..., help="Second article."),
     format: Format = typer.Option(Format.text, "--format", "-f", help="text or json."),
     html: Optional[Path] = typer.Option(None, "--html", help="Also write the pair as a self-contained HTML page."),
-    corpus_path: Optional[Path] = typer.Option(None, "--corpus", help="Learn what is common (repeated chrome "
-                                               "lines, word weights, names) from this folder, as a scan of it "
-                                               "does: the pair is then judged exactly as in that scan. Default: "
-                                               "from the two articles alone."),
+    corpus_path: Optional[Path] = typer.Option(None, "--corpus", help="Judge the pair as the scan of this "
+                                               "folder does (what it learns there: repeated chrome lines, widely "
+                                               "shared passages, which pairs are tried) and report exactly that "
+                                               "scan's answer. Default: the two articles alone."),
 ) -> None:
     """Show one pair in detail: shared passages with offsets, aligned sentences, evidence."""
     from .load import InputError, load_path

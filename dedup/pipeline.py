@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Iterable, Sequence
 
 from .candidates import CandidateFinder
-from .classify import Decision, decide, make_pair
+from .classify import Decision, decide, make_pair, verbatim_relation
 from .core import Context, DocumentAnalysis, PairEvidence, verify, verify_verbatim
 from .lineage import LineageBuilder
 from .load import Corpus
@@ -184,10 +184,9 @@ class Scanner:
         if corpus:
             scanned = self.scan(_with(list(corpus), (a, b)))
             pair = scanned.pair(a.id, b.id)
-            if pair is None:
-                context, analyses = self.analyze(scanned.documents)
-                by_id = {x.id: x for x in analyses}
-                first, second = sorted((by_id[a.id], by_id[b.id]), key=lambda x: x.id)
+            if pair is None:   # show what they share verbatim, chrome judged as in the scan
+                two = sorted((scanned.document(a.id), scanned.document(b.id)), key=lambda d: d.id)
+                context, (first, second) = self.analyze(two, corpus=scanned.documents)
                 evidence = verify(first, second, context, sentences=False)
                 why = "the scan of the corpus links them in no pair"
                 if evidence.overlap.passages and any({a.id, b.id} <= set(p.documents) for p in scanned.shared_passages):
@@ -218,7 +217,6 @@ def _aligns(decision: Decision | None, context: Context, a: DocumentAnalysis, b:
 
 
 def _verbatim_relation(evidence: PairEvidence, settings: Settings) -> str | None:
-    from .classify import verbatim_relation
     return verbatim_relation(evidence.overlap, settings.relation)
 
 
