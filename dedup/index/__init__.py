@@ -221,8 +221,7 @@ class Index:
         stored = self._stored(doc_id)
         if stored is None:
             return None
-        return Document(id=stored.id, text=stored.text, title=stored.title, date=stored.date, url=stored.url,
-                        source=stored.source)
+        return stored.to_document()
 
     def stats(self) -> dict:
         return {**self.backend.stats(), "parameters": self.parameters()}
@@ -247,9 +246,7 @@ class Index:
         if verdict.is_duplicate or judged is None:
             return verdict
         analysis, lines = judged
-        self._pending.add(Entry(StoredDocument(id=doc.id, text=doc.text, digest=StoredDocument.digest_of(doc.text),
-                                               title=doc.title, date=doc.date, url=doc.url, source=doc.source),
-                                self._buckets(analysis.sketch, all_windows=False),
+        self._pending.add(Entry(StoredDocument.of(doc), self._buckets(analysis.sketch, all_windows=False),
                                 np.array(sorted(lines.values()), dtype=np.int64)))
         return Verdict(verdict.doc_id, verdict.relation, verdict.matches, added=True)
 
@@ -313,21 +310,13 @@ class Index:
         while the same lines are chrome."""
         cache_key = (stored.id, stored.digest)
         cached = self._analyses.get(cache_key)
-        doc = None
-        if cached is None:
-            doc = Document(id=stored.id, text=stored.text, title=stored.title, date=stored.date, url=stored.url,
-                           source=stored.source)
-            keys = {key: line_hash(key) for key in self.context.chrome.line_keys(doc)}
-        else:
-            keys = cached[0]
+        doc = stored.to_document()
+        keys = cached[0] if cached is not None else {key: line_hash(key) for key in self.context.chrome.line_keys(doc)}
         counts = {k: n + (k in incoming_lines) for k, n in self._line_counts(keys).items()}
         chrome = frozenset(k for k, n in counts.items() if n >= self.settings.chrome.chrome_min_docs)
         if cached is not None and cached[1] == chrome:
             self._analyses.move_to_end(cache_key)
             return cached[2]
-        if doc is None:
-            doc = Document(id=stored.id, text=stored.text, title=stored.title, date=stored.date, url=stored.url,
-                           source=stored.source)
         analysis = self._analyze(doc, counts)
         self._analyses[cache_key] = (keys, chrome, analysis)
         self._analyses.move_to_end(cache_key)

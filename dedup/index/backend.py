@@ -24,6 +24,8 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from ..records import Document
+
 # Exit statuses of the CLI, one per kind of failure (README "Pre-ingest filter").
 EXIT_USAGE = 2
 EXIT_DAMAGED = 3
@@ -86,6 +88,15 @@ class StoredDocument:
     @staticmethod
     def digest_of(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @classmethod
+    def of(cls, doc: Document) -> "StoredDocument":
+        return cls(id=doc.id, text=doc.text, digest=cls.digest_of(doc.text), title=doc.title, date=doc.date,
+                   url=doc.url, source=doc.source)
+
+    def to_document(self) -> Document:
+        return Document(id=self.id, text=self.text, title=self.title, date=self.date, url=self.url,
+                        source=self.source)
 
     def pack_text(self) -> bytes:
         return zlib.compress(self.text.encode("utf-8"), 6)
