@@ -27,7 +27,7 @@ import numpy as np
 
 from .records import Document
 from .settings import SketchSettings
-from .text import word_keys
+from .text import WordKeys, word_keys
 
 SCHEME = "affine32"
 TOKENIZER = "word-runs-cjk-chars-v2"          # bump when tokenize() splits text differently (v2: CJK/Thai per character)
@@ -37,13 +37,47 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 
 
 class WordHasher:
-    """Deterministic 64-bit hashes of words (their normalised UTF-8 bytes), cached (Python's
-    hash() is salted per process)."""
+    """Deterministic 64-bit hashes of words (BLAKE2b of their normalised UTF-8 bytes), remembered
+    (Python's hash() is salted per process).
+
+    Words of up to 8 ASCII bytes (most words of English news) are remembered in a numpy hash
+    table keyed by the word's bytes packed into one uint64, an exact key, so a batch's tokens
+    are looked up in a few array operations; longer and non-ASCII words in a dict."""
+
+    _TABLE_BITS = 18   # slots; a word whose slot is taken goes to the dict instead
 
     def __init__(self) -> None:
         self._cache: dict[bytes, int] = {}
+        self._table_words = np.zeros(1 << self._TABLE_BITS, dtype=np.uint64)   # 0: an empty slot
+        self._table_hashes = np.zeros(1 << self._TABLE_BITS, dtype=np.uint64)
 
-    def __call__(self, words: list[bytes]) -> np.ndarray:
+    def __call__(self, words: WordKeys) -> np.ndarray:
+        """The hash of each token's word."""
+        out = np.empty(len(words.at), dtype=np.uint64)
+        lengths = words.lengths
+        short = lengths <= 8
+        if words.special:
+            short[list(words.special)] = False
+        index = np.flatnonzero(short)
+        packed = _packed(words.buffer, words.at[index], lengths[index])
+        slot = (packed * _POLY) >> np.uint64(64 - self._TABLE_BITS)
+        found = self._table_words[slot] == packed
+        out[index[found]] = self._table_hashes[slot[found]]
+        unseen = index[~found]
+        rest = np.concatenate([unseen, np.flatnonzero(~short)])
+        if len(rest):
+            out[rest] = self.hash_words(words.keys(rest))
+            self._remember(packed[~found], slot[~found], out[unseen])
+        return out
+
+    def _remember(self, packed: np.ndarray, slot: np.ndarray, hashes: np.ndarray) -> None:
+        """Put short words into their table slots where those are free (one word per slot)."""
+        free = self._table_words[slot] == 0
+        slot, first = np.unique(slot[free], return_index=True)
+        self._table_words[slot] = packed[free][first]
+        self._table_hashes[slot] = hashes[free][first]
+
+    def hash_words(self, words: list[bytes]) -> np.ndarray:
         cache = self._cache
         values = list(map(cache.get, words))   # one C-level pass; only unseen words reach Python code
         if None in values:
@@ -56,6 +90,17 @@ class WordHasher:
                             cache[word] = value
                     values[i] = value
         return np.fromiter(values, dtype=np.uint64, count=len(values))
+
+
+_BYTE_MASKS = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
+
+
+def _packed(buffer: bytes, at: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The words ``buffer[at:at + length]`` (each at most 8 bytes, none zero) as uint64, little
+    endian: distinct words, distinct numbers."""
+    padded = buffer + bytes(8)
+    eight = np.ndarray(shape=(len(buffer) + 1,), dtype="<u8", buffer=padded, strides=(1,))   # 8 bytes from each offset
+    return eight[at] & _BYTE_MASKS[lengths]
 
 
 @dataclass(frozen=True)
@@ -105,7 +150,7 @@ class Shingler:
         is_first = np.zeros(len(starts), dtype=bool)
         is_first[token_bounds[:-1][counts > 0]] = True
         runs = np.cumsum(is_chrome | is_first)[kept]
-        shingles, first = self.shingle(self._hasher(tokens.keys)[kept], runs)
+        shingles, first = self.shingle(self._hasher(tokens)[kept], runs)
         kept_bounds = np.searchsorted(kept, token_bounds)
         shingle_bounds = np.searchsorted(first, kept_bounds)
         kept_starts, kept_ends = starts[kept], ends[kept]

@@ -117,21 +117,36 @@ def _spans(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None
 
 @dataclass(frozen=True)
 class WordKeys:
-    """The tokens of several texts, concatenated: spans (offsets into each token's own text), the
-    number of tokens of each text, and each token's normalised word as UTF-8 bytes."""
+    """The tokens of several texts, concatenated, with their normalised words as UTF-8 bytes.
 
-    starts: np.ndarray
+    Words of ASCII characters (nearly all in English news, typographic quotes and dashes being
+    separators) are not made into objects: the word of token i is ``buffer[at[i]:at[i] +
+    lengths[i]]``, the batch's text lowered by one byte translation.  The others, normalised
+    by ``normalize_word``, are in ``special`` by token index."""
+
+    starts: np.ndarray            # int64 offset of each token in its own text
     ends: np.ndarray
-    counts: np.ndarray
-    keys: list[bytes]
+    counts: np.ndarray            # tokens of each text
+    buffer: bytes                 # one byte per character of the texts joined by newlines
+    at: np.ndarray                # int64 offset of each token in ``buffer``
+    special: dict[int, bytes]     # token index -> word, for words with characters beyond ASCII
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.ends - self.starts
+
+    def keys(self, indices: np.ndarray | None = None) -> list[bytes]:
+        """The words of tokens ``indices`` (default: all), in that order."""
+        index = np.arange(len(self.at)) if indices is None else np.asarray(indices, dtype=np.int64)
+        starts = self.at[index]
+        buffer, special = self.buffer, self.special
+        return [special.get(i) or buffer[s:e]
+                for i, s, e in zip(index.tolist(), starts.tolist(), (starts + self.lengths[index]).tolist())]
 
 
 def word_keys(texts: Sequence[str]) -> WordKeys:
-    """``tokenize`` of each text, with the words as UTF-8 bytes, in one numpy pass over all of
-    them (per-call overhead dominates for news-length texts).  Words made of ASCII characters
-    (nearly all in English news, typographic quotes and dashes being separators) are lowered and
-    split by one byte translation, without a string object per word; only the others go through
-    ``normalize_word``."""
+    """``tokenize`` of each text, with the words as UTF-8 bytes (``WordKeys``), in one numpy pass
+    over all of them: per-call overhead dominates for news-length texts."""
     joined = "\n".join(texts)   # a separator is no word character, so no token spans two texts
     codes = _code_points(joined)
     starts, ends, wide_word = _spans(codes)
@@ -140,45 +155,24 @@ def word_keys(texts: Sequence[str]) -> WordKeys:
     np.cumsum(lengths[:-1] + 1, out=offsets[1:])
     owner = np.searchsorted(offsets, starts, side="right") - 1
     counts = np.bincount(owner, minlength=len(texts))
-    if wide_word is None:   # every word is ASCII
-        keys = _ascii_bytes(joined, codes).translate(_ASCII_KEY).split()
-    else:
-        keys = _mixed_keys(joined, codes, starts, ends, wide_word, owner, offsets, lengths)
+    special: dict[int, bytes] = {}
+    if wide_word is not None:   # words with characters beyond ASCII are normalised one by one
+        for i in np.unique(np.searchsorted(starts, np.flatnonzero(wide_word), side="right") - 1).tolist():
+            special[i] = normalize_word(joined[starts[i]:ends[i]]).encode("utf-8")
+    buffer = _ascii_bytes(joined, codes).translate(_ASCII_KEY)
     shift = offsets[owner]
-    return WordKeys(starts - shift, ends - shift, counts, keys)
+    return WordKeys(starts - shift, ends - shift, counts, buffer, starts, special)
 
 
 def _ascii_bytes(text: str, codes: np.ndarray) -> bytes:
-    """``text`` as one byte per character, every character beyond ASCII a space: right wherever
-    the characters beyond ASCII are not word characters."""
+    """``text`` as one byte per character, every character beyond ASCII a space."""
     if text.isascii():
         return text.encode("ascii")
     return np.where(codes < 128, codes, 32).astype(np.uint8).tobytes()
 
 
-def _mixed_keys(joined: str, codes: np.ndarray, starts: np.ndarray, ends: np.ndarray, wide_word: np.ndarray,
-                owner: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> list[bytes]:
-    """Word keys when some words hold characters beyond ASCII: texts without such words are
-    split by the byte translation, the others normalised word by word."""
-    ascii_keys = _ascii_bytes(joined, codes).translate(_ASCII_KEY)
-    plain = np.ones(len(starts), dtype=bool)
-    plain[np.searchsorted(starts, np.flatnonzero(wide_word), side="right") - 1] = False
-    mixed_texts = set(np.unique(owner[~plain]).tolist())
-    bounds = np.zeros(len(offsets) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(owner, minlength=len(offsets)), out=bounds[1:])
-    keys: list[bytes] = []
-    for text, (at, length, lo, hi) in enumerate(zip(offsets.tolist(), lengths.tolist(), bounds[:-1].tolist(),
-                                                     bounds[1:].tolist())):
-        if text not in mixed_texts:
-            keys.extend(ascii_keys[at:at + length].split())
-            continue
-        for s, e, p in zip(starts[lo:hi].tolist(), ends[lo:hi].tolist(), plain[lo:hi].tolist()):
-            keys.append(ascii_keys[s:e] if p else normalize_word(joined[s:e]).encode("utf-8"))
-    return keys
-
-
 _ASCII_WORD = np.array([chr(c).isalnum() or chr(c) == "_" for c in range(128)] + [False], dtype=bool)
-# ASCII word characters lowered, every other byte a space: ``translate`` then ``split`` gives the words.
+# ASCII word characters lowered, every other byte a space (so no word holds a zero byte).
 _ASCII_KEY = bytes(ord(chr(c).lower()) if c < 128 and _ASCII_WORD[c] else ord(" ") for c in range(256))
 
 # Scripts written without spaces between words: one token per character.

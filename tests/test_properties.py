@@ -139,4 +139,4 @@ def test_word_keys_of_a_batch_equal_each_texts_tokens(texts):
     assert found.counts.tolist() == [len(t) for t in expected]
     assert found.starts.tolist() == [s for t in expected for s in t.starts.tolist()]
     assert found.ends.tolist() == [e for t in expected for e in t.ends.tolist()]
-    assert found.keys == [w.encode("utf-8") for t in expected for w in t.words]
+    assert found.keys() == [w.encode("utf-8") for t in expected for w in t.words]
