@@ -55,9 +55,7 @@ def _start(context: Context) -> None:
 
 def _analyze_chunk(documents: Sequence[Document]) -> "_Packed":
     assert _context is not None, "worker started without a context"
-    # Every offset and count sent back is below the longest text's length: int32 then halves them.
-    narrow = max((len(doc.text) for doc in documents), default=0) < 2 ** 31 - 1
-    return _Packed.pack(analyze_many(documents, _context), np.int32 if narrow else np.int64)
+    return _Packed.pack(analyze_many(documents, _context))
 
 
 # What a worker sends back, per field: (owner, attribute).  Pickling each document's dozen small
@@ -80,23 +78,20 @@ class _Packed:
     chrome_bounds: np.ndarray
 
     @classmethod
-    def pack(cls, analyses: Sequence[DocumentAnalysis], offsets: type = np.int64) -> "_Packed":
-        """``offsets``: the dtype the int64 fields travel in (they come back as int64)."""
+    def pack(cls, analyses: Sequence[DocumentAnalysis]) -> "_Packed":
         arrays, bounds = [], []
         for owner, name in _FIELDS:
             parts = [getattr(getattr(a, owner), name) for a in analyses]
-            dtype = offsets if parts and parts[0].dtype == np.int64 else None
-            arrays.append(np.concatenate(parts, dtype=dtype, casting="same_kind"))
+            arrays.append(np.concatenate(parts))
             bounds.append(_bounds([len(part) for part in parts]))
         spans = [span for a in analyses for span in a.chrome]
-        return cls(tuple(arrays), tuple(bounds), np.stack([a.sketch.signature for a in analyses]),
+        return cls(tuple(arrays), tuple(bounds), np.array([a.sketch.signature for a in analyses], dtype=np.uint32),
                    np.array(spans, dtype=np.int64).reshape(-1, 2), _bounds([len(a.chrome) for a in analyses]))
 
     def unpack(self, documents: Sequence[Document]) -> list[DocumentAnalysis]:
         """The analyses again, for the same ``documents`` in the same order."""
-        arrays = [a.astype(np.int64, copy=False) if a.dtype.kind == "i" else a for a in self.arrays]
         cut = [[array[lo:hi] for lo, hi in zip(b[:-1].tolist(), b[1:].tolist())]
-               for array, b in zip(arrays, self.bounds)]
+               for array, b in zip(self.arrays, self.bounds)]
         chrome = [tuple(map(tuple, self.chrome[lo:hi].tolist()))
                   for lo, hi in zip(self.chrome_bounds[:-1].tolist(), self.chrome_bounds[1:].tolist())]
         return [DocumentAnalysis(doc, spans, Fingerprint(doc.id, *fields[:5]),
