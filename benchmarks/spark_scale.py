@@ -163,7 +163,8 @@ def main() -> None:
         print(f"\nSpark job at {largest['n']:,} articles ({largest['engine']}): {c.get('lsh_keys', 0):,} LSH postings "
               f"in {c.get('colliding_buckets', 0):,} colliding buckets (largest {c.get('largest_bucket', 0)} "
               f"documents, {c.get('oversized_buckets', 0)} over the cap), {c.get('verbatim_pairs', 0):,} verbatim "
-              f"pairs collected to the driver; shuffled bytes by step: "
+              f"pairs and {c.get('documents', 0):,} analyses collected to the driver, {c.get('families', 0):,} "
+              f"families found on the executors; shuffled bytes by step: "
               + ", ".join(f"{k.removeprefix('shuffle_bytes_')} {v / 2**20:.1f} MiB" for k, v in c.items()
                           if k.startswith("shuffle_bytes_")))
         print(f"\nProjected to {PROJECTED:,} articles (linear in articles, from the run above):")

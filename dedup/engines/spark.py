@@ -213,6 +213,11 @@ def _analyse_batch(batch, context, doc_band, window_band):
         yield a.id, AnalysedDocument(a, found)
 
 
+def analyses_of(keyed):
+    """(id, DocumentAnalysis) of the (id, AnalysedDocument) the analyse step keeps."""
+    return keyed.mapValues(lambda found: found.analysis)
+
+
 # -- candidate pairs from buckets ---------------------------------------------------
 
 def pairs_of_bucket(members: Iterable[str], cap: int, oversized) -> list[tuple[str, str]]:
@@ -366,7 +371,7 @@ class SparkEngine:
             context = self.fit_chrome(documents)
             keyed = self.analyse(documents, context)
             keyed.count()
-            analyses = keyed.mapValues(lambda found: found.analysis)
+            analyses = analyses_of(keyed)
         with self.step("lsh"):
             lsh = self.lsh_pairs(keyed)
         with self.step("verify"):
