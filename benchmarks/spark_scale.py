@@ -34,7 +34,8 @@ from common import DEFAULT_MSRP, Timer, generated_corpus, print_table, run_isola
 
 ENGINES = {"local": "local engine", "spark1": "spark local[1]", "spark2": "spark local[2]"}
 PROJECTED = 10_000_000
-PROJECTED_COUNTS = ("lsh_keys", "colliding_buckets", "lsh_candidates", "verbatim_pairs", "pairs", "shuffle_bytes")
+PROJECTED_COUNTS = ("lsh_keys", "colliding_buckets", "lsh_candidates", "verbatim_pairs", "aligned_pairs", "pairs",
+                    "families", "shuffle_bytes")
 
 
 class TreeMemory:

@@ -51,7 +51,7 @@ from ..chrome import ChromeDetector
 from ..core import Context, DocumentAnalysis, PairEvidence, analyze, verify_verbatim
 from ..lineage import assemble_families, family_links
 from ..load import Corpus, InputError, load_path, parse_record_checked
-from ..pipeline import Scanner
+from ..pipeline import AlignJob, Scanner
 from ..records import Document, LoadWarning, ScanReport, Skipped, Source
 from ..settings import Section, Settings, param
 from . import EngineResult
@@ -243,6 +243,53 @@ def verify_all(a: DocumentAnalysis, others: Iterable[DocumentAnalysis], context:
         if overlap.passages:
             found.append(PairEvidence(a.id, b.id, overlap))
     return found
+
+
+# -- sentence alignment, on executors -------------------------------------------------
+
+def executor_context(context: Context) -> Context:
+    """What an executor needs to align a pair's sentences: the context without the corpus's text
+    model (each job brings its document cosine) and with a paraphrase stage of empty caches."""
+    from ..paraphrase import ParaphraseFinder
+
+    stage = context.paraphraser
+    return replace(context, text_model=None, paraphraser=ParaphraseFinder(stage.settings, stage.sentence_model))
+
+
+def align_partition(items: Iterable[tuple[int, AlignJob, DocumentAnalysis, DocumentAnalysis]], context: Context,
+                    settings: Settings) -> list[tuple[int, PairEvidence]]:
+    """``Scanner.align_pairs`` of a partition's jobs, each job's two analyses joined to it: the
+    local scanner's own per-pair step."""
+    items = list(items)
+    analyses = [x for _, _, a, b in items for x in (a, b)]
+    jobs = [replace(job, i=2 * k, j=2 * k + 1) for k, (_, job, _, _) in enumerate(items)]
+    return [(n, found) for (n, *_), found in zip(items, Scanner(settings).align_pairs(analyses, context, jobs))]
+
+
+class ExecutorScanner(Scanner):
+    """``pipeline.Scanner`` whose sentence alignments run on the executors, each pair joined with
+    the two analyses the executors keep; the rest of ``conclude`` runs as it does locally."""
+
+    def __init__(self, settings: Settings, engine: "SparkEngine", analyses) -> None:
+        super().__init__(settings)
+        self.engine = engine
+        self.kept = analyses   # (id, DocumentAnalysis) on the executors
+
+    def align_pairs(self, analyses, context, jobs, progress=None) -> list[PairEvidence]:
+        if not jobs:
+            return []
+        stage = context.paraphraser
+        jobs = [job if job.similarity is not None else   # the text model stays on the driver
+                replace(job, similarity=stage.similarity(context, analyses[job.i], analyses[job.j])) for job in jobs]
+        sc = self.engine.session().sparkContext
+        shared, settings, kept = sc.broadcast(executor_context(context)), self.settings, self.kept
+        by_first = sc.parallelize([(analyses[job.i].id, (n, job, analyses[job.j].id)) for n, job in enumerate(jobs)],
+                                  self.engine.partitions)
+        by_second = by_first.join(kept).map(lambda kv: (kv[1][0][2], (kv[1][0][0], kv[1][0][1], kv[1][1])))
+        both = by_second.join(kept).map(lambda kv: (*kv[1][0], kv[1][1]))   # (n, job, analysis a, analysis b)
+        found = dict(both.mapPartitions(lambda items: align_partition(items, shared.value, settings)).collect())
+        self.engine.counts["aligned_pairs"] = self.engine.counts.get("aligned_pairs", 0) + len(jobs)
+        return [found[n] for n in range(len(jobs))]
 
 
 # -- families, on executors ------------------------------------------------------------
@@ -458,7 +505,7 @@ class SparkEngine:
         index = {a.id: n for n, a in enumerate(ordered)}
         evidence = {(index[e.a], index[e.b]): e for e in verbatim}
         corpus = Corpus(documents=[a.document for a in ordered], skipped=skipped, warnings=list(self.warnings))
-        return Scanner(self.settings).conclude(corpus, context, ordered, evidence)
+        return ExecutorScanner(self.settings, self, analyses).conclude(corpus, context, ordered, evidence)
 
     def family_components(self, pairs):
         """(document, family id) on the executors for every document in a substantive pair: the
