@@ -282,7 +282,9 @@ class ExecutorScanner(Scanner):
         jobs = [job if job.similarity is not None else   # the text model stays on the driver
                 replace(job, similarity=stage.similarity(context, analyses[job.i], analyses[job.j])) for job in jobs]
         sc = self.engine.session().sparkContext
-        shared, settings, kept = sc.broadcast(executor_context(context)), self.settings, self.kept
+        shared, settings = sc.broadcast(executor_context(context)), self.settings
+        needed = sc.broadcast({analyses[k].id for job in jobs for k in (job.i, job.j)})
+        kept = self.kept.filter(lambda kv: kv[0] in needed.value)   # only these analyses are shuffled
         by_first = sc.parallelize([(analyses[job.i].id, (n, job, analyses[job.j].id)) for n, job in enumerate(jobs)],
                                   self.engine.partitions)
         by_second = by_first.join(kept).map(lambda kv: (kv[1][0][2], (kv[1][0][0], kv[1][0][1], kv[1][1])))
