@@ -34,15 +34,18 @@ from common import DEFAULT_MSRP, Timer, generated_corpus, print_table, run_isola
 
 ENGINES = {"local": "local engine", "spark1": "spark local[1]", "spark2": "spark local[2]"}
 PROJECTED = 10_000_000
-PROJECTED_COUNTS = ("lsh_keys", "colliding_buckets", "lsh_candidates", "verbatim_pairs", "pairs", "shuffle_bytes")
+PROJECTED_COUNTS = ("lsh_keys", "colliding_buckets", "lsh_candidates", "verbatim_pairs", "aligned_pairs", "pairs",
+                    "families", "shuffle_bytes")
 
 
 class TreeMemory:
     """Peak resident memory of this process and all its descendants (the JVM, Python workers),
-    sampled from /proc twice a second."""
+    sampled from /proc twice a second, and the CPU seconds they used (less affected by the load
+    of a shared machine than wall time)."""
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
+        self.cpu_s = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -59,9 +62,10 @@ class TreeMemory:
         while not self._stop.wait(0.5):
             self.peak_mb = max(self.peak_mb, self.sample())
 
-    @staticmethod
-    def sample() -> float:
-        parents, rss = {}, {}
+    def sample(self) -> float:
+        """The tree's resident MB now; keeps the most CPU seconds seen (user + system, with
+        those of its finished children)."""
+        parents, rss, cpu = {}, {}, {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -71,12 +75,14 @@ class TreeMemory:
                 continue
             parents[int(entry)] = int(fields[1])
             rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+            cpu[int(entry)] = sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
         mine, frontier = {os.getpid()}, [os.getpid()]
         while frontier:
             parent = frontier.pop()
             children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in mine]
             mine.update(children)
             frontier.extend(children)
+        self.cpu_s = max(self.cpu_s, sum(cpu.get(pid, 0) for pid in mine))
         return sum(rss.get(pid, 0) for pid in mine) / 2**20
 
 
@@ -104,7 +110,7 @@ def measure(engine: str, path: Path) -> dict:
             runner = make_engine("spark", session=session, partitions=4 * cores, summary_max_documents=10**9)
             result = runner.scan(str(path))
             timings = runner.timings
-    return {"seconds": timer.seconds, "peak_mb": memory.peak_mb, "pairs": len(result.report.pairs),
+    return {"seconds": timer.seconds, "cpu_s": memory.cpu_s, "peak_mb": memory.peak_mb, "pairs": len(result.report.pairs),
             "digest": answers_digest(result.report.pairs), "counts": result.counts, "stages": timings}
 
 
@@ -146,14 +152,16 @@ def main() -> None:
                 result = run_isolated(Path(__file__), "--worker", engine, "--input", str(path))
                 result.update(engine=ENGINES[engine], n=n, docs_per_s=n / result["seconds"])
                 rows.append(result)
-                print(f"  n={n:>7} {ENGINES[engine]:<16} {result['seconds']:8.1f}s {result['peak_mb']:8.0f} MB  "
+                print(f"  n={n:>7} {ENGINES[engine]:<16} {result['seconds']:8.1f}s {result['cpu_s']:8.1f} CPU s "
+                      f"{result['peak_mb']:8.0f} MB  "
                       + ", ".join(f"{k} {v:.0f}s" for k, v in result["stages"].items()), file=sys.stderr)
     for row in rows:
         local = next((r for r in rows if r["n"] == row["n"] and r["engine"] == ENGINES["local"]), None)
         row["same_as_local"] = "yes" if local and local["digest"] == row["digest"] else ("-" if not local else "NO")
         row["vs_local"] = row["seconds"] / local["seconds"] if local else float("nan")
     print_table(rows, [("articles", "{n:,}"), ("engine", "{engine}"), ("seconds", "{seconds:.1f}"),
-                       ("docs/s", "{docs_per_s:.0f}"), ("× local time", "{vs_local:.2f}"),
+                       ("CPU s", "{cpu_s:.1f}"), ("docs/s", "{docs_per_s:.0f}"),
+                       ("× local time", "{vs_local:.2f}"),
                        ("peak MB (tree)", "{peak_mb:,.0f}"), ("pairs", "{pairs:,}"),
                        ("same answers", "{same_as_local}")])
     spark_rows = [r for r in rows if r["engine"] != ENGINES["local"]]
@@ -163,7 +171,8 @@ def main() -> None:
         print(f"\nSpark job at {largest['n']:,} articles ({largest['engine']}): {c.get('lsh_keys', 0):,} LSH postings "
               f"in {c.get('colliding_buckets', 0):,} colliding buckets (largest {c.get('largest_bucket', 0)} "
               f"documents, {c.get('oversized_buckets', 0)} over the cap), {c.get('verbatim_pairs', 0):,} verbatim "
-              f"pairs collected to the driver; shuffled bytes by step: "
+              f"pairs and {c.get('documents', 0):,} analyses collected to the driver, {c.get('families', 0):,} "
+              f"families found on the executors; shuffled bytes by step: "
               + ", ".join(f"{k.removeprefix('shuffle_bytes_')} {v / 2**20:.1f} MiB" for k, v in c.items()
                           if k.startswith("shuffle_bytes_")))
         print(f"\nProjected to {PROJECTED:,} articles (linear in articles, from the run above):")

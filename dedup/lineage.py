@@ -609,10 +609,20 @@ def families_of(pairs: Sequence[Pair], sources: Sequence[Source],
     join families: two stories that both credit AP are not one story); an article that only
     credits an absent source forms a family with it, so its derivation is shown too.  Biggest
     family first."""
-    components = connected_components((p.a, p.b) for p in pairs if substantive(p, min_share))
+    return assemble_families(connected_components(family_links(pairs, min_share)), sources)
+
+
+def family_links(pairs: Iterable[Pair], min_share: float) -> Iterable[tuple[str, str]]:
+    """The links that make a family: each substantive pair's two documents (the Spark engine feeds
+    these to its distributed connected components)."""
+    return ((p.a, p.b) for p in pairs if substantive(p, min_share))
+
+
+def assemble_families(components: list[list[str]], sources: Sequence[Source]) -> tuple[tuple[str, ...], ...]:
+    """Families from the components of ``family_links`` (each sorted), however they were found."""
     in_family = {doc for members in components for doc in members}
     credited = {doc for s in sources for doc in s.cited_by}
-    components += [[doc] for doc in sorted(credited - in_family)]
+    components = list(components) + [[doc] for doc in sorted(credited - in_family)]
     families = []
     for members in components:
         member_set = set(members)

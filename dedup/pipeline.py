@@ -10,9 +10,10 @@ The CLI only wraps this module; ``compare`` runs the very same calls on one pair
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
+from .align import Overlap
 from .candidates import CandidateFinder
 from .classify import Decision, decide, make_pair, verbatim_relation
 from .core import Context, DocumentAnalysis, PairEvidence, verify, verify_verbatim
@@ -24,6 +25,17 @@ from .settings import Settings
 from .workers import analyze_all
 
 NO_RELATION = "none"
+
+
+@dataclass(frozen=True)
+class AlignJob:
+    """One pair for sentence alignment: indices into the analyses, the document cosine (None:
+    computed from the text model) and the verbatim overlap already found (None: none)."""
+
+    i: int
+    j: int
+    similarity: float | None
+    overlap: Overlap | None
 
 
 class Scanner:
@@ -117,28 +129,40 @@ class Scanner:
         candidates = context.paraphraser.candidates(context, overlaps)
         _tick(progress, "neighbours", 1, 1)
         members = groups.members()
-        context.paraphraser.prepare_sentences([analyses[k] for pair in sorted(candidates) for k in pair])
         found = dict(verbatim)
 
-        def align(i: int, j: int, similarity: float | None = None) -> PairEvidence | None:
-            i, j = min(i, j), max(i, j)
-            known = verbatim.get((i, j))
-            if known is not None and _verbatim_relation(known, self.settings) != OVERLAP:
-                return None
-            found[(i, j)] = verify(analyses[i], analyses[j], context, similarity=similarity,
-                                   overlap=known.overlap if known else None)
-            return found[(i, j)]
+        def alignable(pairs: Iterable[tuple[int, int, float | None]]) -> list[AlignJob]:
+            """Pairs to align, each with its known overlap; duplicates and excerpts left as they are."""
+            jobs = {}
+            for i, j, similarity in pairs:
+                i, j = min(i, j), max(i, j)
+                known = verbatim.get((i, j))
+                if known is None or _verbatim_relation(known, self.settings) == OVERLAP:
+                    jobs[(i, j)] = AlignJob(i, j, similarity, known.overlap if known else None)
+            return list(jobs.values())
 
-        for n, ((i, j), similarity) in enumerate(sorted(candidates.items())):
-            _tick(progress, "paraphrase", n + 1, len(candidates))
-            evidence = align(i, j, similarity)
-            decision = decide(evidence, self.settings.relation) if evidence is not None else None
-            if decision is None or decision.relation != PARAPHRASE:
-                continue
-            for copy in members[i][1:]:   # the copies of a story inherit its retellings
-                align(copy, j)
-            for copy in members[j][1:]:
-                align(i, copy)
+        # two rounds: the candidates, then the copies of each story found retold (they inherit its retellings)
+        first, inherited = alignable((i, j, c) for (i, j), c in sorted(candidates.items())), []
+        for job, evidence in zip(first, self.align_pairs(analyses, context, first, progress)):
+            found[(job.i, job.j)] = evidence
+            decision = decide(evidence, self.settings.relation)
+            if decision is not None and decision.relation == PARAPHRASE:
+                inherited += [(copy, job.j, None) for copy in members[job.i][1:]]
+                inherited += [(job.i, copy, None) for copy in members[job.j][1:]]
+        second = alignable(inherited)
+        found.update(((job.i, job.j), e) for job, e in zip(second, self.align_pairs(analyses, context, second)))
+        return found
+
+    def align_pairs(self, analyses: Sequence[DocumentAnalysis], context: Context, jobs: Sequence[AlignJob],
+                    progress: ProgressCallback | None = None) -> list[PairEvidence]:
+        """``core.verify`` of each job's pair, sentences aligned (the Spark engine runs these on
+        its executors: each is a function of the pair and the context alone)."""
+        context.paraphraser.prepare_sentences([analyses[k] for job in jobs for k in (job.i, job.j)])
+        found = []
+        for n, job in enumerate(jobs):
+            _tick(progress, "paraphrase", n + 1, len(jobs))
+            found.append(verify(analyses[job.i], analyses[job.j], context, similarity=job.similarity,
+                                overlap=job.overlap))
         return found
 
     def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:

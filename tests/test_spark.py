@@ -111,6 +111,7 @@ def test_generated_corpus_same_pairs_directions_families(generated_results):
     assert {p.direction for p in local.report.pairs} >= {"a_from_b", "b_from_a"}
     assert_same_answers(local.report, spark.report)
     assert spark.counts["oversized_buckets"] == 0
+    assert spark.counts["aligned_pairs"] > 0   # sentence alignment ran on the executors
 
 
 def kind_of(reject: tuple[int, str]) -> tuple[int, str]:
@@ -183,19 +184,56 @@ def test_parquet_with_own_column_names_and_capped_buckets(session, tmp_path):
 def test_executors_verbatim_evidence_is_the_local_scanners(session, generated_jsonl):
     """The distributed half (analysis, LSH buckets, verbatim verification on executors) hands the
     driver exactly the verbatim evidence ``Scanner.verbatim_evidence`` finds in one process."""
+    from dedup.engines.spark import analyses_of
     from dedup.load import load_path
     from dedup.pipeline import Scanner
 
     engine = make_engine("spark", session=session)
     documents, _ = engine.read(str(generated_jsonl))
     context = engine.fit_chrome(documents)
-    lsh = engine.lsh_pairs(engine.analyse(documents, context))
-    found = engine.verbatim_pairs(documents, lsh, session.sparkContext.broadcast(context))
+    keyed = engine.analyse(documents, context)
+    found = engine.verbatim_pairs(analyses_of(keyed), engine.lsh_pairs(keyed), session.sparkContext.broadcast(context))
     scanner = Scanner()
     local_context, analyses = scanner.analyze(sorted(load_path(str(generated_jsonl)).documents, key=lambda d: d.id))
     expected = scanner.verbatim_evidence(analyses, local_context)
     assert len(found) == len(expected) > 50
     assert sorted((e.a, e.b, e.overlap) for e in found) == sorted((e.a, e.b, e.overlap) for e in expected.values())
+
+
+def test_distributed_families_are_lineage_families_of(session, generated_results):
+    """The executors' families (connected components of ``lineage.family_links``) are exactly
+    ``lineage.families_of``'s, and the report's families are the distributed ones."""
+    from dedup.engines.spark import family_members
+    from dedup.lineage import assemble_families, families_of
+
+    local, spark = generated_results
+    share = Settings().lineage.family_min_share
+    expected = families_of(local.report.pairs, local.report.sources, share)
+    components = make_engine("spark", session=session).family_components(
+        session.sparkContext.parallelize(local.report.pairs, 3))
+    assert assemble_families(family_members(components), local.report.sources) == expected
+    assert [tuple(f) for f in spark.report.families] == list(expected)
+    slight = [p for p in local.report.pairs if not substantive(p, share)]
+    family = {doc: f for f in expected for doc in f}
+    assert any(family.get(p.a) != family.get(p.b) for p in slight)   # the rule decides something here
+
+
+def test_the_driver_analyses_no_document(session, monkeypatch):
+    """Documents are analysed once, on the executors: the driver's own ``analyze`` is made to
+    fail, and the scan still gives the local engine's report."""
+    import dedup.core
+    import dedup.engines.spark
+    import dedup.workers
+
+    local = make_engine("local").scan(str(SEEDS))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a document analysed on the driver")
+
+    for module in (dedup.core, dedup.engines.spark, dedup.workers):
+        monkeypatch.setattr(module, "analyze", refuse)
+    spark = make_engine("spark", session=session).scan(str(SEEDS))
+    assert spark.report.to_json() == local.report.to_json()
 
 
 def test_connected_components_match_union_find(session):

@@ -11,8 +11,8 @@ smallest node of its component in O(log^2 n) rounds (a handful in practice):
 
 When a round changes no edge, each edge is (node, smallest node of its component).
 
-The Spark scan does not call it at present: families come from the lineage stage on the driver
-(``Scanner.conclude``, see ``spark.py``); it is here for when lineage is distributed.
+The Spark scan finds its families with it (``SparkEngine.family_components``), the edges being
+``lineage.family_links`` of the reported pairs.
 """
 
 from __future__ import annotations

@@ -1,27 +1,33 @@
-"""The Spark engine: the local scanner's answers, the heavy per-document and per-pair work on a
-cluster's executors, the corpus-level steps on the driver through ``pipeline.Scanner`` itself.
+"""The Spark engine: the local scanner's answers, the per-document and per-pair work and the
+families on a cluster's executors, the other corpus-level steps on the driver through
+``pipeline.Scanner`` itself.
 
-Every rule is the analysis core's or the pipeline's; this module only decides where each call
-runs and what is shuffled between them:
+Every rule is the analysis core's, the pipeline's or lineage's; this module only decides where
+each call runs and what is shuffled between them:
 
     on executors (distributed, linear in the corpus):
       read (JSONL / Parquet / a local folder)  -> documents keyed by id, rejects kept apart
       chrome: count short lines per document (reduceByKey)  -> Context, broadcast
-      ``core.analyze`` each document, batched               -> LSH keys (``candidates.bucket_keys``)
+      ``core.analyze`` each document once, batched          -> analyses (kept, spilled to disk)
+                                                               and LSH keys (``candidates.bucket_keys``)
       groupBy bucket (oversized buckets capped, counted)    -> verbatim candidate pairs
-      each candidate pair joined with its two documents     -> ``core.verify_verbatim``
+      each candidate pair joined with its two analyses      -> ``core.verify_verbatim``
     on the driver (``Scanner.conclude``, the local engine's own code):
-      every document analysed again (``workers.analyze_all``), the verbatim evidence collected,
-      then shared passages, story groups and the paraphrase stage (text model, TF-IDF
+      the analyses and the verbatim evidence collected from the executors (nothing analysed
+      again), then shared passages, story groups and the paraphrase stage (text model, TF-IDF
       neighbours, sentence alignment), ``classify.decide``, lineage (directions, sources,
-      origins, families) -> the ScanReport, from which the --out datasets are written.
+      origins) -> the pairs of the ScanReport
+    on executors again:
+      families: ``lineage.family_links`` of the pairs (the substantive ones), connected by
+      ``components.connected_components`` (large-star / small-star), assembled with
+      ``lineage.assemble_families``; the documents dataset joins each document with its family
+      and parents, never collected.
 
 So the answers are the local engine's by construction.  The price: the driver holds every
-document's analysis and every verbatim pair, as the local engine does; the executors take the
-sketching, the LSH grouping and the verbatim verification off it.  At 10M articles that
-driver step does not fit one machine: distributing the corpus-level steps (shared-passage
-counting, story groups, the paraphrase stage, lineage over pairs joined with metadata) is
-what remains to be done.
+document's analysis and every verbatim pair, as the local engine does.  At 10M articles that
+driver step does not fit one machine: distributing the rest of the corpus-level steps
+(shared-passage counting, story groups, the paraphrase stage, lineage over pairs joined with
+metadata) is what remains to be done.
 """
 
 from __future__ import annotations
@@ -42,14 +48,15 @@ from pyspark import StorageLevel
 
 from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, banding, bucket_keys
 from ..chrome import ChromeDetector
-from ..core import Context, PairEvidence, analyze, verify_verbatim
+from ..core import Context, DocumentAnalysis, PairEvidence, analyze, verify_verbatim
+from ..lineage import assemble_families, family_links
 from ..load import Corpus, InputError, load_path, parse_record_checked
-from ..pipeline import Scanner
-from ..records import Document, LoadWarning, ScanReport, Skipped
+from ..pipeline import AlignJob, Scanner
+from ..records import Document, LoadWarning, ScanReport, Skipped, Source
 from ..settings import Section, Settings, param
-from ..workers import analyze_all
 from . import EngineResult
-from .datasets import DATASETS, reject_row, report_rows, skipped_row, write_counts
+from .components import connected_components
+from .datasets import DATASETS, document_row, pair_row, parents_of, reject_row, skipped_row, source_row, write_counts
 
 log = logging.getLogger(__name__)
 
@@ -170,15 +177,16 @@ def duplicate_rows(doc_id: str, found: list[tuple[Document, str, int | None]]) -
 # -- what each document brings (computed once on an executor) -------------------
 
 @dataclass(frozen=True)
-class DocumentKeys:
-    """A document and its LSH bucket keys (documents and windows tables, uint64)."""
+class AnalysedDocument:
+    """A document's analysis (made once, on an executor) and its LSH bucket keys (documents and
+    windows tables, uint64)."""
 
-    document: Document
+    analysis: DocumentAnalysis
     keys: np.ndarray
 
 
-def analyse_partition(documents: Iterable[tuple[str, Document]], context: Context,
-                      doc_band: tuple[int, int], window_band: tuple[int, int]) -> Iterator[tuple[str, DocumentKeys]]:
+def analyse_partition(documents: Iterable[tuple[str, Document]], context: Context, doc_band: tuple[int, int],
+                      window_band: tuple[int, int]) -> Iterator[tuple[str, AnalysedDocument]]:
     """``core.analyze`` each document, LSH keys by ``bucket_keys`` for a batch at once."""
     batch: list[Document] = []
     for _, document in documents:
@@ -202,7 +210,12 @@ def _analyse_batch(batch, context, doc_band, window_band):
             keys[a.id] = [documents[n], windows[owners == n].ravel()]
     for a in analyses:
         found = np.unique(np.concatenate(keys[a.id])) if keys[a.id] else np.empty(0, np.uint64)
-        yield a.id, DocumentKeys(a.document, found)
+        yield a.id, AnalysedDocument(a, found)
+
+
+def analyses_of(keyed):
+    """(id, DocumentAnalysis) of the (id, AnalysedDocument) the analyse step keeps."""
+    return keyed.mapValues(lambda found: found.analysis)
 
 
 # -- candidate pairs from buckets ---------------------------------------------------
@@ -221,17 +234,71 @@ def pairs_of_bucket(members: Iterable[str], cap: int, oversized) -> list[tuple[s
 
 # -- one document's candidate pairs, on an executor -----------------------------------
 
-def verify_all(a: Document, others: Iterable[Document], context: Context) -> list[PairEvidence]:
-    """``core.verify_verbatim`` of every LSH candidate pair of ``a`` (the smaller id of each),
-    ``a`` analysed once; pairs sharing no passage are dropped, as ``Scanner.verbatim_evidence``
-    drops them.  Analyses are not shipped (ten times the text's size): they are made here."""
-    first = analyze(a, context)
+def verify_all(a: DocumentAnalysis, others: Iterable[DocumentAnalysis], context: Context) -> list[PairEvidence]:
+    """``core.verify_verbatim`` of every LSH candidate pair of ``a`` (the smaller id of each);
+    pairs sharing no passage are dropped, as ``Scanner.verbatim_evidence`` drops them."""
     found = []
     for b in others:
-        overlap = verify_verbatim(first, analyze(b, context), context)
+        overlap = verify_verbatim(a, b, context)
         if overlap.passages:
             found.append(PairEvidence(a.id, b.id, overlap))
     return found
+
+
+# -- sentence alignment, on executors -------------------------------------------------
+
+def executor_context(context: Context) -> Context:
+    """What an executor needs to align a pair's sentences: the context without the corpus's text
+    model (each job brings its document cosine) and with a paraphrase stage of empty caches."""
+    from ..paraphrase import ParaphraseFinder
+
+    stage = context.paraphraser
+    return replace(context, text_model=None, paraphraser=ParaphraseFinder(stage.settings, stage.sentence_model))
+
+
+def align_partition(items: Iterable[tuple[int, AlignJob, DocumentAnalysis, DocumentAnalysis]], context: Context,
+                    settings: Settings) -> list[tuple[int, PairEvidence]]:
+    """``Scanner.align_pairs`` of a partition's jobs, each job's two analyses joined to it: the
+    local scanner's own per-pair step."""
+    items = list(items)
+    analyses = [x for _, _, a, b in items for x in (a, b)]
+    jobs = [replace(job, i=2 * k, j=2 * k + 1) for k, (_, job, _, _) in enumerate(items)]
+    return [(n, found) for (n, *_), found in zip(items, Scanner(settings).align_pairs(analyses, context, jobs))]
+
+
+class ExecutorScanner(Scanner):
+    """``pipeline.Scanner`` whose sentence alignments run on the executors, each pair joined with
+    the two analyses the executors keep; the rest of ``conclude`` runs as it does locally."""
+
+    def __init__(self, settings: Settings, engine: "SparkEngine", analyses) -> None:
+        super().__init__(settings)
+        self.engine = engine
+        self.kept = analyses   # (id, DocumentAnalysis) on the executors
+
+    def align_pairs(self, analyses, context, jobs, progress=None) -> list[PairEvidence]:
+        if not jobs:
+            return []
+        stage = context.paraphraser
+        jobs = [job if job.similarity is not None else   # the text model stays on the driver
+                replace(job, similarity=stage.similarity(context, analyses[job.i], analyses[job.j])) for job in jobs]
+        sc = self.engine.session().sparkContext
+        shared, settings = sc.broadcast(executor_context(context)), self.settings
+        needed = sc.broadcast({analyses[k].id for job in jobs for k in (job.i, job.j)})
+        kept = self.kept.filter(lambda kv: kv[0] in needed.value)   # only these analyses are shuffled
+        by_first = sc.parallelize([(analyses[job.i].id, (n, job, analyses[job.j].id)) for n, job in enumerate(jobs)],
+                                  self.engine.partitions)
+        by_second = by_first.join(kept).map(lambda kv: (kv[1][0][2], (kv[1][0][0], kv[1][0][1], kv[1][1])))
+        both = by_second.join(kept).map(lambda kv: (*kv[1][0], kv[1][1]))   # (n, job, analysis a, analysis b)
+        found = dict(both.mapPartitions(lambda items: align_partition(items, shared.value, settings)).collect())
+        self.engine.counts["aligned_pairs"] = self.engine.counts.get("aligned_pairs", 0) + len(jobs)
+        return [found[n] for n in range(len(jobs))]
+
+
+# -- families, on executors ------------------------------------------------------------
+
+def family_members(roots) -> list[list[str]]:
+    """The components of ``connected_components``' (node, root) pairs, each sorted."""
+    return roots.map(lambda kv: (kv[1], kv[0])).groupByKey().map(lambda kv: sorted(kv[1])).collect()
 
 
 class SparkEngine:
@@ -353,19 +420,27 @@ class SparkEngine:
             context = self.fit_chrome(documents)
             keyed = self.analyse(documents, context)
             keyed.count()
+            analyses = analyses_of(keyed)
         with self.step("lsh"):
             lsh = self.lsh_pairs(keyed)
         with self.step("verify"):
-            verbatim = self.verbatim_pairs(documents, lsh, sc.broadcast(context))
+            verbatim = self.verbatim_pairs(analyses, lsh, sc.broadcast(context))
             self.counts["verbatim_pairs"] = len(verbatim)
         with self.step("driver"):
             skipped = [Skipped(r["path"], r["reason"], r["line"]) for r in rejects.collect()]
-            report = self.conclude(documents, context, verbatim, skipped)
-            self.counts.update(pairs=len(report.pairs), families=len(report.families), sources=len(report.sources),
+            report = self.conclude(analyses, context, verbatim, skipped)
+            self.counts.update(pairs=len(report.pairs), sources=len(report.sources),
                                shared_passages=len(report.shared_passages))
+        with self.step("families"):
+            components = self.family_components(sc.parallelize(report.pairs, self.partitions))
+            roots = self.with_crediting(components, report.sources).persist(SPILL)
+            self.counts["families"] = roots.values().distinct().count()
+            if n <= self.spark.summary_max_documents:   # the summary's families, collected
+                families = assemble_families(family_members(components), report.sources)
+                report = replace(report, families=[list(f) for f in families])
         if out is not None:
             with self.step("write"):
-                self.write(out, report, rejects)
+                self.write(out, report, self.document_rows(analyses, roots, report.edges), rejects)
         self.counts["shuffle_bytes"] = sum(v for k, v in self.counts.items() if k.startswith("shuffle_bytes_"))
         if out is not None:
             write_counts(Path(out), {**self.counts, "seconds": self.timings})
@@ -381,7 +456,8 @@ class SparkEngine:
         return Context(self.settings, detector.fit_counts(counts))
 
     def analyse(self, documents, context: Context):
-        """(id, DocumentKeys) for every document, analysed on the executors."""
+        """(id, AnalysedDocument) for every document, analysed on the executors, kept for the
+        steps after (analysing again costs more than reading the kept analyses back)."""
         sc = self.session().sparkContext
         s = self.settings
         doc_band = banding(s.candidates.document_threshold, s.sketch.num_perm)
@@ -414,41 +490,67 @@ class SparkEngine:
             log.warning("%d LSH buckets held more than %d documents: their members were linked as a chain, "
                         "not all pairs (max_bucket)", oversized.value, cap)
         buckets.unpersist()
-        keyed.unpersist()
         return pairs
 
-    def verbatim_pairs(self, documents, lsh, shared) -> list[PairEvidence]:
-        """Every LSH candidate pair joined with its two documents and verified on an executor;
+    def verbatim_pairs(self, analyses, lsh, shared) -> list[PairEvidence]:
+        """Every LSH candidate pair joined with its two analyses and verified on an executor;
         the pairs that share a passage are collected (the driver's steps need them all)."""
-        second = lsh.map(lambda ab: (ab[1], ab[0])).join(documents).map(lambda kv: (kv[1][0], kv[1][1]))
-        grouped = second.groupByKey(self.partitions).join(documents)   # a: ([document b], document a)
+        second = lsh.map(lambda ab: (ab[1], ab[0])).join(analyses).map(lambda kv: (kv[1][0], kv[1][1]))
+        grouped = second.groupByKey(self.partitions).join(analyses)   # a: ([analysis b], analysis a)
         return grouped.flatMap(lambda kv: verify_all(kv[1][1], kv[1][0], shared.value)).collect()
 
-    def conclude(self, documents, context: Context, verbatim: list[PairEvidence],
+    def conclude(self, analyses, context: Context, verbatim: list[PairEvidence],
                  skipped: list[Skipped]) -> ScanReport:
-        """The corpus-level steps on the driver, by the local engine's own ``Scanner.conclude``."""
-        ordered = sorted(documents.values().collect(), key=lambda d: d.id)
-        analyses = list(analyze_all(ordered, context, self.settings.execution.jobs))
-        index = {a.id: n for n, a in enumerate(analyses)}
+        """The corpus-level steps on the driver, by the local engine's own ``Scanner.conclude``,
+        on the executors' analyses (collected, not made again)."""
+        ordered = sorted(analyses.values().collect(), key=lambda a: a.id)
+        index = {a.id: n for n, a in enumerate(ordered)}
         evidence = {(index[e.a], index[e.b]): e for e in verbatim}
-        corpus = Corpus(documents=ordered, skipped=skipped, warnings=list(self.warnings))
-        return Scanner(self.settings).conclude(corpus, context, analyses, evidence)
+        corpus = Corpus(documents=[a.document for a in ordered], skipped=skipped, warnings=list(self.warnings))
+        return ExecutorScanner(self.settings, self, analyses).conclude(corpus, context, ordered, evidence)
+
+    def family_components(self, pairs):
+        """(document, family id) on the executors for every document in a substantive pair: the
+        connected components (large-star / small-star) of ``lineage.family_links``, each named by
+        its smallest document, which is the family's first member."""
+        share = self.settings.lineage.family_min_share
+        return connected_components(pairs.mapPartitions(lambda found: family_links(found, share)),
+                                    self.partitions).persist(SPILL)
+
+    def with_crediting(self, components, sources: list[Source]):
+        """(document, family id) for every document in a family: the components, and each
+        document that only credits an absent source, a family of its own with it
+        (``lineage.assemble_families``' rule)."""
+        crediting = self.session().sparkContext.parallelize(
+            sorted({(doc, doc) for s in sources for doc in s.cited_by}), self.partitions)
+        return components.union(crediting.subtractByKey(components))
+
+    def document_rows(self, analyses, roots, edges):
+        """The documents dataset: each document joined with its family id and its parents."""
+        parents = self.session().sparkContext.parallelize(list(parents_of(edges).items()), self.partitions)
+        return (analyses.mapValues(lambda a: a.document).leftOuterJoin(roots).leftOuterJoin(parents)
+                .map(lambda kv: document_row(kv[1][0][0], kv[1][0][1], kv[1][1] or [])))
 
     # -- output -----------------------------------------------------------------
 
-    def write(self, out: str, report: ScanReport, rejects) -> None:
-        """The datasets of ``datasets.report_rows`` (one definition with the local engine); rejects
-        from the read step, with the records themselves."""
+    def write(self, out: str, report: ScanReport, documents, rejects) -> None:
+        """The datasets, rows by ``datasets``' functions (one definition with the local engine):
+        pairs and sources from the report, documents joined on the executors, rejects from the
+        read step with the records themselves."""
         spark = self.session()
-        rows = report_rows(report)
+        rows = {"pairs": self._rows(map(pair_row, report.pairs)), "documents": documents,
+                "sources": self._rows(map(source_row, report.sources)), "rejects": rejects}
         for name in DATASETS:
-            data = rejects if name == "rejects" else spark.sparkContext.parallelize(rows[name], self.partitions)
-            frame = spark.read.json(data.map(lambda row: json.dumps(row, ensure_ascii=False)), schema=SCHEMAS[name])
+            frame = spark.read.json(rows[name].map(lambda row: json.dumps(row, ensure_ascii=False)),
+                                    schema=SCHEMAS[name])
             writer = frame.write.mode("overwrite")
             if self.spark.out_format == "json":
                 writer.option("ignoreNullFields", "false").json(f"{out.rstrip('/')}/{name}")
             else:
                 writer.parquet(f"{out.rstrip('/')}/{name}")
+
+    def _rows(self, rows: Iterable[dict]):
+        return self.session().sparkContext.parallelize(list(rows), self.partitions)
 
     def shuffle_bytes(self) -> int:
         """Bytes written to shuffles so far by this session's executors (Spark's status store)."""
