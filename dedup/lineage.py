@@ -20,11 +20,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from functools import partial
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
 from .classify import with_direction
+from .fanout import map_chunks
 from .records import (A_FROM_B, B_FROM_A, DUPLICATE, EXCERPT, OVERLAP, PARAPHRASE, SIBLINGS, UNKNOWN, Direction, Document, Edge,
                       Pair, Source)
 from .settings import LineageSettings
@@ -260,10 +262,14 @@ def _outlet_pattern(patterns: list[tuple[str, str]]) -> str:
 class LineageBuilder:
     """Directions, absent sources and families (parameters: ``LineageSettings``)."""
 
-    def __init__(self, settings: LineageSettings | None = None, matcher: OutletMatcher | None = None) -> None:
+    CHUNK = 1000   # documents read at a time by each process
+
+    def __init__(self, settings: LineageSettings | None = None, matcher: OutletMatcher | None = None,
+                 jobs: int = 1) -> None:
         s = settings or LineageSettings()
         self.settings = s
         self.matcher = matcher or OutletMatcher()
+        self.jobs = jobs   # processes reading the documents' credits (0: every core; see ``fanout``)
 
     def build(self, documents: Sequence[Document], pairs: Sequence[Pair],
               texts: Sequence[str] | None = None) -> Lineage:
@@ -275,10 +281,14 @@ class LineageBuilder:
         by_id = {d.id: d for d in documents}
         outlet = self._outlets(documents)
         present = {name for name in outlet.values() if name}
-        wires = {d.id: self.matcher.wire_credit(d.text) for d in documents}
-        wires = {d: w for d, w in wires.items() if w and not self.matcher.is_own(w.outlet, by_id[d])}
+        reads = [read for chunk in map_chunks(partial(_read_chunk, self.matcher),
+                                              [(d.text, text) for d, text in zip(documents, texts)],
+                                              self.CHUNK, self.jobs)
+                 for read in chunk]
+        wires = {d.id: wire for d, (wire, _) in zip(documents, reads)
+                 if wire and not self.matcher.is_own(wire.outlet, d)}
         spelled = self._spelled(documents, outlet)
-        cites = {d.id: self._cited(text, d, wires.get(d.id), spelled) for d, text in zip(documents, texts)}
+        cites = {d.id: self._cited(found, d, wires.get(d.id), spelled) for d, (_, found) in zip(documents, reads)}
         absent = {d: {name: c for name, c in cited.items() if name not in present} for d, cited in cites.items()}
         directed = [with_direction(pair, self.direct(pair, by_id[pair.a], by_id[pair.b], outlet, cites, absent, wires))
                     for pair in pairs]
@@ -324,14 +334,15 @@ class LineageBuilder:
                     spelled[label] = name
         return spelled
 
-    def _cited(self, text: str, doc: Document, wire: Citation | None,
+    def _cited(self, citations: list[Citation], doc: Document, wire: Citation | None,
                present: dict[str, str]) -> dict[str, list[Citation]]:
-        """Outlets the document credits (never its own), each named as the corpus knows it: a name
-        that a present outlet's domain spells ("The Albany Gazette", albanygazette.com) is that outlet."""
+        """Outlets the document credits (never its own) among its ``citations``, each named as the
+        corpus knows it: a name that a present outlet's domain spells ("The Albany Gazette",
+        albanygazette.com) is that outlet."""
         cited: dict[str, list[Citation]] = defaultdict(list)
         if wire is not None:
             cited[wire.outlet].append(wire)
-        for c in self.matcher.citations(text):
+        for c in citations:
             if not self.matcher.is_own(c.outlet, doc):
                 cited[_spelled_by(c.outlet, present)].append(c)
         return dict(cited)
@@ -422,6 +433,13 @@ class LineageBuilder:
                 cited_by[name].append(doc_id)
         return [Source(id=source_id(name), name=name, cited_by=tuple(sorted(ids)))
                 for name, ids in sorted(cited_by.items())]
+
+
+def _read_chunk(matcher: OutletMatcher, texts: Sequence[tuple[str, str]]
+                ) -> list[tuple[Citation | None, list[Citation]]]:
+    """For each (full text, text with chrome blanked): its wire mark (read from the full text)
+    and the outlets it credits (from the blanked text)."""
+    return [(matcher.wire_credit(full), matcher.citations(blanked)) for full, blanked in texts]
 
 
 def _siblings_of_common_parent(pairs: list[Pair]) -> list[Pair]:

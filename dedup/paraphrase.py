@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from .classify import is_paraphrase, verbatim_relation
 from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
+from .fanout import map_chunks
 from .records import DUPLICATE, EXCERPT, Alignment, ProgressCallback
 from .sentences import HashedTokens, SentenceModel, SentenceRows, counts, cross, pair_features, word_hash
 from .settings import ParaphraseSettings, RelationSettings
@@ -195,17 +196,18 @@ class ParaphraseFinder:
     # -- the corpus --------------------------------------------------------
 
     def prepare(self, analyses: Sequence["DocumentAnalysis"], context: "Context",
-                groups: StoryGroups | None = None, progress: ProgressCallback | None = None) -> None:
+                groups: StoryGroups | None = None, progress: ProgressCallback | None = None,
+                jobs: int = 1) -> None:
         """Learn what the stage needs from the corpus, chrome blanked out: document vectors
         with an IDF counted over story ``groups`` (default: each document its own), so copies
         of one article count once.  Stored in ``context``.  Nothing learned here changes how
         a pair's sentences are judged (only which pairs are tried), so every front end judges
         a pair alike.  Seconds on a large corpus: reported as stage ``set-up``, a step per
-        ``TextModel.CHUNK`` documents."""
+        ``TextModel.CHUNK`` documents, hashed on ``jobs`` processes."""
         groups = groups or StoryGroups.singletons(len(analyses))
         texts = [a.evidence_text for a in analyses]
         representatives = groups.representatives
-        context.text_model = TextModel().fit(texts, stories=representatives, progress=progress)
+        context.text_model = TextModel(jobs).fit(texts, stories=representatives, progress=progress)
         context.paraphraser = self
         self._row = {a.id: i for i, a in enumerate(analyses)}
         self._groups = groups
@@ -427,6 +429,9 @@ class TextModel:
 
     CHUNK = 2000   # documents hashed at a time: bounds the transient token arrays on large corpora
 
+    def __init__(self, jobs: int = 1) -> None:
+        self.jobs = jobs   # processes hashing chunks of documents (0: every core; see ``fanout``)
+
     def fit(self, texts: Sequence[str], stories: Sequence[int] | None = None,
             progress: ProgressCallback | None = None) -> "TextModel":
         """Rows for ``texts``; IDF counted over the rows listed in ``stories`` (default: all)."""
@@ -434,8 +439,8 @@ class TextModel:
         is_story[np.arange(len(texts)) if stories is None else np.asarray(stories, dtype=np.int64)] = True
         starts = range(0, len(texts), self.CHUNK)
         chunks = []
-        for n, start in enumerate(starts):
-            chunks.append(_document_counts(texts[start:start + self.CHUNK]))
+        for n, counted in enumerate(map_chunks(_document_counts, texts, self.CHUNK, self.jobs)):
+            chunks.append(counted)
             if progress:
                 progress("set-up", n + 1, len(starts) + 1)
         self.word_matrix_ = _weigh(sp.vstack([w for w, _ in chunks], format="csr"), is_story)
