@@ -502,10 +502,12 @@ def _keep_top(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:
     if not len(counts) or counts.max(initial=0) <= top:
         return matrix.copy()
     rows = np.repeat(np.arange(matrix.shape[0]), counts)
-    order = np.lexsort((matrix.indices, -matrix.data, rows))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order)) - matrix.indptr[rows[order]]
-    keep = rank < top
+    keep = np.repeat(counts <= top, counts)   # a row with no more than ``top`` entries keeps them all
+    cut = np.flatnonzero(~keep)               # only the longer rows are sorted
+    order = cut[np.lexsort((matrix.indices[cut], -matrix.data[cut], rows[cut]))]
+    long_counts = counts[counts > top]
+    rank = np.arange(len(order)) - np.repeat(np.cumsum(long_counts) - long_counts, long_counts)
+    keep[order[rank < top]] = True
     kept_counts = np.bincount(rows[keep], minlength=matrix.shape[0])
     return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], np.r_[0, np.cumsum(kept_counts)]),
                          shape=matrix.shape)
