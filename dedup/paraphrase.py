@@ -265,12 +265,9 @@ class ParaphraseFinder:
         if (df > self.settings.max_df_docs).any():
             pruned.data[df[pruned.indices] > self.settings.max_df_docs] = 0
             pruned.eliminate_zeros()
-        overlap = (pruned @ pruned.T).tocsr()
-        overlap.setdiag(0)
-        overlap.eliminate_zeros()
-        shortlist = _keep_top(overlap, 3 * self.settings.neighbours).tocoo()
+        shortlist = _shortlist(pruned, 3 * self.settings.neighbours).tocoo()
         scored = cosines(shortlist.row, shortlist.col)
-        best = _keep_top(sp.csr_matrix((scored, (shortlist.row, shortlist.col)), shape=overlap.shape),
+        best = _keep_top(sp.csr_matrix((scored, (shortlist.row, shortlist.col)), shape=shortlist.shape),
                          self.settings.neighbours).tocoo()
         keep = best.data >= self.settings.min_similarity
         found: dict[tuple[int, int], float] = {}
@@ -492,6 +489,21 @@ def _row_dots(vectors: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, chunk:
 
 def _content_sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in sentences(text) if len(text[s:e].split()) >= MIN_SENTENCE_WORDS]
+
+
+def _shortlist(pruned: sp.csr_matrix, top: int, chunk: int = 2000) -> sp.csr_matrix:
+    """Each row's ``top`` largest overlaps with the other rows (``pruned @ pruned.T``, diagonal
+    left out), ``chunk`` rows of the product at a time: the product of a topic-dense corpus
+    fills up as it grows (terms shared by up to ``max_df_docs`` documents), and a chunk's rows
+    are cut to ``top`` before the next is made (rows are independent: the same entries)."""
+    transposed = pruned.T.tocsr()
+    parts = []
+    for start in range(0, pruned.shape[0], chunk):
+        block = (pruned[start:start + chunk] @ transposed).tocsr()
+        block.setdiag(0, k=start)   # row r of the block is document start + r
+        block.eliminate_zeros()
+        parts.append(_keep_top(block, top))
+    return sp.vstack(parts, format="csr") if parts else sp.csr_matrix(pruned.shape[:1] * 2)
 
 
 def _keep_top(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:
