@@ -18,10 +18,11 @@ R = TypeVar("R")
 
 
 def map_chunks(function: Callable[[Sequence[T]], R], items: Sequence[T], chunk: int, jobs: int,
-               min_parallel: int = MIN_PARALLEL) -> Iterator[R]:
+               min_parallel: int | None = None) -> Iterator[R]:
     """``function(items[k:k + chunk])`` for each chunk in order, on ``jobs`` processes (0: every
-    core) when there are at least ``min_parallel`` items and two chunks.  ``function`` must be
-    a module-level function (it is pickled by name)."""
+    core) when there are at least ``min_parallel`` (default ``MIN_PARALLEL``) items and two
+    chunks.  ``function`` must be a module-level function (it is pickled by name)."""
+    min_parallel = MIN_PARALLEL if min_parallel is None else min_parallel
     chunks = [items[start:start + chunk] for start in range(0, len(items), chunk)]
     workers = min(resolve_jobs(jobs), len(chunks))
     if workers <= 1 or len(items) < min_parallel:
