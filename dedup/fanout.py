@@ -8,13 +8,16 @@ process would compute.  Small inputs stay in this process: starting workers cost
 
 from __future__ import annotations
 
+import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from typing import Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from .workers import MIN_PARALLEL, resolve_jobs
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+_shared: Any = None   # each worker's copy of ``map_shared``'s state, set once as the worker starts
 
 
 def map_chunks(function: Callable[[Sequence[T]], R], items: Sequence[T], chunk: int, jobs: int,
@@ -30,3 +33,29 @@ def map_chunks(function: Callable[[Sequence[T]], R], items: Sequence[T], chunk: 
         return
     with ProcessPoolExecutor(workers) as pool:
         yield from pool.map(function, chunks)
+
+
+def map_shared(function: Callable[[Any, Sequence[T]], R], shared: Any, items: Sequence[T], chunk: int, jobs: int,
+               min_parallel: int | None = None) -> Iterator[R]:
+    """``function(shared, items[k:k + chunk])`` for each chunk in order, as ``map_chunks`` does, for
+    work that reads a large state (analyses, a fitted context): where processes fork, the workers
+    inherit ``shared`` as it is in memory, never pickled; only the chunks and answers travel."""
+    min_parallel = MIN_PARALLEL if min_parallel is None else min_parallel
+    chunks = [items[start:start + chunk] for start in range(0, len(items), chunk)]
+    workers = min(resolve_jobs(jobs), len(chunks))
+    if workers <= 1 or len(items) < min_parallel:
+        yield from (function(shared, part) for part in chunks)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_share, initargs=(shared,)) as pool:
+        yield from pool.map(_call_shared, [function] * len(chunks), chunks)
+
+
+def _share(shared: Any) -> None:
+    global _shared
+    _shared = shared
+
+
+def _call_shared(function: Callable[[Any, Sequence[T]], R], chunk: Sequence[T]) -> R:
+    return function(_shared, chunk)

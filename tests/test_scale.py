@@ -1,5 +1,5 @@
 """The scan's faster forms give the answers of the plain ones, on the real news-cycle fixture:
-stages fanned out over processes, outlet names found by first letter, LSH bucket pairs made
+stages fanned out over processes (document hashing, lineage's reading, sentence alignment), outlet names found by first letter, LSH bucket pairs made
 for all buckets at once, the neighbour product made a chunk of rows at a time."""
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ import pytest
 import scipy.sparse as sp
 
 import dedup.fanout
+import dedup.pipeline
 from dedup import Scanner
 from dedup.candidates import NumpyEngine, banding, bucket_keys
 from dedup.lineage import _MEDIA_NAME, LineageBuilder, OutletMatcher
 from dedup.load import load_path
 from dedup.paraphrase import TextModel, _keep_top, _shortlist
+from dedup.records import Document
 from dedup.settings import Settings
 
 from .conftest import FIXTURES, SEEDS
@@ -27,15 +29,21 @@ def newscycle():
 
 
 def test_scan_on_two_processes_reports_what_one_process_does(newscycle, monkeypatch):
-    one = Scanner(Settings.of(jobs=1)).scan(newscycle).to_json()
+    # The seeds' retelling 000~001 and a reprint of 000, which inherits it (decided in order).
+    seeds = [Document(p.stem, p.read_text(encoding="utf-8")) for p in sorted(SEEDS.glob("*.txt"))]
+    corpus = newscycle + seeds + [Document("reprint_000", seeds[0].text)]
+    one = Scanner(Settings.of(jobs=1)).scan(corpus).to_json()
     del one["parameters"]   # jobs itself differs
     # Small chunks and no minimum size, so the fixture is really cut and fanned out.
     monkeypatch.setattr(dedup.fanout, "MIN_PARALLEL", 0)
-    monkeypatch.setattr(TextModel, "CHUNK", 97)
-    monkeypatch.setattr(LineageBuilder, "CHUNK", 61)
-    two = Scanner(Settings.of(jobs=2)).scan(newscycle).to_json()
+    monkeypatch.setattr(TextModel, "CHUNK", 9)
+    monkeypatch.setattr(LineageBuilder, "CHUNK", 11)
+    monkeypatch.setattr(dedup.pipeline, "MIN_PARALLEL_PAIRS", 0)
+    monkeypatch.setattr(dedup.pipeline, "ALIGN_CHUNK", 1)
+    two = Scanner(Settings.of(jobs=2)).scan(corpus).to_json()
     del two["parameters"]
-    assert one["pairs"], "the fixture has pairs to compare"
+    relations = {(p["a"], p["b"]): p["relation"] for p in one["pairs"]}
+    assert relations[(seeds[0].id, seeds[1].id)] == relations[(seeds[1].id, "reprint_000")] == "paraphrase"
     assert two == one
 
 
