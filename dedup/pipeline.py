@@ -10,13 +10,12 @@ The CLI only wraps this module; ``compare`` runs the very same calls on one pair
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Iterable, Sequence
 
 from .candidates import CandidateFinder
 from .classify import Decision, decide, make_pair, verbatim_relation
 from .core import Context, DocumentAnalysis, PairEvidence, verify, verify_verbatim
-from .fanout import map_shared
 from .lineage import LineageBuilder
 from .load import Corpus
 from .passages import SharedPassageFinder, SharedPassages
@@ -121,24 +120,19 @@ class Scanner:
         members = groups.members()
         context.paraphraser.prepare_sentences([analyses[k] for pair in sorted(candidates) for k in pair])
         found = dict(verbatim)
-        state = _AlignState(analyses, context, verbatim, self.settings)
 
         def align(i: int, j: int, similarity: float | None = None) -> PairEvidence | None:
-            evidence = state.align(i, j, similarity)
-            if evidence is not None:
-                found[(min(i, j), max(i, j))] = evidence
-            return evidence
+            i, j = min(i, j), max(i, j)
+            known = verbatim.get((i, j))
+            if known is not None and _verbatim_relation(known, self.settings) != OVERLAP:
+                return None
+            found[(i, j)] = verify(analyses[i], analyses[j], context, similarity=similarity,
+                                   overlap=known.overlap if known else None)
+            return found[(i, j)]
 
-        # The candidates are aligned on --jobs processes (each pair alone: the same evidence);
-        # the copies' inheritance below depends on the decisions, so it runs here, in order.
-        ordered = sorted(candidates.items())
-        aligned = (evidence for part in map_shared(_align_chunk, state, ordered, ALIGN_CHUNK,
-                                                   self.settings.execution.jobs, MIN_PARALLEL_PAIRS)
-                   for evidence in part)
-        for n, (((i, j), _), evidence) in enumerate(zip(ordered, aligned)):
+        for n, ((i, j), similarity) in enumerate(sorted(candidates.items())):
             _tick(progress, "paraphrase", n + 1, len(candidates))
-            if evidence is not None:
-                found[(i, j)] = evidence
+            evidence = align(i, j, similarity)
             decision = decide(evidence, self.settings.relation) if evidence is not None else None
             if decision is None or decision.relation != PARAPHRASE:
                 continue
@@ -214,34 +208,6 @@ class Scanner:
             decision = decide(evidence, self.settings.relation)
         pair = make_pair(evidence, decision or Decision(NO_RELATION))
         return self.report(Corpus(documents=[first.document, second.document]), analyses, [pair])
-
-
-ALIGN_CHUNK = 100          # candidate pairs per task of the sentence alignment
-MIN_PARALLEL_PAIRS = 500   # fewer candidate pairs are aligned in this process
-
-
-@dataclass(frozen=True)
-class _AlignState:
-    """What aligning one candidate pair's sentences reads (handed to worker processes whole)."""
-
-    analyses: Sequence[DocumentAnalysis]
-    context: Context
-    verbatim: dict[tuple[int, int], PairEvidence]
-    settings: Settings
-
-    def align(self, i: int, j: int, similarity: float | None = None) -> PairEvidence | None:
-        """Sentence evidence of documents i and j; None for a verbatim duplicate or excerpt
-        (left as it is)."""
-        i, j = min(i, j), max(i, j)
-        known = self.verbatim.get((i, j))
-        if known is not None and _verbatim_relation(known, self.settings) != OVERLAP:
-            return None
-        return verify(self.analyses[i], self.analyses[j], self.context, similarity=similarity,
-                      overlap=known.overlap if known else None)
-
-
-def _align_chunk(state: _AlignState, pairs: Sequence[tuple[tuple[int, int], float]]) -> list[PairEvidence | None]:
-    return [state.align(i, j, similarity) for (i, j), similarity in pairs]
 
 
 def _aligns(decision: Decision | None, context: Context, a: DocumentAnalysis, b: DocumentAnalysis) -> bool:

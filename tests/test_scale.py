@@ -1,5 +1,5 @@
 """The scan's faster forms give the answers of the plain ones, on the real news-cycle fixture:
-stages fanned out over processes (document hashing, lineage's reading, sentence alignment), outlet names found by first letter, LSH bucket pairs made
+stages fanned out over processes (document hashing, lineage's reading), outlet names found by first letter, LSH bucket pairs made
 for all buckets at once, the neighbour product made a chunk of rows at a time."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import pytest
 import scipy.sparse as sp
 
 import dedup.fanout
-import dedup.pipeline
 from dedup import Scanner
 from dedup.candidates import NumpyEngine, banding, bucket_keys
 from dedup.lineage import _MEDIA_NAME, LineageBuilder, OutletMatcher
@@ -38,8 +37,6 @@ def test_scan_on_two_processes_reports_what_one_process_does(newscycle, monkeypa
     monkeypatch.setattr(dedup.fanout, "MIN_PARALLEL", 0)
     monkeypatch.setattr(TextModel, "CHUNK", 9)
     monkeypatch.setattr(LineageBuilder, "CHUNK", 11)
-    monkeypatch.setattr(dedup.pipeline, "MIN_PARALLEL_PAIRS", 0)
-    monkeypatch.setattr(dedup.pipeline, "ALIGN_CHUNK", 1)
     two = Scanner(Settings.of(jobs=2)).scan(corpus).to_json()
     del two["parameters"]
     relations = {(p["a"], p["b"]): p["relation"] for p in one["pairs"]}
