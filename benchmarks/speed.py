@@ -69,7 +69,16 @@ def measure_dedup(n: int, msrp: Path, paraphrase: bool) -> dict:
         stages["lineage+report"] = time.perf_counter() - mark[0]
     found = {frozenset((p.a, p.b)) for p in report.pairs}
     return {"seconds": timer.seconds, "stages": stages, "pairs": len(report.pairs), "peak_mb": peak_rss_mb(),
-            "recall": recall(found, truth)}
+            "recall": recall(found, truth), "cpu_s": cpu_seconds()}
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished workers: on a shared machine they say what
+    the work costs when wall time also says how busy the machine was."""
+    import resource
+
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def measure_sketch(n: int, msrp: Path, jobs: int = 1) -> dict:
@@ -256,6 +265,7 @@ def main() -> None:
                        skip=lambda key, n: "not installed" if key.startswith("rensa") and not rensa_installed()
                        else None)
     for row in rows:
+        row.setdefault("cpu_s", float("nan"))
         same = [r for r in rows if r["engine"] == row["engine"] and r["n"] < row["n"]]
         prev = same[-1] if same else None
         row["growth"] = f"x{row['seconds'] / prev['seconds']:.2f} for x{row['n'] / prev['n']:.1f} docs" if prev else "-"
@@ -263,7 +273,8 @@ def main() -> None:
         row["vs_baseline"] = f"{row['seconds'] / base['seconds']:.2f}x" if base else "-"
     print(f"\ncorpus: {args.corpus}")
     print_table(rows, [("docs", "{n}"), ("engine", "{engine}"), ("seconds", "{seconds:.1f}"),
-                       ("docs/s", "{docs_per_s:.0f}"), ("peak MB", "{peak_mb:.0f}"), ("pairs", "{pairs}"),
+                       ("docs/s", "{docs_per_s:.0f}"), ("CPU s", "{cpu_s:.1f}"), ("peak MB", "{peak_mb:.0f}"),
+                       ("pairs", "{pairs}"),
                        ("truth recall", "{recall:.3f}"), ("time vs datasketch 0.9", "{vs_baseline}"),
                        ("growth", "{growth}")])
     print_sketch_ratios(rows)
@@ -273,11 +284,13 @@ def main() -> None:
         if row["n"] in verbatim:
             stage = row["stages"].get("paraphrase", 0.0)
             print(f"n={row['n']}: full scan {row['seconds']:.1f}s = {row['seconds'] / verbatim[row['n']]['seconds']:.2f}x "
-                  f"the verbatim scan ({verbatim[row['n']]['seconds']:.1f}s); paraphrase stage {stage:.1f}s")
+                  f"the verbatim scan ({verbatim[row['n']]['seconds']:.1f}s); paraphrase stage {stage:.1f}s; "
+                  f"CPU {row['cpu_s']:.1f}s = {row['cpu_s'] / verbatim[row['n']]['cpu_s']:.2f}x the verbatim scan's")
     if len(full) > 1:
         print(f"growth from {full[0]['n']} to {full[-1]['n']} documents (1 = linear, 2 = quadratic): "
               f"full scan n^{exponent(full, lambda r: r['seconds'])}, "
-              f"paraphrase stage n^{exponent(full, lambda r: max(r['stages'].get('paraphrase', 0.0), 1e-3))}")
+              f"paraphrase stage n^{exponent(full, lambda r: max(r['stages'].get('paraphrase', 0.0), 1e-3))}; "
+              f"full scan CPU seconds n^{exponent(full, lambda r: r['cpu_s'])}")
     write_json(args.output, rows)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .arrays import distinct
 from .records import Passage
 from .settings import AlignSettings
 from .sketch import Fingerprint
@@ -58,7 +59,7 @@ class Aligner:
         self.max_occurrences = s.max_occurrences
 
     def align(self, a: Fingerprint, b: Fingerprint, text_a: str) -> Overlap:
-        set_a, set_b = np.unique(a.shingles), np.unique(b.shingles)
+        set_a, set_b = distinct(a.shingles), distinct(b.shingles)
         common = np.intersect1d(set_a, set_b, assume_unique=True)
         if len(common) == 0:
             return Overlap()

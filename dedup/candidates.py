@@ -23,6 +23,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
+from .arrays import distinct
 from .records import ProgressCallback
 from .settings import CandidateSettings
 from .sketch import MinHasher, Sketch
@@ -103,20 +104,46 @@ class NumpyEngine:
         self._collect(keys.ravel(), np.repeat(owners, keys.shape[1]), found)
         return found
 
-    def _collect(self, keys: np.ndarray, owners: np.ndarray, found: set[tuple[int, int]]) -> None:
+    def _collect(self, keys: np.ndarray, owners: np.ndarray, found: set[tuple[int, int]],
+                 batch: int = 4_000_000) -> None:
+        """Add the owner pairs of each bucket to ``found``: all pairs of its distinct owners, or a
+        chain through them past ``max_bucket``.  Vectorised over buckets, ``batch`` pairs at a time
+        (bounds memory when a story copied many times fills every band of every window)."""
         order = np.lexsort((owners, keys))
         keys, members = keys[order], owners[order]
+        first_of_owner = np.r_[True, (keys[1:] != keys[:-1]) | (members[1:] != members[:-1])]
+        keys, members = keys[first_of_owner], members[first_of_owner]
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        ends = np.r_[starts[1:], len(keys)]
-        for lo, hi in zip(starts[ends - starts > 1], ends[ends - starts > 1]):
-            docs = np.unique(members[lo:hi]).tolist()
-            if len(docs) < 2:
-                continue
-            if len(docs) > self.max_bucket:
-                found.update(zip(docs[:-1], docs[1:]))
-            else:
-                found.update((docs[x], docs[y]) for x in range(len(docs)) for y in range(x + 1, len(docs)))
+        sizes = np.diff(np.r_[starts, len(keys)])
+        shared = sizes > 1
+        starts, sizes = starts[shared], sizes[shared]
+        chained = sizes > self.max_bucket
+        # A chain is the pair of each member with the next; all pairs, of each with every later one.
+        lengths = np.where(chained, sizes - 1, sizes * (sizes - 1) // 2)
+        bounds = np.searchsorted(np.cumsum(lengths), np.arange(batch, lengths.sum() + batch, batch), side="right")
+        base = int(members.max(initial=0)) + 1   # a pair (i, j) as the one number i * base + j
+        for lo, hi in zip(np.r_[0, bounds[:-1]], bounds):
+            if hi > lo:
+                first, second = _bucket_pairs(starts[lo:hi], sizes[lo:hi], chained[lo:hi])
+                codes = distinct(members[first] * base + members[second])
+                found.update(zip((codes // base).tolist(), (codes % base).tolist()))
 
+
+def _bucket_pairs(starts: np.ndarray, sizes: np.ndarray, chained: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (first, second) of the pairs of buckets (``starts``, ``sizes``): for a chained
+    bucket each row with the next, otherwise each row with every later row of its bucket."""
+    rank = _ranks(sizes)
+    rows = np.repeat(starts, sizes) + rank   # every row of every bucket
+    size = np.repeat(sizes, sizes)
+    later = np.where(np.repeat(chained, sizes), (rank < size - 1).astype(np.int64), size - rank - 1)
+    first = np.repeat(rows, later)
+    return first, first + 1 + _ranks(later)
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ... counts[k] - 1 for each k, concatenated."""
+    counts = np.asarray(counts, dtype=np.int64)
+    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
 
 class CandidateFinder:
     """Candidate pairs from the document and window LSH tables (parameters: ``CandidateSettings``)."""

@@ -20,11 +20,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from functools import partial
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
 from .classify import with_direction
+from .fanout import map_chunks
 from .records import (A_FROM_B, B_FROM_A, DUPLICATE, EXCERPT, OVERLAP, PARAPHRASE, SIBLINGS, UNKNOWN, Direction, Document, Edge,
                       Pair, Source)
 from .settings import LineageSettings
@@ -70,11 +72,13 @@ _WIRE_MARK = r"(?P<wire>AP|Associated Press|Reuters|AFP|Agence France-Presse)"
 _DATELINE = re.compile(rf"(?:^|\n)[ \t]*(?P<city>[A-Z][A-Za-z .,'-]{{0,40}}?)?\s*\({_WIRE_MARK}\)\s*[—–-]")
 # "By Jane Doe, Associated Press" / "By Jane Doe, The Associated Press" on a line of its own.
 _BYLINE = re.compile(rf"(?:^|\n)[ \t]*By [A-Z][\w.'-]*(?: [A-Z][\w.'-]*){{0,3}},? (?:The )?{_WIRE_MARK}[ \t]*(?=\n|$)")
-# "The Associated Press contributed to this report."
-_CONTRIBUTED = re.compile(rf"(?:The )?{_WIRE_MARK} contributed (?:to )?this (?:report|story|article)")
+# "The Associated Press contributed to this report."  Each pattern here that is searched in every
+# document opens with a lookahead on its possible first characters: the same matches, found without
+# trying every alternative at every position (lineage reads every document of a scan).
+_CONTRIBUTED = re.compile(rf"(?=[TAR])(?:The )?{_WIRE_MARK} contributed (?:to )?this (?:report|story|article)")
 # Photo credits and captions ("(Jane Doe/Agency via AP)", "(Photo: Reuters)") credit a picture, not a story.
-_PHOTO_CREDIT = re.compile(r"\([^()\n]*(?:/|\bvia\b|\bphoto\b|\bimages?\b)[^()\n]*\)|"
-                           r"\b(?:photo|image|picture|credit)s?(?: by)?\s*:\s*[^\n.]*", re.I)
+_PHOTO_CREDIT = re.compile(r"(?=[(pic])(?:\([^()\n]*(?:/|\bvia\b|\bphoto\b|\bimages?\b)[^()\n]*\)|"
+                           r"\b(?:photo|image|picture|credit)s?(?: by)?\s*:\s*[^\n.]*)", re.I)
 # A capitalised name ending in a newspaper word is an outlet even if unlisted ...
 _MEDIA_WORDS = (r"News|Times|Post|Journal|Herald|Tribune|Daily|Press|Magazine|Gazette|Telegraph|Guardian|Wire|"
                 r"Reporter|Observer|Chronicle|Economist|Standard|Mail|Express|Independent|Examiner|Register|"
@@ -166,9 +170,9 @@ class OutletMatcher:
             for alias in (name, *aliases):
                 self._alias[alias.lower()] = name
                 body = re.escape(alias)
-                patterns.append(body if alias.isupper() and len(alias) <= 4 else f"(?i:{body})")
-        patterns.sort(key=len, reverse=True)
-        self._pattern = re.compile(rf"\b(?:{'|'.join(patterns)}|{_MEDIA_NAME})\b")
+                patterns.append((alias, body if alias.isupper() and len(alias) <= 4 else f"(?i:{body})"))
+        patterns.sort(key=lambda p: len(p[1]), reverse=True)
+        self._pattern = re.compile(_outlet_pattern(patterns))
         self._domains = {d: name for name, (_, domains) in self.outlets.items() for d in domains}
 
     def canonical(self, name: str) -> str:
@@ -239,13 +243,33 @@ class OutletMatcher:
         return None
 
 
+def _outlet_pattern(patterns: list[tuple[str, str]]) -> str:
+    """A whole outlet name: one of ``patterns`` ((alias, its regex), in the order they are tried),
+    else capitalised words ending in a newspaper word (``_MEDIA_NAME``).  The names are grouped by
+    first letter, each group behind a lookahead on its letter, all behind a lookahead on the first
+    letters and capitals: the same first match as one flat alternation (names with different first
+    letters never match at one position; the order within a letter is kept), without trying every
+    name at every word."""
+    groups: dict[str, list[str]] = {}
+    for alias, pattern in patterns:
+        group = groups.setdefault(alias[0].lower(), [])
+        if pattern not in group:
+            group.append(pattern)
+    names = "|".join(f"(?=(?i:{re.escape(first)}))(?:{'|'.join(group)})" for first, group in groups.items())
+    return rf"\b(?=(?i:[{re.escape(''.join(groups))}])|[A-Z])(?:{names}|{_MEDIA_NAME})\b"
+
+
 class LineageBuilder:
     """Directions, absent sources and families (parameters: ``LineageSettings``)."""
 
-    def __init__(self, settings: LineageSettings | None = None, matcher: OutletMatcher | None = None) -> None:
+    CHUNK = 1000   # documents read at a time by each process
+
+    def __init__(self, settings: LineageSettings | None = None, matcher: OutletMatcher | None = None,
+                 jobs: int = 1) -> None:
         s = settings or LineageSettings()
         self.settings = s
         self.matcher = matcher or OutletMatcher()
+        self.jobs = jobs   # processes reading the documents' credits (0: every core; see ``fanout``)
 
     def build(self, documents: Sequence[Document], pairs: Sequence[Pair],
               texts: Sequence[str] | None = None) -> Lineage:
@@ -257,10 +281,14 @@ class LineageBuilder:
         by_id = {d.id: d for d in documents}
         outlet = self._outlets(documents)
         present = {name for name in outlet.values() if name}
-        wires = {d.id: self.matcher.wire_credit(d.text) for d in documents}
-        wires = {d: w for d, w in wires.items() if w and not self.matcher.is_own(w.outlet, by_id[d])}
+        reads = [read for chunk in map_chunks(partial(_read_chunk, self.matcher),
+                                              [(d.text, text) for d, text in zip(documents, texts)],
+                                              self.CHUNK, self.jobs)
+                 for read in chunk]
+        wires = {d.id: wire for d, (wire, _) in zip(documents, reads)
+                 if wire and not self.matcher.is_own(wire.outlet, d)}
         spelled = self._spelled(documents, outlet)
-        cites = {d.id: self._cited(text, d, wires.get(d.id), spelled) for d, text in zip(documents, texts)}
+        cites = {d.id: self._cited(found, d, wires.get(d.id), spelled) for d, (_, found) in zip(documents, reads)}
         absent = {d: {name: c for name, c in cited.items() if name not in present} for d, cited in cites.items()}
         directed = [with_direction(pair, self.direct(pair, by_id[pair.a], by_id[pair.b], outlet, cites, absent, wires))
                     for pair in pairs]
@@ -306,14 +334,15 @@ class LineageBuilder:
                     spelled[label] = name
         return spelled
 
-    def _cited(self, text: str, doc: Document, wire: Citation | None,
+    def _cited(self, citations: list[Citation], doc: Document, wire: Citation | None,
                present: dict[str, str]) -> dict[str, list[Citation]]:
-        """Outlets the document credits (never its own), each named as the corpus knows it: a name
-        that a present outlet's domain spells ("The Albany Gazette", albanygazette.com) is that outlet."""
+        """Outlets the document credits (never its own) among its ``citations``, each named as the
+        corpus knows it: a name that a present outlet's domain spells ("The Albany Gazette",
+        albanygazette.com) is that outlet."""
         cited: dict[str, list[Citation]] = defaultdict(list)
         if wire is not None:
             cited[wire.outlet].append(wire)
-        for c in self.matcher.citations(text):
+        for c in citations:
             if not self.matcher.is_own(c.outlet, doc):
                 cited[_spelled_by(c.outlet, present)].append(c)
         return dict(cited)
@@ -404,6 +433,13 @@ class LineageBuilder:
                 cited_by[name].append(doc_id)
         return [Source(id=source_id(name), name=name, cited_by=tuple(sorted(ids)))
                 for name, ids in sorted(cited_by.items())]
+
+
+def _read_chunk(matcher: OutletMatcher, texts: Sequence[tuple[str, str]]
+                ) -> list[tuple[Citation | None, list[Citation]]]:
+    """For each (full text, text with chrome blanked): its wire mark (read from the full text)
+    and the outlets it credits (from the blanked text)."""
+    return [(matcher.wire_credit(full), matcher.citations(blanked)) for full, blanked in texts]
 
 
 def _siblings_of_common_parent(pairs: list[Pair]) -> list[Pair]:

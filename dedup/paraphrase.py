@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from .classify import is_paraphrase, verbatim_relation
 from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
+from .fanout import map_chunks
 from .records import DUPLICATE, EXCERPT, Alignment, ProgressCallback
 from .sentences import HashedTokens, SentenceModel, SentenceRows, counts, cross, pair_features, word_hash
 from .settings import ParaphraseSettings, RelationSettings
@@ -195,17 +196,18 @@ class ParaphraseFinder:
     # -- the corpus --------------------------------------------------------
 
     def prepare(self, analyses: Sequence["DocumentAnalysis"], context: "Context",
-                groups: StoryGroups | None = None, progress: ProgressCallback | None = None) -> None:
+                groups: StoryGroups | None = None, progress: ProgressCallback | None = None,
+                jobs: int = 1) -> None:
         """Learn what the stage needs from the corpus, chrome blanked out: document vectors
         with an IDF counted over story ``groups`` (default: each document its own), so copies
         of one article count once.  Stored in ``context``.  Nothing learned here changes how
         a pair's sentences are judged (only which pairs are tried), so every front end judges
         a pair alike.  Seconds on a large corpus: reported as stage ``set-up``, a step per
-        ``TextModel.CHUNK`` documents."""
+        ``TextModel.CHUNK`` documents, hashed on ``jobs`` processes."""
         groups = groups or StoryGroups.singletons(len(analyses))
         texts = [a.evidence_text for a in analyses]
         representatives = groups.representatives
-        context.text_model = TextModel().fit(texts, stories=representatives, progress=progress)
+        context.text_model = TextModel(jobs).fit(texts, stories=representatives, progress=progress)
         context.paraphraser = self
         self._row = {a.id: i for i, a in enumerate(analyses)}
         self._groups = groups
@@ -263,12 +265,9 @@ class ParaphraseFinder:
         if (df > self.settings.max_df_docs).any():
             pruned.data[df[pruned.indices] > self.settings.max_df_docs] = 0
             pruned.eliminate_zeros()
-        overlap = (pruned @ pruned.T).tocsr()
-        overlap.setdiag(0)
-        overlap.eliminate_zeros()
-        shortlist = _keep_top(overlap, 3 * self.settings.neighbours).tocoo()
+        shortlist = _shortlist(pruned, 3 * self.settings.neighbours).tocoo()
         scored = cosines(shortlist.row, shortlist.col)
-        best = _keep_top(sp.csr_matrix((scored, (shortlist.row, shortlist.col)), shape=overlap.shape),
+        best = _keep_top(sp.csr_matrix((scored, (shortlist.row, shortlist.col)), shape=shortlist.shape),
                          self.settings.neighbours).tocoo()
         keep = best.data >= self.settings.min_similarity
         found: dict[tuple[int, int], float] = {}
@@ -427,6 +426,9 @@ class TextModel:
 
     CHUNK = 2000   # documents hashed at a time: bounds the transient token arrays on large corpora
 
+    def __init__(self, jobs: int = 1) -> None:
+        self.jobs = jobs   # processes hashing chunks of documents (0: every core; see ``fanout``)
+
     def fit(self, texts: Sequence[str], stories: Sequence[int] | None = None,
             progress: ProgressCallback | None = None) -> "TextModel":
         """Rows for ``texts``; IDF counted over the rows listed in ``stories`` (default: all)."""
@@ -434,8 +436,8 @@ class TextModel:
         is_story[np.arange(len(texts)) if stories is None else np.asarray(stories, dtype=np.int64)] = True
         starts = range(0, len(texts), self.CHUNK)
         chunks = []
-        for n, start in enumerate(starts):
-            chunks.append(_document_counts(texts[start:start + self.CHUNK]))
+        for n, counted in enumerate(map_chunks(_document_counts, texts, self.CHUNK, self.jobs)):
+            chunks.append(counted)
             if progress:
                 progress("set-up", n + 1, len(starts) + 1)
         self.word_matrix_ = _weigh(sp.vstack([w for w, _ in chunks], format="csr"), is_story)
@@ -489,6 +491,21 @@ def _content_sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in sentences(text) if len(text[s:e].split()) >= MIN_SENTENCE_WORDS]
 
 
+def _shortlist(pruned: sp.csr_matrix, top: int, chunk: int = 2000) -> sp.csr_matrix:
+    """Each row's ``top`` largest overlaps with the other rows (``pruned @ pruned.T``, diagonal
+    left out), ``chunk`` rows of the product at a time: the product of a topic-dense corpus
+    fills up as it grows (terms shared by up to ``max_df_docs`` documents), and a chunk's rows
+    are cut to ``top`` before the next is made (rows are independent: the same entries)."""
+    transposed = pruned.T.tocsr()
+    parts = []
+    for start in range(0, pruned.shape[0], chunk):
+        block = (pruned[start:start + chunk] @ transposed).tocsr()
+        block.setdiag(0, k=start)   # row r of the block is document start + r
+        block.eliminate_zeros()
+        parts.append(_keep_top(block, top))
+    return sp.vstack(parts, format="csr") if parts else sp.csr_matrix(pruned.shape[:1] * 2)
+
+
 def _keep_top(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:
     """Each row's ``top`` largest entries (ties: the lower column first), without a loop over rows."""
     matrix = matrix.tocsr()
@@ -497,10 +514,12 @@ def _keep_top(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:
     if not len(counts) or counts.max(initial=0) <= top:
         return matrix.copy()
     rows = np.repeat(np.arange(matrix.shape[0]), counts)
-    order = np.lexsort((matrix.indices, -matrix.data, rows))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order)) - matrix.indptr[rows[order]]
-    keep = rank < top
+    keep = np.repeat(counts <= top, counts)   # a row with no more than ``top`` entries keeps them all
+    cut = np.flatnonzero(~keep)               # only the longer rows are sorted
+    order = cut[np.lexsort((matrix.indices[cut], -matrix.data[cut], rows[cut]))]
+    long_counts = counts[counts > top]
+    rank = np.arange(len(order)) - np.repeat(np.cumsum(long_counts) - long_counts, long_counts)
+    keep[order[rank < top]] = True
     kept_counts = np.bincount(rows[keep], minlength=matrix.shape[0])
     return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], np.r_[0, np.cumsum(kept_counts)]),
                          shape=matrix.shape)

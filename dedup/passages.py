@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from .arrays import distinct
 from .align import Overlap
 from .settings import ChromeSettings
 
@@ -167,14 +168,14 @@ class SharedPassageFinder:
         described = [(self._describe(g, analyses), g) for g in _merge_adjacent(found, self.k)]
         described.sort(key=lambda pg: (-len(pg[0].documents), pg[0].text))   # most widely shared first
         group_of_hash = {h: n for n, (_, g) in enumerate(described) for h in g.shingles.tolist()}
-        hashes = np.unique(np.concatenate([g.shingles for _, g in described])) if described \
+        hashes = distinct(np.concatenate([g.shingles for _, g in described])) if described \
             else np.empty(0, dtype=np.uint32)
         return SharedPassages([p for p, _ in described], hashes, self.k, group_of_hash)
 
     def candidates(self, analyses: Sequence["DocumentAnalysis"]) -> dict[tuple[int, ...], np.ndarray]:
         """Shingles carried by at least ``min_docs`` documents, grouped by exactly which documents
         carry them; groups too short to be a passage are left out."""
-        per_doc = [np.unique(a.fingerprint.shingles) for a in analyses]
+        per_doc = [distinct(a.fingerprint.shingles) for a in analyses]
         if not per_doc or not sum(map(len, per_doc)):
             return {}
         hashes = np.concatenate(per_doc)

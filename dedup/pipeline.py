@@ -123,7 +123,8 @@ class Scanner:
         from .paraphrase import ParaphraseFinder, StoryGroups   # scikit-learn: loaded only when this stage runs
 
         groups = StoryGroups.of_verbatim(analyses, verbatim, self.settings.relation)
-        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context, groups, progress)
+        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context, groups, progress,
+                                                           jobs=self.settings.execution.jobs)
         overlaps = [key for key, ev in verbatim.items() if _verbatim_relation(ev, self.settings) == OVERLAP]
         _tick(progress, "neighbours", 0, 1)
         candidates = context.paraphraser.candidates(context, overlaps)
@@ -175,8 +176,8 @@ class Scanner:
 
     def report(self, corpus: Corpus, analyses: Sequence[DocumentAnalysis], pairs: Sequence[Pair],
                shared: SharedPassages | None = None) -> ScanReport:
-        lineage = LineageBuilder(self.settings.lineage).build([a.document for a in analyses], pairs,
-                                                              [a.evidence_text for a in analyses])
+        builder = LineageBuilder(self.settings.lineage, jobs=self.settings.execution.jobs)
+        lineage = builder.build([a.document for a in analyses], pairs, [a.evidence_text for a in analyses])
         return ScanReport(
             documents=[a.document for a in analyses],
             skipped=sorted(corpus.skipped, key=lambda s: (s.path, s.line or 0)),

@@ -196,7 +196,8 @@ class ExecutionSettings(Section):
     """How the work is run, not what it finds: results are the same for any value."""
 
     name: ClassVar[str] = "execution"
-    jobs: int = param(0, "Worker processes for analysing documents (chrome, shingles, MinHash) on large inputs "
+    jobs: int = param(0, "Worker processes for analysing documents (chrome, shingles, MinHash), hashing their "
+                      "TF-IDF vectors and reading their credits (lineage) on large inputs "
                       "(2,000 documents or more): 0 uses every core, 1 none.", low=0, high=256)
 
 

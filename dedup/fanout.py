@@ -1,0 +1,61 @@
+"""Corpus-level stages on several cores: a pure function mapped over chunks of a corpus.
+
+``workers.py`` runs ``analyze`` this way; the paraphrase stage's document vectors and the
+lineage stage's reading of every document (outlets credited, wire marks) are also functions
+of each chunk alone, so they fan out the same way and come back in order, exactly what one
+process would compute.  Small inputs stay in this process: starting workers costs more.
+(The sentence alignment of candidate pairs was tried this way too, through ``map_shared``:
+on the shared 2-core machine it cost more than it saved, so it runs in one process.)
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+from .workers import MIN_PARALLEL, resolve_jobs
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_shared: Any = None   # each worker's copy of ``map_shared``'s state, set once as the worker starts
+
+
+def map_chunks(function: Callable[[Sequence[T]], R], items: Sequence[T], chunk: int, jobs: int,
+               min_parallel: int | None = None) -> Iterator[R]:
+    """``function(items[k:k + chunk])`` for each chunk in order, on ``jobs`` processes (0: every
+    core) when there are at least ``min_parallel`` (default ``MIN_PARALLEL``) items and two
+    chunks.  ``function`` must be picklable where processes do not fork (a module-level function)."""
+    return map_shared(_apply, function, items, chunk, jobs, min_parallel)
+
+
+def _apply(function: Callable[[Sequence[T]], R], chunk: Sequence[T]) -> R:
+    return function(chunk)
+
+
+def map_shared(function: Callable[[Any, Sequence[T]], R], shared: Any, items: Sequence[T], chunk: int, jobs: int,
+               min_parallel: int | None = None) -> Iterator[R]:
+    """``function(shared, items[k:k + chunk])`` for each chunk in order, on ``jobs`` processes (0:
+    every core) when there are at least ``min_parallel`` (default ``MIN_PARALLEL``) items and two
+    chunks.  For work that reads a large state (analyses, a fitted context): where processes fork,
+    the workers inherit ``shared`` as it is in memory, never pickled; only chunks and answers travel."""
+    min_parallel = MIN_PARALLEL if min_parallel is None else min_parallel
+    chunks = [items[start:start + chunk] for start in range(0, len(items), chunk)]
+    workers = min(resolve_jobs(jobs), len(chunks))
+    if workers <= 1 or len(items) < min_parallel:
+        yield from (function(shared, part) for part in chunks)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_share, initargs=(shared,)) as pool:
+        yield from pool.map(_call_shared, [function] * len(chunks), chunks)
+
+
+def _share(shared: Any) -> None:
+    global _shared
+    _shared = shared
+
+
+def _call_shared(function: Callable[[Any, Sequence[T]], R], chunk: Sequence[T]) -> R:
+    return function(_shared, chunk)
