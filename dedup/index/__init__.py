@@ -26,7 +26,7 @@ batch's own earlier documents.
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,14 +35,14 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from ..candidates import banding
-from ..classify import verbatim_relation
-from ..core import Context, DocumentAnalysis, verify_verbatim
+from ..core import Context
 from ..records import DUPLICATE, EXCERPT, OVERLAP, Document
 from ..settings import Settings
 from .backend import (Batch, Conflict, Entry, IndexBackend, IndexDamaged, IndexError_, IndexLocked, IndexMismatch,
                       IndexUnreachable, NoSpace, StoredDocument)
 from .postings import BucketMap
-from .prepare import Banding, Prepared, Preparer, analyze_for_verification, analyze_with_chrome, bucket_ids, line_hash, short_lines  # noqa: F401
+from .prepare import (CONTAINS, Banding, Prepared, Preparer, Verifier, analyze_with_chrome, bucket_ids,  # noqa: F401
+                      line_hash, ranked, short_lines)
 
 __all__ = ["Index", "Verdict", "Batch", "Conflict", "IndexError_", "IndexLocked", "IndexMismatch",
            "IndexDamaged", "IndexUnreachable", "NoSpace"]
@@ -50,9 +50,7 @@ __all__ = ["Index", "Verdict", "Batch", "Conflict", "IndexError_", "IndexLocked"
 FORMAT = 3   # 3: 32-bit bucket ids packed per document, short-line counts, filter checkpoints
 NEW = "new"
 ALREADY_SEEN = "already_seen"
-CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
 DUPLICATE_RELATIONS = (DUPLICATE, EXCERPT, ALREADY_SEEN)
-ANALYSES_KEPT = 512   # indexed documents whose analysis is kept for the next comparisons
 
 
 @dataclass(frozen=True)
@@ -115,9 +113,8 @@ class Index:
         self.banding = Banding(banding(self.settings.candidates.document_threshold, num_perm),
                                banding(self.settings.candidates.window_threshold, num_perm))
         self._pending: _Pending | None = None
-        self._analyses: OrderedDict = OrderedDict()   # (id, digest) -> (short lines, chrome ones, analysis)
-        self._preparer = Preparer(Context(self.settings), self.banding)
-        self._chrome: set[str] = set()   # short lines seen counted as chrome (what the worker assumes)
+        self._verifier = Verifier(self.context, self._stored, self._line_counts)
+        self._preparer = Preparer(Context(self.settings), self.banding, getattr(backend, "path_for_readers", None))
         self._check_parameters()
 
     @classmethod
@@ -197,7 +194,7 @@ class Index:
                 except Conflict:
                     continue
         verdicts = []
-        for doc, prepared in zip(docs, self._preparer.prepare(docs, self._chrome)):
+        for doc, prepared in zip(docs, self._preparer.prepare(docs, self._verifier.seen_chrome)):
             verdicts.append(self._admit(doc, prepared))
         return verdicts
 
@@ -275,12 +272,6 @@ class Index:
         pending = self._pending.lines if self._pending is not None else {}
         return {key: stored.get(h, 0) + pending.get(h, 0) for key, h in keys.items()}
 
-    def _chrome_of(self, counts: dict[str, int]) -> frozenset[str]:
-        """The short lines that are chrome by repetition, given how many documents carry each."""
-        chrome = frozenset(k for k, n in counts.items() if n >= self.settings.chrome.chrome_min_docs)
-        self._chrome |= chrome
-        return chrome
-
     def _judge(self, doc: Document, prepared: Prepared | None = None):
         """The verdict, and (unless already seen) the document ``Prepared``: its analysis, lines and buckets.
 
@@ -294,54 +285,32 @@ class Index:
         lines = prepared.lines
         # The document counts itself, as in a scan of the indexed documents plus this one
         # (a new version of an indexed id is counted once, as the scan would).
-        chrome = self._chrome_of({k: n + (stored is None) for k, n in self._line_counts(lines).items()})
+        chrome = self._verifier.chrome_of({k: n + (stored is None) for k, n in self._line_counts(lines).items()})
         if prepared.analysis is None or prepared.chrome != chrome:
             analysis = analyze_with_chrome(doc, self.context, chrome)
             prepared = Prepared(lines, chrome, analysis, *self.banding.query_and_stored(analysis.sketch))
         query = prepared.query
         if query is None:
             return Verdict(doc.id, NEW), prepared
-        hits = self.backend.lookup(query)
+        hits = dict(prepared.hits) if prepared.hits is not None else self.backend.lookup(query)
         if self._pending is not None:
             self._pending.lookup(query, hits)
         hits.pop(doc.id, None)   # a new version of itself is not a copy
-        ranked = sorted(hits, key=lambda k: (-hits[k], k))[: self.settings.index.max_candidates]
-        found = [f for f in (self._compare(prepared.analysis, other_id, set(lines)) for other_id in ranked) if f]
+        found = [f for f in (self._compare(prepared, other_id) for other_id in ranked(hits, self.settings.index.max_candidates))
+                 if f]
         order = (DUPLICATE, EXCERPT, OVERLAP, CONTAINS)
         found.sort(key=lambda f: (order.index(f[1]), -f[2], f[0]))
         relation = found[0][1] if found else NEW
         return Verdict(doc.id, relation, [(i, s) for i, _, s in found]), prepared
 
-    def _compare(self, analysis: DocumentAnalysis, other_id: str, incoming_lines: set[str]):
-        """(other id, relation of the incoming document to it, share of it inside the other), or None."""
-        other = self._stored(other_id)
-        if other is None:   # removed meanwhile by another worker
-            return None
-        overlap = verify_verbatim(analysis, self._indexed_analysis(other, incoming_lines), self.context)
-        relation = verbatim_relation(overlap, self.settings.relation)
-        if relation is None:
-            return None
-        if relation == EXCERPT and overlap.containment_a_in_b < overlap.containment_b_in_a:
-            relation = CONTAINS
-        return other_id, relation, overlap.containment_a_in_b
+    def _compare(self, prepared: Prepared, other_id: str) -> tuple[str, str, float] | None:
+        """(other id, relation of the incoming document to it, share of it inside the other), or None.
 
-    def _indexed_analysis(self, stored: StoredDocument, incoming_lines: set[str]) -> DocumentAnalysis:
-        """An indexed document analysed with today's chrome counts (its own lines counted by the
-        index, plus the incoming document's).  The last few are kept with their short lines, as
-        copies of one story keep coming back to the same originals; a kept analysis is reused
-        while the same lines are chrome."""
-        cache_key = (stored.id, stored.digest)
-        cached = self._analyses.get(cache_key)
-        doc = stored.to_document()
-        keys = cached[0] if cached is not None else short_lines(doc, self.context)
-        chrome = self._chrome_of({k: n + (k in incoming_lines) for k, n in self._line_counts(keys).items()})
-        if cached is not None and cached[1] == chrome:
-            self._analyses.move_to_end(cache_key)
-            return cached[2]
-        analysis = analyze_for_verification(doc, self.context, chrome)
-        self._analyses[cache_key] = (keys, chrome, analysis)
-        self._analyses.move_to_end(cache_key)
-        if len(self._analyses) > ANALYSES_KEPT:
-            self._analyses.popitem(last=False)
-        return analysis
-
+        A comparison made ahead (against the committed documents) stands when the other document
+        is not in the open batch and its chrome is still what the comparison took."""
+        incoming_lines = set(prepared.lines)
+        checked = prepared.checked.get(other_id)
+        if checked is not None and (self._pending is None or other_id not in self._pending.docs) \
+                and self._verifier.chrome_for(checked.lines, incoming_lines) == checked.chrome:
+            return checked.found
+        return self._verifier.compare(prepared.analysis, other_id, incoming_lines).found

@@ -21,21 +21,31 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
+import subprocess
+import sys
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
-from typing import Iterator, Sequence
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
 from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, bucket_keys
-from ..core import Context, DocumentAnalysis, analyze
-from ..records import Document
+from ..classify import verbatim_relation
+from ..core import Context, DocumentAnalysis, analyze, verify_verbatim
+from ..records import EXCERPT, Document
 from ..sketch import Sketch
 from ..workers import resolve_jobs
 from .postings import KEY
 
+if TYPE_CHECKING:
+    from .backend import StoredDocument
+
+CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
+ANALYSES_KEPT = 512   # indexed documents whose analysis is kept for the next comparisons
 MIN_AHEAD = 48    # documents in a batch before the worker is used
 CHUNK = 24        # documents per task: the first chunk is analysed here while the worker starts on the rest
 _FOLD = np.uint64(32)
@@ -51,6 +61,69 @@ class Prepared:
     analysis: DocumentAnalysis | None = None
     query: np.ndarray | None = None         # bucket ids it is looked up by (all windows)
     stored: np.ndarray | None = None        # bucket ids it is stored under (every other window)
+    hits: dict[str, int] | None = None      # committed documents in its buckets (None: not looked up yet)
+    checked: dict[str, "Comparison"] = field(default_factory=dict)   # the first of them, verified
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """An incoming document verified against one indexed document, and the chrome that took."""
+
+    found: tuple[str, str, float] | None   # (indexed id, relation of the incoming one to it, share), or None
+    lines: dict[str, int]                  # the indexed document's short lines
+    chrome: frozenset[str]                 # those taken as chrome (by the counts, with the incoming document's)
+
+
+class Verifier:
+    """Verifies an incoming document against indexed ones: the indexed one is analysed with the
+    chrome its short lines' counts give (the incoming document's lines counted too), then aligned.
+    The last few analyses are kept with their short lines, as copies of one story keep coming back
+    to the same originals; a kept analysis is reused while the same lines are chrome."""
+
+    def __init__(self, context: Context, stored: Callable[[str], "StoredDocument | None"],
+                 line_counts: Callable[[dict[str, int]], dict[str, int]]) -> None:
+        self.context = context
+        self.stored = stored
+        self.line_counts = line_counts
+        self.seen_chrome: set[str] = set()   # short lines seen counted as chrome (what the worker assumes)
+        self._analyses: OrderedDict = OrderedDict()   # (id, digest) -> (short lines, chrome ones, analysis)
+
+    def chrome_of(self, counts: dict[str, int]) -> frozenset[str]:
+        """The short lines that are chrome by repetition, given how many documents carry each."""
+        chrome = frozenset(k for k, n in counts.items() if n >= self.context.settings.chrome.chrome_min_docs)
+        self.seen_chrome |= chrome
+        return chrome
+
+    def chrome_for(self, lines: dict[str, int], incoming_lines: set[str]) -> frozenset[str]:
+        return self.chrome_of({k: n + (k in incoming_lines) for k, n in self.line_counts(lines).items()})
+
+    def compare(self, analysis: DocumentAnalysis, other_id: str, incoming_lines: set[str]) -> Comparison:
+        other = self.stored(other_id)
+        if other is None:   # removed meanwhile by another worker
+            return Comparison(None, {}, frozenset())
+        lines, chrome, indexed = self._indexed_analysis(other, incoming_lines)
+        overlap = verify_verbatim(analysis, indexed, self.context)
+        relation = verbatim_relation(overlap, self.context.settings.relation)
+        if relation is None:
+            return Comparison(None, lines, chrome)
+        if relation == EXCERPT and overlap.containment_a_in_b < overlap.containment_b_in_a:
+            relation = CONTAINS
+        return Comparison((other_id, relation, overlap.containment_a_in_b), lines, chrome)
+
+    def _indexed_analysis(self, stored: "StoredDocument", incoming_lines: set[str]):
+        cache_key = (stored.id, stored.digest)
+        cached = self._analyses.get(cache_key)
+        doc = stored.to_document()
+        lines = cached[0] if cached is not None else short_lines(doc, self.context)
+        chrome = self.chrome_for(lines, incoming_lines)
+        if cached is not None and cached[1] == chrome:
+            self._analyses.move_to_end(cache_key)
+            return cached
+        found = self._analyses[cache_key] = (lines, chrome, analyze_for_verification(doc, self.context, chrome))
+        self._analyses.move_to_end(cache_key)
+        if len(self._analyses) > ANALYSES_KEPT:
+            self._analyses.popitem(last=False)
+        return found
 
 
 @dataclass(frozen=True)
@@ -117,72 +190,152 @@ def analyze_for_verification(doc: Document, context: Context, chrome: frozenset[
     return DocumentAnalysis(doc, spans, context.shingler.fingerprint(doc, spans), no_sketch)
 
 
-def prepare_ahead(doc: Document, context: Context, known_chrome: set[str], banding: Banding) -> Prepared:
+def ranked(hits: dict[str, int], limit: int) -> list[str]:
+    """The candidates verified: those in most of the document's buckets first (ties by id)."""
+    return sorted(hits, key=lambda k: (-hits[k], k))[:limit]
+
+
+def prepare_ahead(doc: Document, context: Context, verifier: Verifier, banding: Banding,
+                  reader=None, max_candidates: int = 0) -> Prepared:
+    """Analyse ``doc`` taking as chrome its lines the verifier has seen counted as chrome; with a
+    ``reader`` (the committed index), also look it up and verify its first ``max_candidates``."""
     lines = short_lines(doc, context)
-    chrome = frozenset(key for key in lines if key in known_chrome)
+    chrome = frozenset(key for key in lines if key in verifier.seen_chrome)
     analysis = analyze_with_chrome(doc, context, chrome)
-    return Prepared(lines, chrome, analysis, *banding.query_and_stored(analysis.sketch))
+    query, stored = banding.query_and_stored(analysis.sketch)
+    if reader is None or query is None:
+        return Prepared(lines, chrome, analysis, query, stored)
+    hits = reader.lookup(query)
+    hits.pop(doc.id, None)
+    checked = {other_id: verifier.compare(analysis, other_id, set(lines)) for other_id in ranked(hits, max_candidates)}
+    return Prepared(lines, chrome, analysis, query, stored, hits, checked)
 
 
 class Preparer:
-    """Hands out ``Prepared`` documents in order, analysed ahead by one worker process when it pays."""
+    """Hands out ``Prepared`` documents in order, analysed ahead by one worker process when it pays.
 
-    def __init__(self, context: Context, banding: Banding) -> None:
+    The worker is a plain child process (``python -m dedup.index.prepare``) fed pickled chunks on
+    its stdin and answering on its stdout, in order: nothing of this process is forked into it
+    (SQLite's per-process lock state must not be), nothing of the caller's main module is run
+    again, and it exits when its stdin closes, so when this process ends or is killed."""
+
+    def __init__(self, context: Context, banding: Banding, index_path: str | None = None) -> None:
         self.context = context
         self.banding = banding
+        self.index_path = index_path   # an SQLite index the worker reads committed documents from
         self.enabled = resolve_jobs(context.settings.execution.jobs) > 1
-        self._pool: ProcessPoolExecutor | None = None
+        self._worker: subprocess.Popen | None = None
         self._sent: set[str] = set()   # chrome lines the worker was told of
+        self.share = 0.5   # of the documents whose candidates the worker verifies (the rest: this process)
 
     def prepare(self, docs: Sequence[Document], known_chrome: set[str]) -> Iterator[Prepared]:
         if not self.enabled or len(docs) < MIN_AHEAD:
             for doc in docs:
                 yield Prepared(short_lines(doc, self.context))
             return
-        pool = self._start()
+        worker = self._start()
         new_chrome = known_chrome - self._sent
         self._sent |= new_chrome
-        tasks: list[Future] = []
-        for start in range(CHUNK, len(docs), CHUNK):
-            tasks.append(pool.submit(_prepare_chunk, docs[start:start + CHUNK], new_chrome))
-            new_chrome = set()
+        chunks = [docs[start:start + CHUNK] for start in range(CHUNK, len(docs), CHUNK)]
+        # A thread writes while this one reads: requests and answers both outgrow a pipe's buffer.
+        writer = threading.Thread(target=_send, args=(worker.stdin, chunks, new_chrome, self.share), daemon=True)
+        writer.start()
+        received, began, waited = 0, time.perf_counter(), 0.0
         try:
             for doc in docs[:CHUNK]:   # meanwhile the worker starts on the next chunks
                 yield Prepared(short_lines(doc, self.context))
-            for task in tasks:
-                yield from task.result()
+            for _ in chunks:
+                asked = time.perf_counter()
+                answer = self._receive(worker)
+                waited += time.perf_counter() - asked
+                received += 1
+                yield from answer
+            self._balance(waited / (time.perf_counter() - began))
         finally:
-            for task in tasks:
-                task.cancel()
+            try:
+                for _ in range(received, len(chunks)):   # left unread (the caller stopped): keep in step
+                    self._receive(worker)
+                writer.join()
+            except BaseException:
+                self.close()
+                raise
+
+    def _balance(self, idle: float) -> None:
+        """Give the worker less verifying when this process waited for it, more when it never did
+        (which process verifies changes no verdict)."""
+        if idle > 0.05:
+            self.share = max(0.0, self.share - 0.125)
+        elif idle < 0.01:
+            self.share = min(1.0, self.share + 0.125)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            worker.stdin.close()
+            worker.wait()
+            worker.stdout.close()
 
-    def _start(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, initializer=_start_worker,
-                                             initargs=(self.context, self.banding, os.getpid()))
+    def _receive(self, worker: subprocess.Popen) -> list[Prepared]:
+        try:
+            return pickle.load(worker.stdout)
+        except (EOFError, pickle.UnpicklingError):
+            self.close()
+            raise RuntimeError("the document analysis worker process died (see its error above)") from None
+
+    def _start(self) -> subprocess.Popen:
+        if self._worker is None:
+            package_root = str(Path(__file__).resolve().parents[2])   # import this very dedup there
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root,
+                                                                          os.environ.get("PYTHONPATH")])))
+            self._worker = subprocess.Popen([sys.executable, "-c", f"from {__name__} import _main; _main()"],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            pickle.dump((self.context, self.banding, self.index_path), self._worker.stdin)
+            self._worker.stdin.flush()
             self._sent = set()
-        return self._pool
+        return self._worker
 
 
-_worker: dict = {}   # the worker process's context, banding and known chrome lines
+def _send(stream, chunks: list[Sequence[Document]], new_chrome: set[str], share: float) -> None:
+    try:
+        for chunk in chunks:
+            pickle.dump((list(chunk), new_chrome, share), stream, protocol=pickle.HIGHEST_PROTOCOL)
+            new_chrome = set()
+        stream.flush()
+    except (BrokenPipeError, ValueError):
+        pass   # the worker died or was closed: the reader reports it
 
 
-def _start_worker(context: Context, banding: Banding, parent: int) -> None:
-    _worker.update(context=context, banding=banding, chrome=set())
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True, name="dedup-parent-watch").start()
+def _serve(requests, answers) -> None:
+    """The worker's loop: (context, banding, index path), then chunks of documents until stdin closes."""
+    context, banding, index_path = pickle.load(requests)
+    reader = None
+    if index_path is not None:
+        from .sqlite import SQLiteBackend
+        reader = SQLiteBackend(index_path, create=False, read_only=True)
+
+    def line_counts(lines: dict[str, int]) -> dict[str, int]:
+        counts = reader.line_counts(list(lines.values()))
+        return {key: counts.get(h, 0) for key, h in lines.items()}
+
+    verifier = Verifier(context, reader.get if reader else lambda _: None, line_counts)
+    max_candidates = context.settings.index.max_candidates
+    while True:
+        try:
+            docs, new_chrome, share = pickle.load(requests)
+        except EOFError:
+            return
+        verifier.seen_chrome |= new_chrome
+        # Verifying is the part of the work that grows with the index: the worker verifies the
+        # candidates of a ``share`` of the documents, the index's process those of the others.
+        pickle.dump([prepare_ahead(doc, context, verifier, banding, reader,
+                                   max_candidates * (int((i + 1) * share) > int(i * share)))
+                     for i, doc in enumerate(docs)], answers, protocol=pickle.HIGHEST_PROTOCOL)
+        answers.flush()
 
 
-def _exit_with(parent: int) -> None:
-    """A SIGKILLed parent cannot stop its worker: the worker notices it is orphaned and exits."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(0)
-
-
-def _prepare_chunk(docs: Sequence[Document], new_chrome: set[str]) -> list[Prepared]:
-    _worker["chrome"] |= new_chrome
-    return [prepare_ahead(doc, _worker["context"], _worker["chrome"], _worker["banding"]) for doc in docs]
+def _main() -> None:
+    """The worker process: answers go to the original stdout, anything printed goes to stderr."""
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    _serve(sys.stdin.buffer, answers)
