@@ -27,7 +27,7 @@ batch's own earlier documents.
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -193,10 +193,9 @@ class Index:
                         return self.add_all(docs)
                 except Conflict:
                     continue
-        verdicts = []
-        for doc, prepared in zip(docs, self._preparer.prepare(docs, self._verifier.seen_chrome)):
-            verdicts.append(self._admit(doc, prepared))
-        return verdicts
+        # closed here even if judging fails, so the worker's unread answers are drained at once
+        with closing(self._preparer.prepare(docs, self._verifier.seen_chrome)) as ahead:
+            return [self._admit(doc, prepared) for doc, prepared in zip(docs, ahead)]
 
     @contextmanager
     def batch(self) -> Iterator[Batch]:
