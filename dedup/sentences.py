@@ -2,10 +2,12 @@
 
 Two sentences are compared on features a person could check, the ones published
 lexical methods use: TF-IDF cosines over words and characters; n-gram overlap
-(Jaccard, and BLEU-style precision both ways); word and content-word containment;
-the longest common subsequence of words (both ways: LCS and a TER-like edit rate);
-METEOR-style unigram F-mean over stems; shared and conflicting figures, names,
-negations and quotes; length ratio.  A logistic regression turns them into a
+(Jaccard, and BLEU-style precision both ways); word and content-word containment, also
+weighted by IDF (a rare word left unmatched says more than a common one); the longest
+common subsequence of words (both ways: LCS and its insert/delete rate) and a TER-like
+word edit rate (Levenshtein over words, substitutions counted once); METEOR-style
+unigram F-mean over stems; shared, conflicting and one-sided figures, names, negations
+and quotes; content words left unmatched; length ratio.  A logistic regression turns them into a
 probability that the two say the same thing.  Its weights are fitted on the
 training split of the Microsoft Research Paraphrase Corpus by
 ``python benchmarks/msrp.py --train-model`` and shipped with the word IDF it was
@@ -45,6 +47,9 @@ FEATURES = (
     "content_containment_max", "unmatched_min", "unmatched_max", "bleu_min", "bleu_max", "lcs_min", "lcs_max",
     "edit_rate", "meteor_min", "meteor_max", "number_shared", "number_conflict", "name_jaccard", "name_conflict",
     "negation_conflict", "quote_shared", "length_ratio", "length_gap", "length_min",
+    "idf_containment_min", "idf_containment_max", "unmatched_content_idf_min", "unmatched_content_idf_max",
+    "unmatched_content_min", "unmatched_content_max", "number_unmatched_min", "number_unmatched_max",
+    "word_edit_rate",
 )
 HASHED = 2 ** 20          # hashed feature columns: a collision inside one sentence pair is negligible
 WORD = re.compile(r"\w+")
@@ -187,7 +192,8 @@ class SentenceRows:
     sentence pairs; the blocks the alignment reads on their own; word sequences; quotes."""
 
     stacked: sp.csr_matrix      # IDF-weighted words, character 2-5-grams, binary 1-4-grams, content words,
-                                # stems, figures, names, quotes (see ``STACKED``)
+                                # stems, figures, names, quotes, sqrt(IDF) of distinct words and content
+                                # words (see ``STACKED``)
     sizes: np.ndarray           # (rows, len(STACKED)): each block's row sum (set sizes of the binary blocks)
     content: sp.csr_matrix      # IDF-weighted, L2-normalised content words (stop words left out): the prefilter
     distinctive: sp.csr_matrix  # binary: figures worth noticing (with a unit, or 3+ digits not a year)
@@ -222,11 +228,13 @@ class SentenceRows:
             "numbers": _items(figures),
             "names": _items([names(t) for t in texts]),
             "quotes": _items(quoted),
+            "idf_words": _root_idf(counts(*words.grams(1), n, binary=True), idf),
+            "idf_content": _root_idf(counts(*content.grams(1), n, binary=True), idf),
         }
         stacked = sp.hstack([blocks[name] for name in STACKED], format="csr")
         return cls(
             stacked=stacked,
-            sizes=_block_sums(stacked),
+            sizes=_block_sums(stacked, squared=_ROOT_IDF_BLOCKS),
             content=sublinear_idf(counts(*content.grams(1), n), idf),
             distinctive=_items([distinctive(f) for f in figures]),
             names=blocks["names"],
@@ -268,14 +276,26 @@ def cross(x: sp.csr_matrix, y: sp.csr_matrix, columns: np.ndarray | None = None)
 
 
 STACKED = ("words", "chars", "grams1", "grams2", "grams3", "grams4", "content_set", "stems", "numbers", "names",
-           "quotes")
+           "quotes", "idf_words", "idf_content")
 _BLOCK = {name: k for k, name in enumerate(STACKED)}
+_ROOT_IDF_BLOCKS = np.isin(STACKED, ("idf_words", "idf_content"))
 
 
-def _block_sums(matrix: sp.csr_matrix) -> np.ndarray:
+def _root_idf(binary: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """A set of words holding the square root of each word's IDF: the row-wise product of two
+    such rows sums the IDF of the words both sentences have."""
+    weighted = binary.copy()
+    weighted.data = np.sqrt(idf[weighted.indices]).astype(np.float32)
+    return weighted
+
+
+def _block_sums(matrix: sp.csr_matrix, squared: np.ndarray | None = None) -> np.ndarray:
+    """Each row's sum per block (of the squared values in the ``squared`` blocks: the IDF sum of a
+    ``_root_idf`` set)."""
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    flat = np.bincount(rows * len(STACKED) + matrix.indices // HASHED, weights=matrix.data,
-                       minlength=matrix.shape[0] * len(STACKED))
+    block = matrix.indices // HASHED
+    values = matrix.data if squared is None else np.where(squared[block], matrix.data ** 2, matrix.data)
+    flat = np.bincount(rows * len(STACKED) + block, weights=values, minlength=matrix.shape[0] * len(STACKED))
     return flat.reshape(matrix.shape[0], len(STACKED))
 
 
@@ -304,7 +324,8 @@ def pair_features(a: SentenceRows, rows_a: np.ndarray, b: SentenceRows, rows_b: 
     unmatched_a, unmatched_b = sx - common, sy - common
     columns += [np.minimum(unmatched_a, unmatched_b) / 10, np.maximum(unmatched_a, unmatched_b) / 10]
     columns += _bleu(precisions)
-    lcs = np.array([_lcs(a.tokens[i], b.tokens[j]) for i, j in zip(rows_a.tolist(), rows_b.tolist())], dtype=float)
+    pairs = list(zip(rows_a.tolist(), rows_b.tolist()))
+    lcs = np.array([_lcs(a.tokens[i], b.tokens[j]) for i, j in pairs], dtype=float)
     length_a = np.array([len(a.tokens[i]) for i in rows_a.tolist()], dtype=float)
     length_b = np.array([len(b.tokens[j]) for j in rows_b.tolist()], dtype=float)
     columns += _containment(lcs, length_a, length_b)
@@ -320,7 +341,21 @@ def pair_features(a: SentenceRows, rows_a: np.ndarray, b: SentenceRows, rows_b: 
     columns.append(np.minimum(shared("quotes"), 1))
     columns += [np.minimum(sx, sy) / np.maximum(np.maximum(sx, sy), 1),
                 np.abs(sx - sy) / np.maximum(sx + sy, 1), np.minimum(sx, sy) / 30]
+    idf_shared, idf_a, idf_b = jaccard("idf_words")[1:]
+    columns += _containment(idf_shared, idf_a, idf_b)
+    rare_shared, rare_a, rare_b = jaccard("idf_content")[1:]
+    columns += [x / 20 for x in _one_sided(rare_shared, rare_a, rare_b)]
+    columns += [x / 5 for x in _one_sided(c_shared, c_a, c_b)]
+    columns += _one_sided(figures_shared, figures_a, figures_b)
+    edits = np.array([_word_edits(a.tokens[i], b.tokens[j]) for i, j in pairs], dtype=float)
+    columns.append(edits / np.maximum(np.maximum(length_a, length_b), 1))
     return np.stack(columns, axis=1).astype(np.float64)
+
+
+def _one_sided(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> list[np.ndarray]:
+    """What each side has that the other lacks: [smaller, larger]."""
+    a, b = np.maximum(size_a - shared, 0), np.maximum(size_b - shared, 0)
+    return [np.minimum(a, b), np.maximum(a, b)]
 
 
 def _containment(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> list[np.ndarray]:
@@ -363,6 +398,30 @@ def _lcs(a: Sequence[int], b: Sequence[int]) -> int:
         u = v & masks.get(word, 0)
         v = ((v + u) | (v - u)) & full
     return len(a) - bin(v).count("1")
+
+
+def _word_edits(a: Sequence[int], b: Sequence[int]) -> int:
+    """Word-level Levenshtein distance (insertions, deletions, substitutions; TER without its
+    block shifts), bit-parallel (Myers 1999, in Hyyrö's formulation)."""
+    if not a or not b:
+        return len(a) + len(b)
+    masks: dict[int, int] = {}
+    for i, word in enumerate(a):
+        masks[word] = masks.get(word, 0) | (1 << i)
+    full, top = (1 << len(a)) - 1, 1 << (len(a) - 1)
+    plus, minus, distance = full, 0, len(a)
+    for word in b:
+        equal = masks.get(word, 0)
+        vertical = equal | minus
+        horizontal = (((equal & plus) + plus) ^ plus) | equal
+        up = minus | (~(horizontal | plus) & full)
+        down = plus & horizontal
+        distance += 1 if up & top else -1 if down & top else 0
+        up = ((up << 1) | 1) & full
+        down = (down << 1) & full
+        plus = down | (~(vertical | up) & full)
+        minus = up & vertical
+    return distance
 
 
 class SentenceFeatures:

@@ -122,7 +122,8 @@ class RelationSettings(Section):
                                 "this of either document ...", low=0.0, high=1.0)
     beyond_passages: float = param(0.2, "... and its sentences align this much beyond what the passages cover.",
                                    low=0.0, high=1.0)
-    min_aligned_sentences: int = param(3, "Aligned sentences needed for a paraphrase.", low=1)
+    min_aligned_sentences: int = param(4, "Aligned sentences needed for a paraphrase (tuned: "
+                                       "benchmarks/paraphrase_set.py).", low=1)
     min_aligned_share: float = param(0.2, "Share of the shorter document's sentences aligned.", low=0.0,
                                      high=1.0, open_low=True)
 

@@ -8,7 +8,8 @@ chrome line.  Each shingle gets a deterministic 32-bit hash (word hashes from
 BLAKE2b, combined by a polynomial over uint64, folded to 32 bits).  The MinHash
 signatures are exactly what ``datasketch.MinHash(scheme="affine32")`` would
 compute from those 32-bit values (MurmurHash3 finaliser, then ``a*h + b mod
-2**32`` with datasketch's own permutation parameters), only vectorised: the
+2**32`` with datasketch's own permutation parameters), only vectorised, over a
+batch of documents at a time (``Shingler.fingerprints``, ``MinHasher.sketches``): the
 shingle hashes of a document are permuted once, reduced to minima per block of
 ``window_words // 2`` shingles, and each window is the minimum of two adjacent
 blocks.  The document signature is the minimum over all blocks.  This way a
@@ -21,27 +22,62 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
 from .records import Document
 from .settings import SketchSettings
-from .text import tokenize
+from .text import WordKeys, word_keys
 
 SCHEME = "affine32"
 TOKENIZER = "word-runs-cjk-chars-v2"          # bump when tokenize() splits text differently (v2: CJK/Thai per character)
 SHINGLE_HASH = "blake2b64-poly-fold32-v1"   # bump if the shingle hash ever changes
 _POLY = np.uint64(0x9E3779B97F4A7C15)        # odd multiplier for combining word hashes
-_MASK32 = np.uint64(0xFFFFFFFF)
 
 
 class WordHasher:
-    """Deterministic 64-bit hashes of words, cached (Python's hash() is salted per process)."""
+    """Deterministic 64-bit hashes of words (BLAKE2b of their normalised UTF-8 bytes), remembered
+    (Python's hash() is salted per process).
+
+    Words of up to 8 ASCII bytes (most words of English news) are remembered in a numpy hash
+    table keyed by the word's bytes packed into one uint64, an exact key, so a batch's tokens
+    are looked up in a few array operations; longer and non-ASCII words in a dict."""
+
+    _TABLE_BITS = 18   # slots; a word whose slot is taken goes to the dict instead
 
     def __init__(self) -> None:
-        self._cache: dict[str, int] = {}
+        self._cache: dict[bytes, int] = {}
+        self._table_words = np.zeros(1 << self._TABLE_BITS, dtype=np.uint64)   # 0: an empty slot
+        self._table_hashes = np.zeros(1 << self._TABLE_BITS, dtype=np.uint64)
 
-    def __call__(self, words: list[str]) -> np.ndarray:
+    def __call__(self, words: WordKeys) -> np.ndarray:
+        """The hash of each token's word."""
+        out = np.empty(len(words.at), dtype=np.uint64)
+        lengths = words.lengths
+        short = lengths <= 8
+        if words.special:
+            short[list(words.special)] = False
+        index = np.flatnonzero(short)
+        packed = _packed(words.buffer, words.at[index], lengths[index])
+        slot = (packed * _POLY) >> np.uint64(64 - self._TABLE_BITS)
+        found = self._table_words[slot] == packed
+        out[index[found]] = self._table_hashes[slot[found]]
+        unseen = index[~found]
+        rest = np.concatenate([unseen, np.flatnonzero(~short)])
+        if len(rest):
+            out[rest] = self.hash_words(words.keys(rest))
+            self._remember(packed[~found], slot[~found], out[unseen])
+        return out
+
+    def _remember(self, packed: np.ndarray, slot: np.ndarray, hashes: np.ndarray) -> None:
+        """Put short words into their table slots where those are free (one word per slot)."""
+        free = self._table_words[slot] == 0
+        slot, first = np.unique(slot[free], return_index=True)
+        self._table_words[slot] = packed[free][first]
+        self._table_hashes[slot] = hashes[free][first]
+
+    def hash_words(self, words: list[bytes]) -> np.ndarray:
         cache = self._cache
         values = list(map(cache.get, words))   # one C-level pass; only unseen words reach Python code
         if None in values:
@@ -49,12 +85,22 @@ class WordHasher:
                 if values[i] is None:
                     value = cache.get(word)
                     if value is None:
-                        value = int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(),
-                                               "little")
+                        value = int.from_bytes(hashlib.blake2b(word, digest_size=8).digest(), "little")
                         if len(cache) < 2_000_000:   # bound memory on endless streams
                             cache[word] = value
                     values[i] = value
         return np.fromiter(values, dtype=np.uint64, count=len(values))
+
+
+_BYTE_MASKS = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
+
+
+def _packed(buffer: bytes, at: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The words ``buffer[at:at + length]`` (each at most 8 bytes, none zero) as uint64, little
+    endian: distinct words, distinct numbers."""
+    padded = buffer + bytes(8)
+    eight = np.ndarray(shape=(len(buffer) + 1,), dtype="<u8", buffer=padded, strides=(1,))   # 8 bytes from each offset
+    return eight[at] & _BYTE_MASKS[lengths]
 
 
 @dataclass(frozen=True)
@@ -82,27 +128,73 @@ class Shingler:
         self.shingle_size = shingle_size
         self._hasher = WordHasher()
 
-    def fingerprint(self, doc: Document, chrome: list[tuple[int, int]] = ()) -> Fingerprint:
-        tokens = tokenize(doc.text)
-        is_chrome = _inside(tokens.starts, chrome)
+    def fingerprint(self, doc: Document, chrome: Sequence[tuple[int, int]] = ()) -> Fingerprint:
+        return self.fingerprints([doc], [chrome])[0]
+
+    def fingerprints(self, docs: Sequence[Document],
+                     chromes: Sequence[Sequence[tuple[int, int]]]) -> list[Fingerprint]:
+        """``fingerprint`` of each document, in numpy passes over the whole batch: for news-length
+        texts the fixed cost of each numpy call is what a per-document loop pays most for."""
+        texts = [doc.text for doc in docs]
+        tokens = word_keys(texts)
+        starts, ends, counts = tokens.starts, tokens.ends, tokens.counts
+        token_bounds = _bounds(counts)
+        is_chrome = _inside_each(starts, token_bounds, texts, chromes)
         kept = np.flatnonzero(~is_chrome)
-        # Tokens separated by chrome get different segment numbers.
-        segments = np.cumsum(is_chrome)[kept]
-        words = [tokens.words[i] for i in kept]
-        shingles, first = self.shingle(self._hasher(words), segments)
-        return Fingerprint(doc.id, tokens.starts[kept], tokens.ends[kept], segments, shingles, first)
+        # Tokens separated by chrome get different segment numbers, counted from each document's start.
+        breaks = np.cumsum(is_chrome)
+        before = np.r_[0, breaks][token_bounds[:-1]]
+        owner = np.repeat(np.arange(len(texts)), counts)
+        segments = (breaks - before[owner])[kept]
+        # A shingle is made of one segment of one document: a new document starts a new run too.
+        is_first = np.zeros(len(starts), dtype=bool)
+        is_first[token_bounds[:-1][counts > 0]] = True
+        runs = np.cumsum(is_chrome | is_first)[kept]
+        shingles, first = self.shingle(self._hasher(tokens)[kept], runs)
+        kept_bounds = np.searchsorted(kept, token_bounds)
+        shingle_bounds = np.searchsorted(first, kept_bounds)
+        kept_starts, kept_ends = starts[kept], ends[kept]
+        out = []
+        for doc, k0, k1, s0, s1 in zip(docs, kept_bounds[:-1].tolist(), kept_bounds[1:].tolist(),
+                                       shingle_bounds[:-1].tolist(), shingle_bounds[1:].tolist()):
+            out.append(Fingerprint(doc.id, kept_starts[k0:k1], kept_ends[k0:k1], segments[k0:k1],
+                                   shingles[s0:s1], first[s0:s1] - k0))
+        return out
 
     def shingle(self, word_hashes: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The uint32 hash of each run of ``shingle_size`` words within one segment, and the index
+        of its first word."""
         k = self.shingle_size
         n = len(word_hashes) - k + 1
         if n <= 0:
             return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
-        combined = np.zeros(n, dtype=np.uint64)
-        for j in range(k):   # polynomial hash; uint64 arithmetic wraps, which is intended
-            combined = combined * _POLY + word_hashes[j:j + n]
-        folded = ((combined >> np.uint64(32)) ^ combined) & _MASK32
+        combined = word_hashes[:n].copy()
+        for j in range(1, k):   # polynomial hash; uint64 arithmetic wraps, which is intended
+            combined *= _POLY
+            combined += word_hashes[j:j + n]
         valid = np.flatnonzero(segments[:n] == segments[k - 1:])
-        return folded[valid].astype(np.uint32), valid.astype(np.int64)
+        combined = combined[valid]
+        folded = (combined >> np.uint64(32)).astype(np.uint32) ^ combined.astype(np.uint32)
+        return folded, valid.astype(np.int64)
+
+
+def _bounds(counts: np.ndarray) -> np.ndarray:
+    """Where each of consecutive groups of ``counts`` items starts, plus the end of the last."""
+    bounds = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=bounds[1:])
+    return bounds
+
+
+def _inside_each(starts: np.ndarray, token_bounds: np.ndarray, texts: Sequence[str],
+                 chromes: Sequence[Sequence[tuple[int, int]]]) -> np.ndarray:
+    """``_inside`` for a batch: tokens ``token_bounds[d]:token_bounds[d + 1]`` are text d's, with
+    offsets into it, and ``chromes[d]`` are its spans.  Laid end to end, the texts' spans stay
+    sorted and disjoint, so one search answers for all."""
+    if not any(len(spans) for spans in chromes):
+        return np.zeros(len(starts), dtype=bool)
+    shift = _bounds(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+    spans = [(s + at, e + at) for spans, at in zip(chromes, shift.tolist()) for s, e in spans]
+    return _inside(starts + np.repeat(shift[:-1], np.diff(token_bounds)), spans)
 
 
 def _inside(positions: np.ndarray, spans) -> np.ndarray:
@@ -147,8 +239,6 @@ class MinHasher:
     def from_settings(cls, s: SketchSettings) -> "MinHasher":
         return cls(s.num_perm, s.seed, s.window_words)
 
-    _CHUNK_BLOCKS = 64   # permute this many blocks at a time to bound memory on huge documents
-
     def __init__(self, num_perm: int = 128, seed: int = 1, window_words: int = 50) -> None:
         if window_words < 2:
             raise ValueError("window_words must be at least 2")
@@ -161,32 +251,62 @@ class MinHasher:
         self.permutations = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
 
     def sketch(self, fingerprint: Fingerprint) -> Sketch:
-        blocks = self.block_minima(fingerprint.shingles)
-        n = len(fingerprint.shingles)
-        if len(blocks) == 0:
-            empty = np.empty((0, self.num_perm), dtype=np.uint32)
-            return Sketch(fingerprint.doc_id, np.full(self.num_perm, 0xFFFFFFFF, np.uint32), empty,
-                          np.empty((0, 2), dtype=np.int64))
-        if len(blocks) <= 2:
-            windows = blocks.min(axis=0, keepdims=True)
-            ranges = np.array([[0, n]], dtype=np.int64)
-        else:
-            windows = np.minimum(blocks[:-1], blocks[1:])
-            starts = np.arange(len(windows), dtype=np.int64) * self.step
-            ranges = np.stack([starts, np.minimum(starts + self.window, n)], axis=1)
-        return Sketch(fingerprint.doc_id, blocks.min(axis=0), windows, ranges)
+        return self.sketches([fingerprint])[0]
 
-    def block_minima(self, shingles: np.ndarray) -> np.ndarray:
-        """Minimum permuted hash of each block of ``step`` consecutive shingles."""
+    def sketches(self, fingerprints: Sequence[Fingerprint]) -> list[Sketch]:
+        """``sketch`` of each fingerprint, with the permutation and the minima done for the whole
+        batch at once."""
+        lengths = np.fromiter((len(fp.shingles) for fp in fingerprints), dtype=np.int64, count=len(fingerprints))
+        n_blocks = -(-lengths // self.step)
+        first_block = _bounds(n_blocks)
+        owner = np.repeat(np.arange(len(fingerprints)), n_blocks)
+        block_starts = _bounds(lengths)[owner] + (np.arange(first_block[-1]) - first_block[owner]) * self.step
+        shingles = np.concatenate([fp.shingles for fp in fingerprints]) if fingerprints else np.empty(0, np.uint32)
+        blocks = self.block_minima(shingles, block_starts)
+        # Window i of a document is the minimum of its blocks i and i + 1; one with a single block
+        # is a window of its own.
+        pairs = blocks.copy()
+        np.minimum(blocks[:-1], blocks[1:], out=pairs[:-1])
+        single = first_block[:-1][n_blocks == 1]
+        pairs[single] = blocks[single]
+        n_windows = np.where(n_blocks > 1, n_blocks - 1, n_blocks)
+        window_owner = np.repeat(np.arange(len(fingerprints)), n_windows)
+        window_bounds = _bounds(n_windows)
+        index = np.arange(window_bounds[-1]) - window_bounds[window_owner]
+        windows = pairs[first_block[window_owner] + index]
+        starts = index * self.step
+        ranges = np.stack([starts, np.minimum(starts + self.window, lengths[window_owner])], axis=1)
+        has_blocks = n_blocks > 0
+        signatures = np.full((len(fingerprints), self.num_perm), 0xFFFFFFFF, dtype=np.uint32)
+        if has_blocks.any():
+            signatures[has_blocks] = np.minimum.reduceat(blocks, first_block[:-1][has_blocks], axis=0)
+        return [Sketch(fp.doc_id, signatures[d], windows[w0:w1], ranges[w0:w1])
+                for d, (fp, w0, w1) in enumerate(zip(fingerprints, window_bounds[:-1].tolist(),
+                                                      window_bounds[1:].tolist()))]
+
+    _CHUNK_SHINGLES = 1000   # permute about this many shingles at a time: the product stays in cache
+
+    def block_minima(self, shingles: np.ndarray, block_starts: np.ndarray) -> np.ndarray:
+        """Minimum permuted hash of each block of shingles: block i is
+        ``shingles[block_starts[i]:block_starts[i + 1]]`` (the last one runs to the end), at most
+        ``step`` long.  Each block is padded to the longest one's length with copies of its own
+        last shingle (which leaves its minimum as it is), so the minima are one reduction over a
+        (blocks, width, num_perm) array, several times cheaper than ``reduceat``."""
         a, b = self.permutations
-        mixed = fmix32(shingles)
-        out = []
-        span = self.step * self._CHUNK_BLOCKS
-        for start in range(0, len(mixed), span):
-            chunk = mixed[start:start + span]
-            permuted = chunk[:, None] * a[None, :] + b[None, :]   # wraps mod 2**32
-            out.append(np.minimum.reduceat(permuted, np.arange(0, len(chunk), self.step), axis=0))
-        return np.concatenate(out) if out else np.empty((0, self.num_perm), dtype=np.uint32)
+        lengths = np.diff(np.r_[block_starts, len(shingles)])
+        width = int(lengths.max(initial=1))
+        padded = block_starts[:, None] + np.minimum(np.arange(width), lengths[:, None] - 1)
+        mixed = fmix32(shingles)[padded.ravel()]
+        out = np.empty((len(block_starts), self.num_perm), dtype=np.uint32)
+        per_chunk = max(1, self._CHUNK_SHINGLES // width)   # blocks
+        buffer = np.empty((per_chunk * width, self.num_perm), dtype=np.uint32)
+        for first in range(0, len(block_starts), per_chunk):
+            chunk = mixed[first * width:(first + per_chunk) * width]
+            permuted = np.multiply(chunk[:, None], a[None, :], out=buffer[:len(chunk)])   # wraps mod 2**32
+            permuted += b
+            np.minimum.reduce(permuted.reshape(-1, width, self.num_perm), axis=1,
+                              out=out[first:first + len(chunk) // width])
+        return out
 
     def minhash(self, signature: np.ndarray):
         """Wrap a signature as a datasketch MinHash (for LSH indexes and Jaccard estimates)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -63,39 +64,116 @@ def tokenize(text: str) -> Tokens:
     Boundaries are found with numpy over the code points, which is several times
     faster than one regex match object per word; for text without those scripts
     the result equals ``[(m.start(), m.end()) for m in re.finditer(r"\\w+", text)]``."""
-    if not text:
-        return Tokens([], np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
-    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    is_word = _ASCII_WORD[np.minimum(codes, 128)]
-    wide = codes >= 128
-    single = None
-    if wide.any():
-        unique = np.unique(codes[wide])
-        word_like = np.array([chr(c).isalnum() or chr(c) == "_" for c in unique.tolist()], dtype=bool)
-        is_word[wide] = word_like[np.searchsorted(unique, codes[wide])]
-        if unique[-1] >= _CHAR_SCRIPT_MIN:
-            single = is_word & _in_char_scripts(codes)
-            if not single.any():
-                single = None
-    before = np.r_[False, is_word[:-1]]
-    after = np.r_[is_word[1:], False]
-    if single is None:
-        starts = np.flatnonzero(is_word & ~before)
-        ends = np.flatnonzero(is_word & ~after) + 1
-    else:   # a one-character token starts and ends at itself and cuts the word next to it
-        single_before = np.r_[False, single[:-1]]
-        single_after = np.r_[single[1:], False]
-        starts = np.flatnonzero(is_word & (~before | single | single_before))
-        ends = np.flatnonzero(is_word & (~after | single | single_after)) + 1
+    starts, ends = token_spans(text)
     if text.isascii():
         lowered = text.lower()
         words = [lowered[s:e] for s, e in zip(starts.tolist(), ends.tolist())]
     else:
         words = [normalize_word(text[s:e]) for s, e in zip(starts.tolist(), ends.tolist())]
-    return Tokens(words, starts.astype(np.int64), ends.astype(np.int64))
+    return Tokens(words, starts, ends)
+
+
+def token_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """The character spans (int64 starts, ends) of ``tokenize(text)``'s tokens, without the words."""
+    starts, ends, _ = _spans(_code_points(text))
+    return starts, ends
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+def _spans(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Token starts and ends in ``codes``, and which code points are word characters beyond
+    ASCII (None when there are none)."""
+    if not len(codes):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), None
+    is_word = _ASCII_WORD[np.minimum(codes, 128)]
+    wide = np.flatnonzero(codes >= 128)
+    single = wide_word = None
+    if len(wide):
+        unique, where = np.unique(codes[wide], return_inverse=True)
+        word_like = np.array([chr(c).isalnum() or chr(c) == "_" for c in unique.tolist()], dtype=bool)
+        is_word[wide] = word_like[where]
+        if word_like.any():
+            wide_word = np.zeros(len(codes), dtype=bool)
+            wide_word[wide] = word_like[where]
+        if unique[-1] >= _CHAR_SCRIPT_MIN:
+            by_char = (word_like & _in_char_scripts(unique))[where]
+            if by_char.any():
+                single = np.zeros(len(codes), dtype=bool)
+                single[wide] = by_char
+    edge = np.empty(len(codes) + 1, dtype=bool)   # edge[i]: a token starts or ends between i - 1 and i
+    edge[0], edge[-1] = is_word[0], is_word[-1]
+    np.not_equal(is_word[:-1], is_word[1:], out=edge[1:-1])
+    if single is not None:   # a one-character token starts and ends at itself and cuts the word next to it
+        edge[:-1] |= single
+        edge[1:] |= single
+    bounds = np.flatnonzero(edge)
+    if single is None:       # then edges alternate: start, end, start, end ...
+        return bounds[0::2], bounds[1::2], wide_word
+    return bounds[:-1][is_word[bounds[:-1]]], bounds[1:][is_word[bounds[1:] - 1]], wide_word
+
+
+@dataclass(frozen=True)
+class WordKeys:
+    """The tokens of several texts, concatenated, with their normalised words as UTF-8 bytes.
+
+    Words of ASCII characters (nearly all in English news, typographic quotes and dashes being
+    separators) are not made into objects: the word of token i is ``buffer[at[i]:at[i] +
+    lengths[i]]``, the batch's text lowered by one byte translation.  The others, normalised
+    by ``normalize_word``, are in ``special`` by token index."""
+
+    starts: np.ndarray            # int64 offset of each token in its own text
+    ends: np.ndarray
+    counts: np.ndarray            # tokens of each text
+    buffer: bytes                 # one byte per character of the texts joined by newlines
+    at: np.ndarray                # int64 offset of each token in ``buffer``
+    special: dict[int, bytes]     # token index -> word, for words with characters beyond ASCII
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.ends - self.starts
+
+    def keys(self, indices: np.ndarray | None = None) -> list[bytes]:
+        """The words of tokens ``indices`` (default: all), in that order."""
+        index = np.arange(len(self.at)) if indices is None else np.asarray(indices, dtype=np.int64)
+        starts = self.at[index]
+        buffer, special = self.buffer, self.special
+        return [special.get(i) or buffer[s:e]
+                for i, s, e in zip(index.tolist(), starts.tolist(), (starts + self.lengths[index]).tolist())]
+
+
+def word_keys(texts: Sequence[str]) -> WordKeys:
+    """``tokenize`` of each text, with the words as UTF-8 bytes (``WordKeys``), in one numpy pass
+    over all of them: per-call overhead dominates for news-length texts."""
+    joined = "\n".join(texts)   # a separator is no word character, so no token spans two texts
+    codes = _code_points(joined)
+    starts, ends, wide_word = _spans(codes)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    offsets = np.zeros(len(texts), dtype=np.int64)
+    np.cumsum(lengths[:-1] + 1, out=offsets[1:])
+    owner = np.searchsorted(offsets, starts, side="right") - 1
+    counts = np.bincount(owner, minlength=len(texts))
+    special: dict[int, bytes] = {}
+    if wide_word is not None:   # words with characters beyond ASCII are normalised one by one
+        for i in np.unique(np.searchsorted(starts, np.flatnonzero(wide_word), side="right") - 1).tolist():
+            special[i] = normalize_word(joined[starts[i]:ends[i]]).encode("utf-8")
+    buffer = _ascii_bytes(joined, codes).translate(_ASCII_KEY)
+    shift = offsets[owner]
+    return WordKeys(starts - shift, ends - shift, counts, buffer, starts, special)
+
+
+def _ascii_bytes(text: str, codes: np.ndarray) -> bytes:
+    """``text`` as one byte per character, every character beyond ASCII a space."""
+    if text.isascii():
+        return text.encode("ascii")
+    return np.where(codes < 128, codes, 32).astype(np.uint8).tobytes()
 
 
 _ASCII_WORD = np.array([chr(c).isalnum() or chr(c) == "_" for c in range(128)] + [False], dtype=bool)
+# ASCII word characters lowered, every other byte a space (so no word holds a zero byte).
+_ASCII_KEY = bytes(ord(chr(c).lower()) if c < 128 and _ASCII_WORD[c] else ord(" ") for c in range(256))
 
 # Scripts written without spaces between words: one token per character.
 _CHAR_SCRIPTS = np.array([

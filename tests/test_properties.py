@@ -128,3 +128,15 @@ def test_scan_never_raises_on_any_files(files):
         for pair in report.pairs:
             for p in pair.passages:
                 assert texts[pair.a][p.a_start:p.a_end] == p.text
+
+
+@QUICK
+@given(st.lists(ANY_TEXT, max_size=4))
+def test_word_keys_of_a_batch_equal_each_texts_tokens(texts):
+    from dedup.text import word_keys
+    found = word_keys(texts)
+    expected = [tokenize(t) for t in texts]
+    assert found.counts.tolist() == [len(t) for t in expected]
+    assert found.starts.tolist() == [s for t in expected for s in t.starts.tolist()]
+    assert found.ends.tolist() == [e for t in expected for e in t.ends.tolist()]
+    assert found.keys() == [w.encode("utf-8") for t in expected for w in t.words]
