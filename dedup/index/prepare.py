@@ -35,7 +35,7 @@ import numpy as np
 
 from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, bucket_keys
 from ..classify import verbatim_relation
-from ..core import Context, DocumentAnalysis, analyze, verify_verbatim
+from ..core import Context, DocumentAnalysis, analyze, analyze_many, verify_verbatim
 from ..records import EXCERPT, Document
 from ..sketch import Sketch
 from ..workers import resolve_jobs
@@ -195,20 +195,27 @@ def ranked(hits: dict[str, int], limit: int) -> list[str]:
     return sorted(hits, key=lambda k: (-hits[k], k))[:limit]
 
 
-def prepare_ahead(doc: Document, context: Context, verifier: Verifier, banding: Banding,
-                  reader=None, max_candidates: int = 0) -> Prepared:
-    """Analyse ``doc`` taking as chrome its lines the verifier has seen counted as chrome; with a
-    ``reader`` (the committed index), also look it up and verify its first ``max_candidates``."""
-    lines = short_lines(doc, context)
-    chrome = frozenset(key for key in lines if key in verifier.seen_chrome)
-    analysis = analyze_with_chrome(doc, context, chrome)
-    query, stored = banding.query_and_stored(analysis.sketch)
-    if reader is None or query is None:
-        return Prepared(lines, chrome, analysis, query, stored)
-    hits = reader.lookup(query)
-    hits.pop(doc.id, None)
-    checked = {other_id: verifier.compare(analysis, other_id, set(lines)) for other_id in ranked(hits, max_candidates)}
-    return Prepared(lines, chrome, analysis, query, stored, hits, checked)
+def prepare_ahead(docs: Sequence[Document], context: Context, verifier: Verifier, banding: Banding,
+                  reader=None, candidates: Sequence[int] = ()) -> list[Prepared]:
+    """Analyse ``docs`` (in one batch, ``core.analyze_many``) taking as chrome their lines the
+    verifier has seen counted as chrome (a document's chrome is its own lines among them, so one
+    set serves the batch); with a ``reader`` (the committed index), also look each one up and
+    verify its first ``candidates[i]`` candidates."""
+    _assume_chrome(context, verifier.seen_chrome)
+    prepared = []
+    for i, (doc, analysis) in enumerate(zip(docs, analyze_many(docs, context))):
+        lines = short_lines(doc, context)
+        chrome = frozenset(key for key in lines if key in verifier.seen_chrome)
+        query, stored = banding.query_and_stored(analysis.sketch)
+        if reader is None or query is None:
+            prepared.append(Prepared(lines, chrome, analysis, query, stored))
+            continue
+        hits = reader.lookup(query)
+        hits.pop(doc.id, None)
+        checked = {other_id: verifier.compare(analysis, other_id, set(lines))
+                   for other_id in ranked(hits, candidates[i])}
+        prepared.append(Prepared(lines, chrome, analysis, query, stored, hits, checked))
+    return prepared
 
 
 class Preparer:
@@ -327,9 +334,9 @@ def _serve(requests, answers) -> None:
         verifier.seen_chrome |= new_chrome
         # Verifying is the part of the work that grows with the index: the worker verifies the
         # candidates of a ``share`` of the documents, the index's process those of the others.
-        pickle.dump([prepare_ahead(doc, context, verifier, banding, reader,
-                                   max_candidates * (int((i + 1) * share) > int(i * share)))
-                     for i, doc in enumerate(docs)], answers, protocol=pickle.HIGHEST_PROTOCOL)
+        candidates = [max_candidates * (int((i + 1) * share) > int(i * share)) for i in range(len(docs))]
+        pickle.dump(prepare_ahead(docs, context, verifier, banding, reader, candidates), answers,
+                    protocol=pickle.HIGHEST_PROTOCOL)
         answers.flush()
 
 
