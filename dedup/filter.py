@@ -261,21 +261,27 @@ class StreamFilter:
             log.flush()
 
     def _render(self, group: list[tuple[int, bytes]]) -> _Group:
+        """Parse the group's lines, judge its documents all together (``Index.add_all``), render in order."""
         rendered = _Group(bytearray(), bytearray(), [], FilterCounts())
+        parsed = []   # (line number, line, text, document or None, problem or None)
         for number, raw in group:
             line = raw.rstrip(b"\r\n")
             if not line.strip():
                 continue
-            rendered.counts.read += 1
             text, problem = self._decode(line)
             document = None
             if problem is None:
                 document, problem = parse_record(text)
+            parsed.append((number, line, text, document, problem))
+        documents = [document for _, _, _, document, problem in parsed if problem is None]
+        verdicts = iter([self.index.check(d) for d in documents] if self.check_only else self.index.add_all(documents))
+        for number, line, text, document, problem in parsed:
+            rendered.counts.read += 1
             if problem is not None:
                 rendered.counts.invalid += 1
                 self._invalid(number, line, text, problem, rendered)
                 continue
-            verdict = self.index.check(document) if self.check_only else self.index.add(document)
+            verdict = next(verdicts)
             if verdict.is_duplicate:
                 rendered.counts.duplicates += 1
             else:

@@ -328,3 +328,67 @@ def test_in_memory_postings_answer_as_a_plain_dict_would(seeds):
         docs, counts = postings.lookup(query)
         assert dict(zip(docs.tolist(), counts.tolist())) == Counter(d for b in query.tolist() for d in plain.get(b, []))
     assert len(postings) == sum(len(v) for v in plain.values()) and len(postings._runs) >= 1
+
+
+# -- documents analysed ahead in a worker process (Index.add_all) ---------------------------
+
+def site_stream(n: int, seed: int) -> list[Document]:
+    """Generated real-text articles, some of them carrying a site's short lines (which become chrome
+    part-way through the first batch), with copies, edited copies and excerpts among them."""
+    from .test_filter_faults import stream_lines
+    site = "\n".join(["Subscribe to our morning briefing", "All rights reserved by the Daily Courier",
+                      "Share this story with a friend"])
+    records = [json.loads(x) for x in stream_lines(n, seed=seed, invalid_every=0, related_share=0.3)]
+    return [Document(r["id"], r["text"] + ("\n\n" + site if k % 3 == 0 else "")) for k, r in enumerate(records)]
+
+
+def verdicts_of(verdicts) -> list[tuple]:
+    return [(v.doc_id, v.relation, v.added, [(i, round(s, 6)) for i, s in v.matches]) for v in verdicts]
+
+
+def test_add_all_with_a_worker_gives_the_verdicts_of_add_one_by_one(tmp_path):
+    """The worker analyses, looks up and verifies ahead against the committed documents; the
+    index keeps that work only where it still holds (no chrome change, no candidate in the open
+    batch), so the verdicts are exactly those of ``add`` in one process."""
+    docs = site_stream(240, seed=8)
+    with Index.open(tmp_path / "one-by-one.index", Settings.of(jobs=1)) as index:
+        expected = []
+        for start in range(0, len(docs), 80):
+            with index.batch():
+                expected += [index.add(d) for d in docs[start:start + 80]]
+    with Index.open(tmp_path / "ahead.index", Settings.of(jobs=2)) as index:
+        found = []
+        for start in range(0, len(docs), 80):
+            found += index.add_all(docs[start:start + 80])
+        assert index._preparer._worker is not None   # the worker did take part
+    assert verdicts_of(found) == verdicts_of(expected)
+    relations = {v.relation for v in expected}
+    assert {"new", "duplicate"} <= relations and len(relations) >= 3   # the stream has copies to find
+
+
+def test_the_worker_ends_when_its_process_is_killed(tmp_path):
+    """A SIGKILLed filter cannot stop its worker: the worker's input closes and it exits."""
+    import os
+    import signal
+    import time
+    source = tmp_path / "docs.json"
+    source.write_text(json.dumps([(d.id, d.text) for d in site_stream(60, seed=2)]))
+    script = textwrap.dedent(f"""
+        import json, os, signal
+        from dedup import Document, Index, Settings
+        docs = [Document(i, t) for i, t in json.load(open({str(source)!r}))]
+        with Index.open({str(tmp_path / 'k.index')!r}, Settings.of(jobs=2)) as index:
+            index.add_all(docs)
+            print(index._preparer._worker.pid, flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    worker = int(result.stdout.split()[0])
+    for _ in range(100):
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"worker {worker} still running after its parent was killed")

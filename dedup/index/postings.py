@@ -6,7 +6,10 @@ bucket) and rebuilds this structure from them when it opens: a B-tree of
 posting.  New postings go to a small dict; every ``buffer_size`` postings the dict
 is sealed into a sorted run, and runs of similar size are merged (a log-structured
 merge), so adding costs O(log n) per posting and a lookup is one binary search per
-run (at most a few dozen runs).
+run (at most a few dozen runs).  Most buckets a document is looked up by hold nobody,
+and a binary search into millions of postings is a cache miss per step, so a bitmap of
+the buckets in use (``Occupied``: 32 MB, one bit per 16 bucket ids) answers "nobody"
+for ~95% of them with one memory access, and only the rest are searched for.
 """
 
 from __future__ import annotations
@@ -67,16 +70,35 @@ class BucketMap:
                 yield bucket, doc
 
 
+class Occupied:
+    """Which buckets may hold a document: one bit per ``1 << shift`` bucket ids (never cleared:
+    a bucket emptied by a removal only costs a search that finds nothing)."""
+
+    def __init__(self, bits: int = 28) -> None:
+        self.shift = np.uint32(32 - bits)
+        self.bits = np.zeros(1 << (bits - 3), dtype=np.uint8)
+
+    def add(self, keys: np.ndarray) -> None:
+        slots = np.unique(np.asarray(keys, dtype=KEY) >> self.shift)
+        np.bitwise_or.at(self.bits, slots >> 3, np.left_shift(1, slots & 7).astype(np.uint8))
+
+    def may_hold(self, keys: np.ndarray) -> np.ndarray:
+        slots = keys >> self.shift
+        return (self.bits[slots >> 3] >> (slots & 7).astype(np.uint8)) & 1 == 1
+
+
 class Postings:
     def __init__(self, buffer_size: int = 1 << 16) -> None:
         self.buffer_size = buffer_size
         self._runs: list[tuple[np.ndarray, np.ndarray]] = []   # (sorted keys, their documents)
         self._buffer = BucketMap()
+        self._occupied = Occupied()
 
     def __len__(self) -> int:
         return sum(len(keys) for keys, _ in self._runs) + self._buffer.size
 
     def add(self, doc: int, buckets: np.ndarray) -> None:
+        self._occupied.add(buckets)
         self._buffer.add(doc, buckets.tolist())
         if self._buffer.size >= self.buffer_size:
             self._seal()
@@ -86,14 +108,16 @@ class Postings:
         if not docs:
             return
         keys = np.concatenate(buckets).astype(KEY, copy=False)
+        self._occupied.add(keys)
         owners = np.repeat(np.asarray(docs, dtype=DOC), [len(b) for b in buckets])
         self._push(keys, owners)
 
     def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(document keys, how many of the ``query`` buckets (distinct) each is in)."""
         query = np.asarray(query, dtype=KEY)
+        query = query[self._occupied.may_hold(query)]
         found = []
-        for keys, docs in self._runs:
+        for keys, docs in self._runs if len(query) else ():
             lo = np.searchsorted(keys, query, side="left")
             hit = keys[np.minimum(lo, len(keys) - 1)] == query   # most buckets are in no run: one search for them
             if hit.any():

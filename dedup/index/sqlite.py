@@ -64,8 +64,12 @@ def row_crc(doc_id: str, digest: str, meta: str, buckets: bytes, lines: bytes) -
 
 
 class SQLiteBackend:
-    def __init__(self, path: str | os.PathLike, *, busy_timeout: float = 30.0, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike, *, busy_timeout: float = 30.0, create: bool = True,
+                 read_only: bool = False) -> None:
+        """``read_only``: a reader beside the writer (``prepare``'s worker): it never writes, so it
+        opens while the writer holds the write lock."""
         self.location = str(path)
+        self.path_for_readers = self.location
         target = Path(path)
         if target.is_dir():
             raise IndexError_(f"{path}: is a folder, not an index file")
@@ -75,6 +79,7 @@ class SQLiteBackend:
             raise IndexError_(f"{path}: folder {target.parent} does not exist")
         self.postings = Postings()
         self._ids: dict[int, str] = {}   # row key -> document id, for every live row we know of
+        self._keys: dict[str, int] = {}  # document id -> its newest row key
         self._synced = 0                 # highest row key loaded into the postings
         self._in_transaction = False
         self._dropped: list[int] = []    # row keys deleted by the open transaction
@@ -87,8 +92,9 @@ class SQLiteBackend:
             self.db.execute("PRAGMA cache_size=-65536")   # up to 64 MiB of pages
         except sqlite3.DatabaseError as err:
             raise translate(err, self.location) from None
-        self._run_write(lambda: [self.db.execute(statement) for statement in SCHEMA.split(";") if statement.strip()],
-                        sync=False)
+        if not read_only:
+            self._run_write(lambda: [self.db.execute(statement) for statement in SCHEMA.split(";")
+                                     if statement.strip()], sync=False)
         self._sync()
 
     # -- metadata --------------------------------------------------------------
@@ -131,6 +137,7 @@ class SQLiteBackend:
         self._dropped.clear()
         for key, entry in zip(added, batch.entries):
             self._ids[key] = entry.doc.id
+            self._keys[entry.doc.id] = key
             self.postings.add(key, entry.buckets)
         if added:   # we held the write lock since begin(): nobody else added rows in between
             self._synced = max(self._synced, max(added))
@@ -247,7 +254,9 @@ class SQLiteBackend:
         keys, buckets = [], []
         for key, doc_id, packed in self._query("SELECT key, id, buckets FROM docs WHERE key > ? ORDER BY key",
                                                (self._synced,)):
+            self._ids.pop(self._keys.get(doc_id, -1), None)   # a new version replaced that row
             self._ids[key] = doc_id
+            self._keys[doc_id] = key
             keys.append(key)
             buckets.append(unpack_uint(packed, KEY, self.location, doc_id))
         if not keys:

@@ -1,0 +1,348 @@
+"""Incoming documents analysed ahead of the index, on the second core.
+
+What the index needs from an incoming document (its short lines, its analysis, its
+bucket ids) is nearly all independent of the index: only *which* of its short lines
+are chrome depends on the index's counts.  So a worker process analyses the documents
+of a batch while this process judges the earlier ones, assuming as chrome the lines
+it was told the index already counts as chrome.  The index then computes the exact
+chrome set from its counts, as it always did, and uses the worker's analysis only when
+the two sets are equal (nearly always: a line rarely crosses the threshold between
+dispatch and judgement); otherwise it analyses the document again itself.  Verdicts
+are therefore exactly those of analysing every document in the index's own process.
+
+One worker process, not a pool of them: the index's own work (lookups, verification,
+the commit) keeps this process busy, and on a 2-core machine one more process is what
+is left.  ``ExecutionSettings.jobs`` = 1 turns it off.  Small batches are analysed
+here (starting the worker would cost more).  The worker exits when this process dies
+(it watches its parent), so a killed filter leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+
+import numpy as np
+
+from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, bucket_keys
+from ..classify import verbatim_relation
+from ..core import Context, DocumentAnalysis, analyze, analyze_many, verify_verbatim
+from ..records import EXCERPT, Document
+from ..sketch import Sketch
+from ..workers import resolve_jobs
+from .postings import KEY
+
+if TYPE_CHECKING:
+    from .backend import StoredDocument
+
+CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
+ANALYSES_KEPT = 512   # indexed documents whose analysis is kept for the next comparisons
+MIN_AHEAD = 48    # documents in a batch before the worker is used
+CHUNK = 24        # documents per task: the first chunk is analysed here while the worker starts on the rest
+_FOLD = np.uint64(32)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One incoming document, ready to be judged: its short lines and, when analysed ahead,
+    its analysis under an assumed chrome set and its bucket ids (None: an empty sketch)."""
+
+    lines: dict[str, int]                   # short line -> its stored hash
+    chrome: frozenset[str] = frozenset()    # the short lines the analysis took as chrome
+    analysis: DocumentAnalysis | None = None
+    query: np.ndarray | None = None         # bucket ids it is looked up by (all windows)
+    stored: np.ndarray | None = None        # bucket ids it is stored under (every other window)
+    hits: dict[str, int] | None = None      # committed documents in its buckets (None: not looked up yet)
+    checked: dict[str, "Comparison"] = field(default_factory=dict)   # the first of them, verified
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """An incoming document verified against one indexed document, and the chrome that took."""
+
+    found: tuple[str, str, float] | None   # (indexed id, relation of the incoming one to it, share), or None
+    lines: dict[str, int]                  # the indexed document's short lines
+    chrome: frozenset[str]                 # those taken as chrome (by the counts, with the incoming document's)
+
+
+class Verifier:
+    """Verifies an incoming document against indexed ones: the indexed one is analysed with the
+    chrome its short lines' counts give (the incoming document's lines counted too), then aligned.
+    The last few analyses are kept with their short lines, as copies of one story keep coming back
+    to the same originals; a kept analysis is reused while the same lines are chrome."""
+
+    def __init__(self, context: Context, stored: Callable[[str], "StoredDocument | None"],
+                 line_counts: Callable[[dict[str, int]], dict[str, int]]) -> None:
+        self.context = context
+        self.stored = stored
+        self.line_counts = line_counts
+        self.seen_chrome: set[str] = set()   # short lines seen counted as chrome (what the worker assumes)
+        self._analyses: OrderedDict = OrderedDict()   # (id, digest) -> (short lines, chrome ones, analysis)
+
+    def chrome_of(self, counts: dict[str, int]) -> frozenset[str]:
+        """The short lines that are chrome by repetition, given how many documents carry each."""
+        chrome = frozenset(k for k, n in counts.items() if n >= self.context.settings.chrome.chrome_min_docs)
+        self.seen_chrome |= chrome
+        return chrome
+
+    def chrome_for(self, lines: dict[str, int], incoming_lines: set[str]) -> frozenset[str]:
+        return self.chrome_of({k: n + (k in incoming_lines) for k, n in self.line_counts(lines).items()})
+
+    def compare(self, analysis: DocumentAnalysis, other_id: str, incoming_lines: set[str]) -> Comparison:
+        other = self.stored(other_id)
+        if other is None:   # removed meanwhile by another worker
+            return Comparison(None, {}, frozenset())
+        lines, chrome, indexed = self._indexed_analysis(other, incoming_lines)
+        overlap = verify_verbatim(analysis, indexed, self.context)
+        relation = verbatim_relation(overlap, self.context.settings.relation)
+        if relation is None:
+            return Comparison(None, lines, chrome)
+        if relation == EXCERPT and overlap.containment_a_in_b < overlap.containment_b_in_a:
+            relation = CONTAINS
+        return Comparison((other_id, relation, overlap.containment_a_in_b), lines, chrome)
+
+    def _indexed_analysis(self, stored: "StoredDocument", incoming_lines: set[str]):
+        cache_key = (stored.id, stored.digest)
+        cached = self._analyses.get(cache_key)
+        doc = stored.to_document()
+        lines = cached[0] if cached is not None else short_lines(doc, self.context)
+        chrome = self.chrome_for(lines, incoming_lines)
+        if cached is not None and cached[1] == chrome:
+            self._analyses.move_to_end(cache_key)
+            return cached
+        found = self._analyses[cache_key] = (lines, chrome, analyze_for_verification(doc, self.context, chrome))
+        self._analyses.move_to_end(cache_key)
+        if len(self._analyses) > ANALYSES_KEPT:
+            self._analyses.popitem(last=False)
+        return found
+
+
+@dataclass(frozen=True)
+class Banding:
+    """The LSH (bands, rows) of the two tables: what a bucket id depends on besides the sketch."""
+
+    document: tuple[int, int]
+    window: tuple[int, int]
+
+    def query_and_stored(self, sketch) -> tuple[np.ndarray | None, np.ndarray]:
+        """The bucket ids a document is looked up by (None: an empty sketch, never looked up),
+        and those it is stored under."""
+        stored = bucket_ids(sketch, self.document, self.window, all_windows=False)
+        return None if sketch.empty else bucket_ids(sketch, self.document, self.window, all_windows=True), stored
+
+
+def bucket_ids(sketch, document_bands: tuple[int, int], window_bands: tuple[int, int], *,
+               all_windows: bool) -> np.ndarray:
+    """Bucket ids of a sketch (32 bits: what is stored): its document bands and its window bands.
+
+    Stored documents keep every other window (they tile the text without overlap);
+    queries use all windows, which overlap by half, so an excerpt anywhere still
+    lines up with a stored window to within a quarter of its length."""
+    windows = sketch.windows
+    if not all_windows and len(windows) > 2:
+        keep = list(range(0, len(windows), 2))
+        if keep[-1] != len(windows) - 1:
+            keep.append(len(windows) - 1)
+        windows = windows[keep]
+    keys = np.concatenate([bucket_keys(sketch.signature[None, :], *document_bands, table=DOCUMENT_TABLE).ravel(),
+                           bucket_keys(windows, *window_bands, table=WINDOW_TABLE).ravel()])
+    return np.unique(((keys >> _FOLD) ^ keys).astype(KEY))
+
+
+def line_hash(key: str) -> int:
+    """A short line's key as stored: a signed 64-bit hash (SQLite integers are signed)."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+
+
+def short_lines(doc: Document, context: Context) -> dict[str, int]:
+    """The document's distinct short lines (what the chrome counts are kept by), with their hashes."""
+    return {key: line_hash(key) for key in context.chrome.line_keys(doc)}
+
+
+def analyze_with_chrome(doc: Document, context: Context, chrome: frozenset[str] | set[str]) -> DocumentAnalysis:
+    """``analyze`` with exactly ``chrome`` (of the document's short lines) taken as repeated chrome."""
+    _assume_chrome(context, chrome)
+    return analyze(doc, context)
+
+
+def _assume_chrome(context: Context, chrome: frozenset[str] | set[str]) -> None:
+    context.chrome.fit_counts(dict.fromkeys(chrome, context.settings.chrome.chrome_min_docs))
+
+
+def analyze_for_verification(doc: Document, context: Context, chrome: frozenset[str] | set[str]) -> DocumentAnalysis:
+    """What verifying a pair needs of an indexed document (chrome spans, fingerprint), with ``chrome``
+    taken as repeated chrome, as ``analyze_with_chrome`` would give it, but without its MinHash
+    sketch (left empty): it is already in the index, only looked up, never looked up by."""
+    _assume_chrome(context, chrome)
+    spans = tuple(context.chrome.spans(doc))
+    num_perm = context.settings.sketch.num_perm
+    no_sketch = Sketch(doc.id, np.full(num_perm, 0xFFFFFFFF, np.uint32), np.empty((0, num_perm), dtype=np.uint32),
+                       np.empty((0, 2), dtype=np.int64))
+    return DocumentAnalysis(doc, spans, context.shingler.fingerprint(doc, spans), no_sketch)
+
+
+def ranked(hits: dict[str, int], limit: int) -> list[str]:
+    """The candidates verified: those in most of the document's buckets first (ties by id)."""
+    return sorted(hits, key=lambda k: (-hits[k], k))[:limit]
+
+
+def prepare_ahead(docs: Sequence[Document], context: Context, verifier: Verifier, banding: Banding,
+                  reader=None, candidates: Sequence[int] = ()) -> list[Prepared]:
+    """Analyse ``docs`` (in one batch, ``core.analyze_many``) taking as chrome their lines the
+    verifier has seen counted as chrome (a document's chrome is its own lines among them, so one
+    set serves the batch); with a ``reader`` (the committed index), also look each one up and
+    verify its first ``candidates[i]`` candidates."""
+    _assume_chrome(context, verifier.seen_chrome)
+    prepared = []
+    for i, (doc, analysis) in enumerate(zip(docs, analyze_many(docs, context))):
+        lines = short_lines(doc, context)
+        chrome = frozenset(key for key in lines if key in verifier.seen_chrome)
+        query, stored = banding.query_and_stored(analysis.sketch)
+        if reader is None or query is None:
+            prepared.append(Prepared(lines, chrome, analysis, query, stored))
+            continue
+        hits = reader.lookup(query)
+        hits.pop(doc.id, None)
+        checked = {other_id: verifier.compare(analysis, other_id, set(lines))
+                   for other_id in ranked(hits, candidates[i])}
+        prepared.append(Prepared(lines, chrome, analysis, query, stored, hits, checked))
+    return prepared
+
+
+class Preparer:
+    """Hands out ``Prepared`` documents in order, analysed ahead by one worker process when it pays.
+
+    The worker is a plain child process (``python -m dedup.index.prepare``) fed pickled chunks on
+    its stdin and answering on its stdout, in order: nothing of this process is forked into it
+    (SQLite's per-process lock state must not be), nothing of the caller's main module is run
+    again, and it exits when its stdin closes, so when this process ends or is killed."""
+
+    def __init__(self, context: Context, banding: Banding, index_path: str | None = None) -> None:
+        self.context = context
+        self.banding = banding
+        self.index_path = index_path   # an SQLite index the worker reads committed documents from
+        self.enabled = resolve_jobs(context.settings.execution.jobs) > 1
+        self._worker: subprocess.Popen | None = None
+        self._sent: set[str] = set()   # chrome lines the worker was told of
+        self.share = 0.5   # of the documents whose candidates the worker verifies (the rest: this process)
+
+    def prepare(self, docs: Sequence[Document], known_chrome: set[str]) -> Iterator[Prepared]:
+        if not self.enabled or len(docs) < MIN_AHEAD:
+            for doc in docs:
+                yield Prepared(short_lines(doc, self.context))
+            return
+        worker = self._start()
+        new_chrome = known_chrome - self._sent
+        self._sent |= new_chrome
+        chunks = [docs[start:start + CHUNK] for start in range(CHUNK, len(docs), CHUNK)]
+        # A thread writes while this one reads: requests and answers both outgrow a pipe's buffer.
+        writer = threading.Thread(target=_send, args=(worker.stdin, chunks, new_chrome, self.share), daemon=True)
+        writer.start()
+        received, began, waited = 0, time.perf_counter(), 0.0
+        try:
+            for doc in docs[:CHUNK]:   # meanwhile the worker starts on the next chunks
+                yield Prepared(short_lines(doc, self.context))
+            for _ in chunks:
+                asked = time.perf_counter()
+                answer = self._receive(worker)
+                waited += time.perf_counter() - asked
+                received += 1
+                yield from answer
+            self._balance(waited / (time.perf_counter() - began))
+        finally:
+            try:
+                for _ in range(received, len(chunks)):   # left unread (the caller stopped): keep in step
+                    self._receive(worker)
+                writer.join()
+            except BaseException:
+                self.close()
+                raise
+
+    def _balance(self, idle: float) -> None:
+        """Give the worker less verifying when this process waited for it, more when it never did
+        (which process verifies changes no verdict)."""
+        if idle > 0.05:
+            self.share = max(0.0, self.share - 0.125)
+        elif idle < 0.01:
+            self.share = min(1.0, self.share + 0.125)
+
+    def close(self) -> None:
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            worker.stdin.close()
+            worker.wait()
+            worker.stdout.close()
+
+    def _receive(self, worker: subprocess.Popen) -> list[Prepared]:
+        try:
+            return pickle.load(worker.stdout)
+        except (EOFError, pickle.UnpicklingError):
+            self.close()
+            raise RuntimeError("the document analysis worker process died (see its error above)") from None
+
+    def _start(self) -> subprocess.Popen:
+        if self._worker is None:
+            package_root = str(Path(__file__).resolve().parents[2])   # import this very dedup there
+            env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root,
+                                                                          os.environ.get("PYTHONPATH")])))
+            self._worker = subprocess.Popen([sys.executable, "-c", f"from {__name__} import _main; _main()"],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            pickle.dump((self.context, self.banding, self.index_path), self._worker.stdin)
+            self._worker.stdin.flush()
+            self._sent = set()
+        return self._worker
+
+
+def _send(stream, chunks: list[Sequence[Document]], new_chrome: set[str], share: float) -> None:
+    try:
+        for chunk in chunks:
+            pickle.dump((list(chunk), new_chrome, share), stream, protocol=pickle.HIGHEST_PROTOCOL)
+            new_chrome = set()
+        stream.flush()
+    except (BrokenPipeError, ValueError):
+        pass   # the worker died or was closed: the reader reports it
+
+
+def _serve(requests, answers) -> None:
+    """The worker's loop: (context, banding, index path), then chunks of documents until stdin closes."""
+    context, banding, index_path = pickle.load(requests)
+    reader = None
+    if index_path is not None:
+        from .sqlite import SQLiteBackend
+        reader = SQLiteBackend(index_path, create=False, read_only=True)
+
+    def line_counts(lines: dict[str, int]) -> dict[str, int]:
+        counts = reader.line_counts(list(lines.values()))
+        return {key: counts.get(h, 0) for key, h in lines.items()}
+
+    verifier = Verifier(context, reader.get if reader else lambda _: None, line_counts)
+    max_candidates = context.settings.index.max_candidates
+    while True:
+        try:
+            docs, new_chrome, share = pickle.load(requests)
+        except EOFError:
+            return
+        verifier.seen_chrome |= new_chrome
+        # Verifying is the part of the work that grows with the index: the worker verifies the
+        # candidates of a ``share`` of the documents, the index's process those of the others.
+        candidates = [max_candidates * (int((i + 1) * share) > int(i * share)) for i in range(len(docs))]
+        pickle.dump(prepare_ahead(docs, context, verifier, banding, reader, candidates), answers,
+                    protocol=pickle.HIGHEST_PROTOCOL)
+        answers.flush()
+
+
+def _main() -> None:
+    """The worker process: answers go to the original stdout, anything printed goes to stderr."""
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    _serve(sys.stdin.buffer, answers)
