@@ -516,13 +516,26 @@ def _keep_top(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:
     rows = np.repeat(np.arange(matrix.shape[0]), counts)
     keep = np.repeat(counts <= top, counts)   # a row with no more than ``top`` entries keeps them all
     cut = np.flatnonzero(~keep)               # only the longer rows are sorted
-    order = cut[np.lexsort((matrix.indices[cut], -matrix.data[cut], rows[cut]))]
+    order = cut[_by_row_largest_first(rows[cut], matrix.data[cut], matrix.indices[cut])]
     long_counts = counts[counts > top]
     rank = np.arange(len(order)) - np.repeat(np.cumsum(long_counts) - long_counts, long_counts)
     keep[order[rank < top]] = True
     kept_counts = np.bincount(rows[keep], minlength=matrix.shape[0])
     return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], np.r_[0, np.cumsum(kept_counts)]),
                          shape=matrix.shape)
+
+
+def _by_row_largest_first(rows: np.ndarray, values: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The order of entries by row, then value (largest first), then column; ``columns`` ascending
+    within each row (canonical CSR).  For float32 values one stable sort of 64-bit keys (row above,
+    the value's bits turned to sort largest first below) does it, about ten times faster than a
+    three-key lexsort on a corpus's word matrix; other values: the lexsort."""
+    if values.dtype != np.float32 or (len(rows) and rows.max() >= 2 ** 32):
+        return np.lexsort((columns, -values, rows))
+    bits = (values + np.float32(0)).view(np.uint32)   # + 0 turns -0.0 into 0.0, which ties with it
+    ascending = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x80000000))   # IEEE order as unsigned
+    keys = (rows.astype(np.uint64) << np.uint64(32)) | (np.uint32(0xFFFFFFFF) - ascending).astype(np.uint64)
+    return np.argsort(keys, kind="stable")   # equal keys keep their order: columns ascending
 
 
 def _monotone_matches(scores: np.ndarray) -> list[tuple[int, int]]:
