@@ -175,3 +175,17 @@ def test_carrier_sets_that_collide_on_their_sum_are_still_told_apart(newscycle_v
     assert len(candidates) > 5 and passages.passages   # the statement the whole cycle quotes
     assert list(collided) == list(candidates) and all(np.array_equal(collided[c], candidates[c]) for c in candidates)
     assert finder.fit(analyses, evidence).passages == passages.passages
+
+
+@pytest.mark.parametrize("decimals", [None, 2])   # rounded: many ties, broken by the lower column
+def test_rows_top_entries_by_sorted_keys_are_those_of_the_lexsort(newscycle, decimals):
+    words = TextModel().fit([d.text for d in newscycle]).word_matrix_
+    if decimals is not None:
+        words.data = np.round(words.data, decimals).astype(np.float32)
+    words.data[::7] *= -1   # negative values and zeros sort as numbers too
+    as_float64 = sp.csr_matrix((words.data.astype(np.float64), words.indices, words.indptr), shape=words.shape)
+    fast, lexsorted = _keep_top(words, 40).tocoo(), _keep_top(as_float64, 40).tocoo()   # float64: the lexsort
+    assert words.dtype == np.float32 and lexsorted.nnz < words.nnz
+    for part in ("row", "col"):
+        assert np.array_equal(getattr(fast, part), getattr(lexsorted, part))
+    assert np.array_equal(fast.data, lexsorted.data.astype(np.float32))
