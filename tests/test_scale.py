@@ -17,7 +17,7 @@ from dedup import Scanner
 from dedup.candidates import NumpyEngine, banding, bucket_keys
 from dedup.lineage import _MEDIA_NAME, LineageBuilder, OutletMatcher
 from dedup.load import load_path
-from dedup.paraphrase import TextModel, _keep_top, _shortlist
+from dedup.paraphrase import TextModel, _each_pair_once, _keep_top, _shortlist
 from dedup.passages import SharedPassageFinder, _longest_runs
 from dedup.records import Document
 from dedup.settings import Settings
@@ -189,3 +189,17 @@ def test_rows_top_entries_by_sorted_keys_are_those_of_the_lexsort(newscycle, dec
     for part in ("row", "col"):
         assert np.array_equal(getattr(fast, part), getattr(lexsorted, part))
     assert np.array_equal(fast.data, lexsorted.data.astype(np.float32))
+
+
+def test_pairs_on_both_shortlists_are_scored_once_to_the_same_bits(newscycle):
+    model = TextModel().fit([d.text for d in newscycle])
+    shortlist = _shortlist(_keep_top(model.word_matrix_, 40), 30).tocoo()
+    calls = []
+
+    def cosines(rows, cols):
+        calls.append(len(rows))
+        return model.cosines(rows, cols)
+
+    once = _each_pair_once(cosines, shortlist.row, shortlist.col)
+    assert calls[0] < 0.9 * shortlist.nnz, "documents are on each other's shortlists"
+    assert np.array_equal(once, model.cosines(shortlist.row, shortlist.col))
