@@ -21,7 +21,7 @@ model), so the same calls run in worker processes or on a cluster's executors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable, Sequence
 
@@ -60,6 +60,11 @@ class DocumentAnalysis:
     @property
     def id(self) -> str:
         return self.document.id
+
+    def without_windows(self) -> "DocumentAnalysis":
+        """This analysis with its sketch's window signatures dropped (``Sketch.without_windows``):
+        what a scan keeps once its LSH candidates are made; no later stage reads them."""
+        return replace(self, sketch=self.sketch.without_windows())
 
     @cached_property
     def evidence_text(self) -> str:
