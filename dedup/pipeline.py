@@ -59,8 +59,9 @@ class Scanner:
         candidates = self.candidates(analyses, context, progress)
         # Window signatures are most of an analysis's memory and only the candidates need them.
         analyses = [a.without_windows() for a in analyses]
-        return self.conclude(corpus, context, analyses, self.verified(analyses, context, candidates, progress),
-                             progress)
+        verbatim = self.verified(analyses, context, candidates, progress)
+        del candidates   # verified: not held through the later stages
+        return self.conclude(corpus, context, analyses, verbatim, progress)
 
     def conclude(self, corpus: Corpus, context: Context, analyses: Sequence[DocumentAnalysis],
                  evidence: dict[tuple[int, int], PairEvidence],

@@ -157,13 +157,14 @@ class Shingler:
         shingles, first = self.shingle(self._hasher(tokens)[kept], runs)
         kept_bounds = np.searchsorted(kept, token_bounds)
         shingle_bounds = np.searchsorted(first, kept_bounds)
-        kept_starts, kept_ends, segments = (_positions(starts[kept]), _positions(ends[kept]),
-                                            _positions(segments))
+        # Each shingle's first token counted from its own document's first kept token.
+        first -= np.repeat(kept_bounds[:-1], np.diff(shingle_bounds))
+        kept_starts, kept_ends, segments, first = map(as_positions, (starts[kept], ends[kept], segments, first))
         out = []
         for doc, k0, k1, s0, s1 in zip(docs, kept_bounds[:-1].tolist(), kept_bounds[1:].tolist(),
                                        shingle_bounds[:-1].tolist(), shingle_bounds[1:].tolist()):
             out.append(Fingerprint(doc.id, kept_starts[k0:k1], kept_ends[k0:k1], segments[k0:k1],
-                                   shingles[s0:s1], _positions(first[s0:s1] - k0)))
+                                   shingles[s0:s1], first[s0:s1]))
         return out
 
     def shingle(self, word_hashes: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +184,7 @@ class Shingler:
         return folded, valid.astype(np.int64)
 
 
-def _positions(values: np.ndarray) -> np.ndarray:
+def as_positions(values: np.ndarray) -> np.ndarray:
     """``values`` (offsets or indices within one document) as ``POSITION``."""
     if len(values) and values.max() > np.iinfo(POSITION).max:
         raise ValueError(f"a document offset ({values.max()}) does not fit {np.dtype(POSITION).name}: "
@@ -296,7 +297,7 @@ class MinHasher:
         index = np.arange(window_bounds[-1]) - window_bounds[window_owner]
         windows = pairs[first_block[window_owner] + index]
         starts = index * self.step
-        ranges = _positions(np.stack([starts, np.minimum(starts + self.window, lengths[window_owner])], axis=1))
+        ranges = as_positions(np.stack([starts, np.minimum(starts + self.window, lengths[window_owner])], axis=1))
         has_blocks = n_blocks > 0
         signatures = np.full((len(fingerprints), self.num_perm), 0xFFFFFFFF, dtype=np.uint32)
         if has_blocks.any():
