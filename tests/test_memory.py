@@ -9,7 +9,7 @@ import pytest
 
 from dedup import Scanner
 from dedup.candidates import NumpyEngine, banding, bucket_keys
-from dedup.core import Context, analyze_many
+from dedup.core import Context, analyze_many, blank_spans
 from dedup.load import Corpus, load_path
 from dedup.records import Document
 from dedup.sketch import POSITION, as_positions
@@ -96,3 +96,17 @@ def test_windows_collected_band_by_band_collide_as_the_whole_table(newscycle, ma
     keys = bucket_keys(windows, *banding(0.3, context.minhasher.num_perm))
     assert len(found) > 10
     assert found == _pairs_bucket_by_bucket(keys.ravel(), np.repeat(owners, keys.shape[1]), max_bucket)
+
+
+def test_evidence_text_blanks_chrome_without_keeping_a_second_copy(newscycle):
+    _, analyses = Scanner().analyze(newscycle)
+    with_chrome = [a for a in analyses if a.chrome]
+    assert len(with_chrome) > 10, "the fixture's outlet furniture is chrome"
+    for a in with_chrome:
+        chars = list(a.document.text)
+        for start, end in a.chrome:
+            chars[start:end] = "\n" * (end - start)
+        assert a.evidence_text == "".join(chars) != a.document.text
+        assert "evidence_text" not in vars(a)   # made when asked, not held beside the text
+    overlapping = blank_spans("one two three four", [(4, 13), (0, 7), (16, 18)])
+    assert overlapping == "\n" * 13 + " fo\n\n"
