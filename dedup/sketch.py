@@ -35,8 +35,9 @@ TOKENIZER = "word-runs-cjk-chars-v2"          # bump when tokenize() splits text
 SHINGLE_HASH = "blake2b64-poly-fold32-v1"   # bump if the shingle hash ever changes
 _POLY = np.uint64(0x9E3779B97F4A7C15)        # odd multiplier for combining word hashes
 # Character offsets and token/shingle indices kept per document.  int32 halves what a 100k scan
-# holds: documents are capped by ``--max-mb`` (10 MB, ``LoadSettings``), far below 2**31
-# characters, so every offset and index fits (``Shingler.fingerprints`` checks).
+# holds: the load stage caps documents at ``--max-mb`` (``load.DEFAULT_MAX_BYTES``, 10 MB), far
+# below 2**31 characters, so every offset and index fits (``as_positions`` checks, for texts
+# given to the library directly).
 POSITION = np.int32
 
 
