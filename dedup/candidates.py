@@ -50,9 +50,9 @@ def bucket_keys(signatures: np.ndarray, bands: int, rows: int, table: int = DOCU
     band number and the table (documents or windows), so keys of different bands or tables
     never meet.  The one definition of a bucket, for the scan engines and the index alike."""
     keys = np.zeros((len(signatures), bands), dtype=np.uint64)
-    blocks = signatures[:, :bands * rows].astype(np.uint64).reshape(len(signatures), bands, rows)
-    for r in range(rows):
-        keys = keys * _MIX + blocks[:, :, r]
+    for r in range(rows):   # row r of every band: columns r, r + rows, ... (one (n, bands) temporary at a time)
+        keys *= _MIX
+        keys += signatures[:, r:bands * rows:rows]
     tags = np.arange(bands, dtype=np.uint64) + np.uint64(table * 1000 + 1)
     return keys * _TAG_MIX + tags[None, :]
 
@@ -101,7 +101,10 @@ class NumpyEngine:
         if len(signatures) < 2:
             return found
         keys = bucket_keys(signatures, *banding(threshold, self.num_perm))
-        self._collect(keys.ravel(), np.repeat(owners, keys.shape[1]), found)
+        # Keys of different bands never meet (each is tagged with its band), so the bands are
+        # collected one at a time: the sort's temporaries are one column's, not the whole table's.
+        for band in range(keys.shape[1]):
+            self._collect(keys[:, band].copy(), owners, found)
         return found
 
     def _collect(self, keys: np.ndarray, owners: np.ndarray, found: set[tuple[int, int]],

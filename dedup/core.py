@@ -21,7 +21,7 @@ model), so the same calls run in worker processes or on a cluster's executors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterable, Sequence
 
@@ -42,10 +42,14 @@ def blank_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
     """``text`` with each span replaced by newlines of the same length (offsets stay valid)."""
     if not spans:
         return text
-    chars = list(text)
-    for start, end in spans:
-        chars[start:end] = "\n" * (end - start)
-    return "".join(chars)
+    parts, at = [], 0
+    for start, end in sorted(spans):
+        start = max(start, at)   # spans that overlap blank their union
+        if end > start:
+            parts += [text[at:start], "\n" * (end - start)]
+            at = end
+    parts.append(text[at:])
+    return "".join(parts)
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,15 @@ class DocumentAnalysis:
     def id(self) -> str:
         return self.document.id
 
-    @cached_property
+    def without_windows(self) -> "DocumentAnalysis":
+        """This analysis with its sketch's window signatures dropped (``Sketch.without_windows``):
+        what a scan keeps once its LSH candidates are made; no later stage reads them."""
+        return replace(self, sketch=self.sketch.without_windows())
+
+    @property
     def evidence_text(self) -> str:
-        """The text with chrome blanked out (same length, so offsets still slice the original)."""
+        """The text with chrome blanked out (same length, so offsets still slice the original).
+        Made on each call (microseconds), not kept: a kept copy would hold every text twice."""
         return blank_spans(self.document.text, self.chrome)
 
     @cached_property

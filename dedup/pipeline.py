@@ -56,7 +56,12 @@ class Scanner:
             corpus = Corpus(documents=list(corpus))
         documents = sorted(corpus.documents, key=lambda d: d.id)
         context, analyses = self.analyze(documents, progress)
-        return self.conclude(corpus, context, analyses, self.verbatim_evidence(analyses, context, progress), progress)
+        candidates = self.candidates(analyses, context, progress)
+        # Window signatures are most of an analysis's memory and only the candidates need them.
+        analyses = [a.without_windows() for a in analyses]
+        verbatim = self.verified(analyses, context, candidates, progress)
+        del candidates   # verified: not held through the later stages
+        return self.conclude(corpus, context, analyses, verbatim, progress)
 
     def conclude(self, corpus: Corpus, context: Context, analyses: Sequence[DocumentAnalysis],
                  evidence: dict[tuple[int, int], PairEvidence],
@@ -90,8 +95,17 @@ class Scanner:
     def verbatim_evidence(self, analyses: Sequence[DocumentAnalysis], context: Context,
                           progress: ProgressCallback | None = None) -> dict[tuple[int, int], PairEvidence]:
         """LSH candidates, each verified by exact alignment; pairs sharing nothing are dropped."""
-        finder = CandidateFinder(self.settings.candidates, context.minhasher)
-        candidates = finder.pairs([a.sketch for a in analyses], progress)
+        return self.verified(analyses, context, self.candidates(analyses, context, progress), progress)
+
+    def candidates(self, analyses: Sequence[DocumentAnalysis], context: Context,
+                   progress: ProgressCallback | None = None) -> list[tuple[int, int]]:
+        """Sorted index pairs of analyses whose document or window sketches share an LSH bucket."""
+        return CandidateFinder(self.settings.candidates, context.minhasher).pairs([a.sketch for a in analyses],
+                                                                                  progress)
+
+    def verified(self, analyses: Sequence[DocumentAnalysis], context: Context, candidates: Sequence[tuple[int, int]],
+                 progress: ProgressCallback | None = None) -> dict[tuple[int, int], PairEvidence]:
+        """Each candidate pair verified by exact alignment; pairs sharing nothing are dropped."""
         found = {}
         for n, (i, j) in enumerate(candidates):
             overlap = verify_verbatim(analyses[i], analyses[j], context)

@@ -21,7 +21,7 @@ that hold it (containment), not only whole documents with each other
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -34,6 +34,11 @@ SCHEME = "affine32"
 TOKENIZER = "word-runs-cjk-chars-v2"          # bump when tokenize() splits text differently (v2: CJK/Thai per character)
 SHINGLE_HASH = "blake2b64-poly-fold32-v1"   # bump if the shingle hash ever changes
 _POLY = np.uint64(0x9E3779B97F4A7C15)        # odd multiplier for combining word hashes
+# Character offsets and token/shingle indices kept per document.  int32 halves what a 100k scan
+# holds: the load stage caps documents at ``--max-mb`` (``load.DEFAULT_MAX_BYTES``, 10 MB), far
+# below 2**31 characters, so every offset and index fits (``as_positions`` checks, for texts
+# given to the library directly).
+POSITION = np.int32
 
 
 class WordHasher:
@@ -108,11 +113,11 @@ class Fingerprint:
     """The matchable content of one document: its non-chrome words and their shingles."""
 
     doc_id: str
-    token_starts: np.ndarray    # char offsets of kept (non-chrome) tokens in the original text
-    token_ends: np.ndarray
-    segments: np.ndarray        # tokens in one segment are not separated by chrome
+    token_starts: np.ndarray    # POSITION char offsets of kept (non-chrome) tokens in the original text
+    token_ends: np.ndarray      # POSITION
+    segments: np.ndarray        # POSITION; tokens in one segment are not separated by chrome
     shingles: np.ndarray        # uint32 hash of each shingle
-    shingle_tokens: np.ndarray  # index (into kept tokens) of each shingle's first word
+    shingle_tokens: np.ndarray  # POSITION index (into kept tokens) of each shingle's first word
 
     @property
     def n_tokens(self) -> int:
@@ -153,12 +158,14 @@ class Shingler:
         shingles, first = self.shingle(self._hasher(tokens)[kept], runs)
         kept_bounds = np.searchsorted(kept, token_bounds)
         shingle_bounds = np.searchsorted(first, kept_bounds)
-        kept_starts, kept_ends = starts[kept], ends[kept]
+        # Each shingle's first token counted from its own document's first kept token.
+        first -= np.repeat(kept_bounds[:-1], np.diff(shingle_bounds))
+        kept_starts, kept_ends, segments, first = map(as_positions, (starts[kept], ends[kept], segments, first))
         out = []
         for doc, k0, k1, s0, s1 in zip(docs, kept_bounds[:-1].tolist(), kept_bounds[1:].tolist(),
                                        shingle_bounds[:-1].tolist(), shingle_bounds[1:].tolist()):
             out.append(Fingerprint(doc.id, kept_starts[k0:k1], kept_ends[k0:k1], segments[k0:k1],
-                                   shingles[s0:s1], first[s0:s1] - k0))
+                                   shingles[s0:s1], first[s0:s1]))
         return out
 
     def shingle(self, word_hashes: np.ndarray, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -176,6 +183,14 @@ class Shingler:
         combined = combined[valid]
         folded = (combined >> np.uint64(32)).astype(np.uint32) ^ combined.astype(np.uint32)
         return folded, valid.astype(np.int64)
+
+
+def as_positions(values: np.ndarray) -> np.ndarray:
+    """``values`` (offsets or indices within one document) as ``POSITION``."""
+    if len(values) and values.max() > np.iinfo(POSITION).max:
+        raise ValueError(f"a document offset ({values.max()}) does not fit {np.dtype(POSITION).name}: "
+                         "documents must stay under 2**31 characters")
+    return values.astype(POSITION)
 
 
 def _bounds(counts: np.ndarray) -> np.ndarray:
@@ -209,16 +224,24 @@ def _inside(positions: np.ndarray, spans) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Sketch:
-    """MinHash signatures of a document and of its overlapping windows."""
+    """MinHash signatures of a document and of its overlapping windows.
+
+    ``windows`` are most of a sketch's memory (num_perm uint32 per window) and only the LSH
+    stages read them: ``without_windows()`` is the sketch a scan keeps after its candidates
+    are made (``windows`` None)."""
 
     doc_id: str
-    signature: np.ndarray        # (num_perm,) uint32, the whole document
-    windows: np.ndarray          # (n_windows, num_perm) uint32
-    window_shingles: np.ndarray  # (n_windows, 2) shingle index range [start, end) of each window
+    signature: np.ndarray             # (num_perm,) uint32, the whole document
+    windows: np.ndarray | None        # (n_windows, num_perm) uint32; None once dropped
+    window_shingles: np.ndarray       # (n_windows, 2) POSITION shingle index range [start, end) of each window
 
     @property
     def empty(self) -> bool:
-        return len(self.windows) == 0
+        return len(self.window_shingles) == 0
+
+    def without_windows(self) -> "Sketch":
+        """This sketch without its window signatures (the document signature and window ranges kept)."""
+        return replace(self, windows=None)
 
 
 def fmix32(values: np.ndarray) -> np.ndarray:
@@ -275,7 +298,7 @@ class MinHasher:
         index = np.arange(window_bounds[-1]) - window_bounds[window_owner]
         windows = pairs[first_block[window_owner] + index]
         starts = index * self.step
-        ranges = np.stack([starts, np.minimum(starts + self.window, lengths[window_owner])], axis=1)
+        ranges = as_positions(np.stack([starts, np.minimum(starts + self.window, lengths[window_owner])], axis=1))
         has_blocks = n_blocks > 0
         signatures = np.full((len(fingerprints), self.num_perm), 0xFFFFFFFF, dtype=np.uint32)
         if has_blocks.any():
