@@ -1,6 +1,6 @@
 """Corpus-level stages on several cores: a pure function mapped over chunks of a corpus.
 
-``workers.py`` runs ``analyze`` this way; the paraphrase stage's document vectors and the
+``workers.py`` runs ``analyze`` this way (it packs what comes back); the paraphrase stage's document vectors and the
 lineage stage's reading of every document (outlets credited, wire marks) are also functions
 of each chunk alone, so they fan out the same way and come back in order, exactly what one
 process would compute.  Small inputs stay in this process: starting workers costs more.
@@ -11,10 +11,11 @@ on the shared 2-core machine it cost more than it saved, so it runs in one proce
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
-from .workers import MIN_PARALLEL, resolve_jobs
+MIN_PARALLEL = 2000   # items; fewer are handled in this process (starting workers costs more)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,16 +41,32 @@ def map_shared(function: Callable[[Any, Sequence[T]], R], shared: Any, items: Se
     every core) when there are at least ``min_parallel`` (default ``MIN_PARALLEL``) items and two
     chunks.  For work that reads a large state (analyses, a fitted context): where processes fork,
     the workers inherit ``shared`` as it is in memory, never pickled; only chunks and answers travel."""
-    min_parallel = MIN_PARALLEL if min_parallel is None else min_parallel
     chunks = [items[start:start + chunk] for start in range(0, len(items), chunk)]
-    workers = min(resolve_jobs(jobs), len(chunks))
-    if workers <= 1 or len(items) < min_parallel:
+    workers = processes(len(items), len(chunks), jobs, min_parallel)
+    if workers <= 1:
         yield from (function(shared, part) for part in chunks)
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_share, initargs=(shared,)) as pool:
         yield from pool.map(_call_shared, [function] * len(chunks), chunks)
+
+
+def processes(items: int, chunks: int, jobs: int, min_parallel: int | None = None) -> int:
+    """How many processes to share ``chunks`` chunks of ``items`` items among: 1 (this one) below
+    ``min_parallel`` (default ``MIN_PARALLEL``) items, never more than there are chunks."""
+    min_parallel = MIN_PARALLEL if min_parallel is None else min_parallel
+    return 1 if items < min_parallel else max(1, min(resolve_jobs(jobs), chunks))
+
+
+def resolve_jobs(jobs: int) -> int:
+    """``jobs`` as a process count: 0 means every core this process may use."""
+    if jobs > 0:
+        return jobs
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:   # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _share(shared: Any) -> None:

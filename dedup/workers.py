@@ -1,61 +1,42 @@
 """Running the core's pure functions on several cores.
 
 ``analyze`` is a function of a document and the context only (``core.py``), so a corpus
-can be cut into chunks and analysed in worker processes: the context goes to each worker
-once (as the pool starts), each chunk of documents goes out and its analyses come back, in
-order.  Below ``MIN_PARALLEL`` documents starting processes costs more than it saves.
+can be cut into chunks and analysed in worker processes (``fanout.map_shared``: the context
+goes to each worker once, as the pool starts), each chunk of documents goes out and its
+analyses come back packed, in order.  Below ``fanout.MIN_PARALLEL`` documents starting
+processes costs more than it saves.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from .core import ANALYZE_BATCH, Context, DocumentAnalysis, analyze_many
+from .fanout import map_shared, processes
 from .records import Document
 from .sketch import Fingerprint, Sketch
 
-MIN_PARALLEL = 2000   # documents; fewer are analysed in this process
 CHUNK = ANALYZE_BATCH   # documents per task: big enough to amortise pickling, small enough to balance
-
-_context: Context | None = None   # each worker process's copy, set once by _start
-
-
-def resolve_jobs(jobs: int) -> int:
-    """``jobs`` as a process count: 0 means every core this process may use."""
-    if jobs > 0:
-        return jobs
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:   # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def analyze_all(documents: Sequence[Document], context: Context, jobs: int) -> Iterator[DocumentAnalysis]:
     """``analyze`` of every document, in order, on ``jobs`` processes (0: all cores)."""
-    workers = resolve_jobs(jobs)
     chunks = [documents[start:start + CHUNK] for start in range(0, len(documents), CHUNK)]
-    if workers == 1 or len(documents) < MIN_PARALLEL:
-        for chunk in chunks:   # one batch at a time, so analyses stream out as before
+    workers = processes(len(documents), len(chunks), jobs)
+    if workers <= 1:
+        for chunk in chunks:   # one batch at a time, unpacked: analyses stream out as before
             yield from analyze_many(chunk, context)
         return
-    with ProcessPoolExecutor(workers, initializer=_start, initargs=(context,)) as pool:
-        for chunk, packed in zip(chunks, pool.map(_analyze_chunk, chunks)):
-            yield from packed.unpack(chunk)
+    packed = map_shared(_analyze_chunk, context, documents, CHUNK, workers, min_parallel=0)
+    for chunk, part in zip(chunks, packed):
+        yield from part.unpack(chunk)
 
 
-def _start(context: Context) -> None:
-    global _context
-    _context = context
-
-
-def _analyze_chunk(documents: Sequence[Document]) -> "_Packed":
-    assert _context is not None, "worker started without a context"
-    return _Packed.pack(analyze_many(documents, _context))
+def _analyze_chunk(context: Context, documents: Sequence[Document]) -> "_Packed":
+    return _Packed.pack(analyze_many(documents, context))
 
 
 # What a worker sends back, per field: (owner, attribute).  Pickling each document's dozen small

@@ -108,12 +108,12 @@ def test_worker_processes_give_the_same_report(seeds, monkeypatch):
     """--jobs changes how the work runs, never what it finds."""
     import random
 
-    from dedup import workers
+    from dedup import fanout, workers
     from synth import edit_words
 
     rng = random.Random(5)
     documents = corpus(seeds) + [Document(f"edit-{n}", edit_words(seeds[SEED_002], 0.1, rng)) for n in range(6)]
-    monkeypatch.setattr(workers, "MIN_PARALLEL", 2)   # small corpus, real worker processes
+    monkeypatch.setattr(fanout, "MIN_PARALLEL", 2)   # small corpus, real worker processes
     monkeypatch.setattr(workers, "CHUNK", 3)
     one = Scanner(jobs=1, paraphrase=False).scan(documents)
     two = Scanner(jobs=2, paraphrase=False).scan(documents)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash
 
-from dedup import workers
+from dedup import fanout, workers
 from dedup.core import Context, analyze, analyze_many
 from dedup.records import Document
 from dedup.text import normalize_word, tokenize, word_keys
@@ -117,7 +117,7 @@ def test_word_keys_of_a_batch_are_each_texts_tokens(seeds):
 def test_worker_processes_send_back_the_same_analyses(seeds, monkeypatch):
     docs = real_texts(seeds) * 3
     context = Context.fit(docs)
-    monkeypatch.setattr(workers, "MIN_PARALLEL", 10)
+    monkeypatch.setattr(fanout, "MIN_PARALLEL", 10)
     monkeypatch.setattr(workers, "CHUNK", 16)
     here = analyze_many(docs, context)
     there = list(workers.analyze_all(docs, context, jobs=2))

@@ -38,7 +38,7 @@ from ..classify import verbatim_relation
 from ..core import Context, DocumentAnalysis, analyze, analyze_many, verify_verbatim
 from ..records import EXCERPT, Document
 from ..sketch import Sketch
-from ..workers import resolve_jobs
+from ..fanout import resolve_jobs
 from .postings import KEY
 
 if TYPE_CHECKING:
