@@ -30,7 +30,7 @@ from collections import Counter
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence, TypeVar
 
 import numpy as np
 
@@ -51,6 +51,7 @@ FORMAT = 3   # 3: 32-bit bucket ids packed per document, short-line counts, filt
 NEW = "new"
 ALREADY_SEEN = "already_seen"
 DUPLICATE_RELATIONS = (DUPLICATE, EXCERPT, ALREADY_SEEN)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -173,12 +174,7 @@ class Index:
         the old version."""
         if self._pending is not None:
             return self._admit(doc)
-        while True:
-            try:
-                with self.batch():
-                    return self._admit(doc)
-            except Conflict:
-                continue   # another worker committed meanwhile: judge again against the new state
+        return self._in_own_batch(lambda: self._admit(doc))
 
     def add_all(self, docs: Sequence[Document]) -> list[Verdict]:
         """``add`` each document, in order: the same verdicts, faster.  Inside ``batch()`` they join
@@ -187,15 +183,20 @@ class Index:
         The documents are analysed ahead, in a worker process (see ``prepare``), while this
         process judges the earlier ones, and the short-line counts of all of them are read at once."""
         if self._pending is None:
-            while True:
-                try:
-                    with self.batch():
-                        return self.add_all(docs)
-                except Conflict:
-                    continue
+            return self._in_own_batch(lambda: self.add_all(docs))
         # closed here even if judging fails, so the worker's unread answers are drained at once
         with closing(self._preparer.prepare(docs, self._verifier.seen_chrome)) as ahead:
             return [self._admit(doc, prepared) for doc, prepared in zip(docs, ahead)]
+
+    def _in_own_batch(self, judge: Callable[[], T]) -> T:
+        """``judge()`` inside a batch of its own, committed at once; judged again from the start
+        whenever another writer committed meanwhile (the verdicts may have changed)."""
+        while True:
+            try:
+                with self.batch():
+                    return judge()
+            except Conflict:
+                continue
 
     @contextmanager
     def batch(self) -> Iterator[Batch]:
