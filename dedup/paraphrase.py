@@ -35,7 +35,8 @@ from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
 from .fanout import map_chunks
 from .records import DUPLICATE, EXCERPT, Alignment, ProgressCallback
-from .sentences import HashedTokens, SentenceModel, SentenceRows, counts, cross, pair_features, word_hash
+from .sentences import (HASHED, WORD, HashedTokens, SentenceModel, SentenceRows, _word, counts, cross, pair_features,
+                        word_hash)
 from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
 
@@ -434,19 +435,19 @@ class TextModel:
         """Rows for ``texts``; IDF counted over the rows listed in ``stories`` (default: all)."""
         is_story = np.zeros(len(texts), dtype=bool)
         is_story[np.arange(len(texts)) if stories is None else np.asarray(stories, dtype=np.int64)] = True
-        starts = range(0, len(texts), self.CHUNK)
-        chunks = []
-        for n, counted in enumerate(map_chunks(_document_counts, texts, self.CHUNK, self.jobs)):
-            chunks.append(counted)
+        steps = len(range(0, len(texts), self.CHUNK)) + 1
+        words, chars = [], []
+        for n, (word_counts, char_counts) in enumerate(map_chunks(_document_counts, texts, self.CHUNK, self.jobs)):
+            words.append(word_counts)
+            chars.append(char_counts)
             if progress:
-                progress("set-up", n + 1, len(starts) + 1)
-        self.word_matrix_ = _weigh(sp.vstack([w for w, _ in chunks], format="csr"), is_story)
-        self.char_matrix_ = _weigh(sp.vstack([c for _, c in chunks], format="csr"), is_story)
-        del chunks
+                progress("set-up", n + 1, steps)
+        self.word_matrix_ = _weigh(_stack(words, len(texts)), is_story)
+        self.char_matrix_ = _weigh(_stack(chars, len(texts)), is_story)
         filled = sum((np.diff(m.indptr) > 0).astype(np.float64) for m in (self.word_matrix_, self.char_matrix_))
         self.norms_ = np.sqrt(np.maximum(filled, 1.0))
         if progress:
-            progress("set-up", len(starts) + 1, len(starts) + 1)
+            progress("set-up", steps, steps)
         return self
 
     def cosines(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -458,23 +459,93 @@ class TextModel:
 
 def _document_counts(texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
     """Hashed counts of content-word uni+bigrams and of character 4-grams of content words
-    (morphology, "suffocating"/"suffocated", at a third of the cost of 3-5-grams)."""
-    content = HashedTokens.of(texts).without_stop_words()
-    words = [content.grams(1), content.grams(2)]
-    word_counts = counts(np.concatenate([r for r, _ in words]), np.concatenate([c for _, c in words]), len(texts))
-    return word_counts, counts(*content.chars(fours_only=True), len(texts))
+    (morphology, "suffocating"/"suffocated", at a third of the cost of 3-5-grams).  Words are
+    looked up in this process's ``_WORDS`` (hashed once per distinct word); the 4-gram counts
+    are the documents' word counts times each word's 4-gram counts (one sparse product)."""
+    tokens = [WORD.findall(t.lower()) for t in texts]
+    ids = _WORDS.ids([w for ws in tokens for w in ws])
+    rows = np.repeat(np.arange(len(texts)), [len(ws) for ws in tokens])
+    content = ~_WORDS.stop[ids]
+    rows, ids = rows[content], ids[content]
+    hashes = _WORDS.hashes[ids]
+    words = HashedTokens(len(texts), rows, hashes, np.zeros(len(ids), dtype=bool), hashes, [])
+    grams = [words.grams(1), words.grams(2)]
+    word_counts = counts(np.concatenate([r for r, _ in grams]), np.concatenate([c for _, c in grams]), len(texts))
+    distinct, local = np.unique(ids, return_inverse=True)
+    in_documents = sp.csr_matrix((np.ones(len(ids), dtype=np.float32), (rows, local.ravel())),
+                                 shape=(len(texts), len(distinct)))
+    char_counts = (in_documents @ _WORDS.fours(distinct)).tocsr()
+    char_counts.sum_duplicates()   # sorted columns, as ``counts`` makes them
+    return word_counts, char_counts
+
+
+class _WordTable:
+    """Every distinct word this process has hashed, by id: its hash, whether it is a stop
+    word, and its character 4-gram columns (``sentences._word``, the one definition)."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.hashes = np.empty(0, dtype=np.uint64)
+        self.stop = np.empty(0, dtype=bool)
+        self._fours: list[np.ndarray] = []
+
+    def ids(self, words: list[str]) -> np.ndarray:
+        """The id of each word, new words added."""
+        new = [w for w in dict.fromkeys(words) if w not in self.index]
+        if new:
+            info = [_word(w) for w in new]
+            self.index.update(zip(new, range(len(self.index), len(self.index) + len(new))))
+            self.hashes = np.concatenate([self.hashes, np.array([i[0] for i in info], dtype=np.uint64)])
+            self.stop = np.concatenate([self.stop, np.array([i[1] for i in info], dtype=bool)])
+            self._fours += [i[4] for i in info]
+        return np.fromiter(map(self.index.__getitem__, words), dtype=np.int64, count=len(words))
+
+    def fours(self, ids: np.ndarray) -> sp.csr_matrix:
+        """(len(ids), HASHED) counts of each word's character 4-grams."""
+        grams = [self._fours[i] for i in ids.tolist()]
+        indptr = np.r_[0, np.cumsum([len(g) for g in grams], dtype=np.int64)]
+        columns = np.concatenate(grams).astype(np.int32) if grams else np.empty(0, dtype=np.int32)
+        matrix = sp.csr_matrix((np.ones(len(columns), dtype=np.float32), columns, indptr), shape=(len(ids), HASHED))
+        matrix.sum_duplicates()
+        return matrix
+
+
+_WORDS = _WordTable()
+
+
+def _stack(parts: list[sp.csr_matrix], n_rows: int) -> sp.csr_matrix:
+    """The rows of ``parts`` one under another; ``parts`` is emptied.  Each array is joined
+    and its pieces let go before the next (``sp.vstack`` holds every piece and the whole)."""
+    sizes = [p.nnz for p in parts]
+    indptr = np.concatenate([[0]] + [p.indptr[1:] + offset for p, offset in zip(parts, np.cumsum([0] + sizes[:-1]))])
+    n_columns = parts[0].shape[1] if parts else HASHED
+    pieces = [p.data for p in parts], [p.indices for p in parts]
+    parts.clear()
+    data = np.concatenate(pieces[0]) if pieces[0] else np.empty(0, dtype=np.float32)
+    pieces[0].clear()
+    indices = np.concatenate(pieces[1]) if pieces[1] else np.empty(0, dtype=np.int32)
+    pieces[1].clear()
+    return sp.csr_matrix((data, indices, indptr), shape=(n_rows, n_columns))
+
+
+WEIGH_ROWS = 10_000   # rows weighed at a time: bounds the float64 temporaries on a large corpus
 
 
 def _weigh(matrix: sp.csr_matrix, is_story: np.ndarray) -> sp.csr_matrix:
-    """In place: (1 + log tf) times the IDF counted over the story rows, rows L2-normalised."""
-    in_story = np.repeat(is_story, np.diff(matrix.indptr))
-    df = np.bincount(matrix.indices[in_story], minlength=matrix.shape[1])
-    del in_story
+    """In place: (1 + log tf) times the IDF counted over the story rows, rows L2-normalised;
+    ``WEIGH_ROWS`` rows at a time (each row's sums are the same, so are the results)."""
+    blocks = [(start, min(start + WEIGH_ROWS, matrix.shape[0])) for start in range(0, matrix.shape[0], WEIGH_ROWS)]
+    indptr, df = matrix.indptr, np.zeros(matrix.shape[1], dtype=np.int64)
+    for start, end in blocks:
+        in_story = np.repeat(is_story[start:end], np.diff(indptr[start:end + 1]))
+        df += np.bincount(matrix.indices[indptr[start]:indptr[end]][in_story], minlength=matrix.shape[1])
     idf = (np.log((1 + is_story.sum()) / (1 + df)) + 1).astype(np.float32)
-    matrix.data = (1 + np.log(matrix.data)) * idf[matrix.indices]
-    rows = np.repeat(np.arange(matrix.shape[0], dtype=np.int32), np.diff(matrix.indptr))
-    norms = np.sqrt(np.bincount(rows, weights=matrix.data.astype(np.float64) ** 2, minlength=matrix.shape[0]))
-    matrix.data /= np.maximum(norms, 1e-12).astype(np.float32)[rows]
+    for start, end in blocks:
+        at = slice(indptr[start], indptr[end])
+        data = (1 + np.log(matrix.data[at])) * idf[matrix.indices[at]]
+        rows = np.repeat(np.arange(end - start, dtype=np.int32), np.diff(indptr[start:end + 1]))
+        norms = np.sqrt(np.bincount(rows, weights=data.astype(np.float64) ** 2, minlength=end - start))
+        matrix.data[at] = data / np.maximum(norms, 1e-12).astype(np.float32)[rows]
     return matrix
 
 
