@@ -181,6 +181,23 @@ class StoryGroups:
         return found
 
 
+class EvidenceTexts(Sequence[str]):
+    """The evidence texts of analyses, each made when read (``DocumentAnalysis.evidence_text``):
+    the text model reads a document's text again when a cosine needs its character rows, and
+    a list would hold every text a second time."""
+
+    def __init__(self, analyses: Sequence["DocumentAnalysis"]) -> None:
+        self.analyses = analyses
+
+    def __len__(self) -> int:
+        return len(self.analyses)
+
+    def __getitem__(self, k):   # an index or a slice, as a Sequence's
+        if isinstance(k, slice):
+            return [a.evidence_text for a in self.analyses[k]]
+        return self.analyses[k].evidence_text
+
+
 class ParaphraseFinder:
     """Finds retellings: TF-IDF neighbours, then sentence alignment (parameters: ``ParaphraseSettings``)."""
 
@@ -206,9 +223,8 @@ class ParaphraseFinder:
         a pair alike.  Seconds on a large corpus: reported as stage ``set-up``, a step per
         ``TextModel.CHUNK`` documents, hashed on ``jobs`` processes."""
         groups = groups or StoryGroups.singletons(len(analyses))
-        texts = [a.evidence_text for a in analyses]
-        representatives = groups.representatives
-        context.text_model = TextModel(jobs).fit(texts, stories=representatives, progress=progress)
+        context.text_model = TextModel(jobs).fit(EvidenceTexts(analyses), stories=groups.representatives,
+                                                 progress=progress)
         context.paraphraser = self
         self._row = {a.id: i for i, a in enumerate(analyses)}
         self._groups = groups
@@ -433,23 +449,36 @@ class TextModel:
 
     def fit(self, texts: Sequence[str], stories: Sequence[int] | None = None,
             progress: ProgressCallback | None = None) -> "TextModel":
-        """Rows for ``texts``; IDF counted over the rows listed in ``stories`` (default: all)."""
+        """Rows for ``texts``; IDF counted over the rows listed in ``stories`` (default: all).
+        The word rows are kept (``word_matrix_``); of the character rows only their IDF, and
+        the rows a cosine needs are made again from ``texts`` (kept, not copied: a lazy
+        sequence is welcome) when asked (``char_rows``): the neighbour search needs them for
+        a few pairs only, and kept they would be two thirds of the model's memory."""
         is_story = np.zeros(len(texts), dtype=bool)
         is_story[np.arange(len(texts)) if stories is None else np.asarray(stories, dtype=np.int64)] = True
         steps = len(range(0, len(texts), self.CHUNK)) + 1
-        words, chars = [], []
+        words, char_df, has_chars = [], np.zeros(HASHED, dtype=np.int64), []
         for n, (word_counts, char_counts) in enumerate(map_chunks(_document_counts, texts, self.CHUNK, self.jobs)):
             words.append(word_counts)
-            chars.append(char_counts)
+            char_df += _story_df(char_counts, is_story[n * self.CHUNK:n * self.CHUNK + char_counts.shape[0]])
+            has_chars.append(np.diff(char_counts.indptr) > 0)
             if progress:
                 progress("set-up", n + 1, steps)
-        self.word_matrix_ = _weigh(_stack(words, len(texts)), is_story)
-        self.char_matrix_ = _weigh(_stack(chars, len(texts)), is_story)
-        filled = sum((np.diff(m.indptr) > 0).astype(np.float64) for m in (self.word_matrix_, self.char_matrix_))
+        self.texts_ = texts
+        self.word_matrix_ = _stack(words, len(texts))
+        self.word_idf_ = _idf(_story_df(self.word_matrix_, is_story), is_story)
+        _weigh(self.word_matrix_, self.word_idf_)
+        self.char_idf_ = _idf(char_df, is_story)
+        filled = (np.diff(self.word_matrix_.indptr) > 0).astype(np.float64) + np.concatenate([[]] + has_chars)
         self.norms_ = np.sqrt(np.maximum(filled, 1.0))
         if progress:
             progress("set-up", steps, steps)
         return self
+
+    def char_rows(self, index: np.ndarray) -> sp.csr_matrix:
+        """The weighted character rows of documents ``index`` (in that order)."""
+        texts = [self.texts_[i] for i in np.asarray(index, dtype=np.int64).tolist()]
+        return _weigh(_document_counts(texts, words=False)[1], self.char_idf_)
 
     def cosines(self, rows: np.ndarray, cols: np.ndarray, at_least: float = 0.0) -> np.ndarray:
         """Document cosine of each pair (rows[k], cols[k]).  With ``at_least``, a pair of two
@@ -460,9 +489,16 @@ class TextModel:
         rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
         dots = _row_dots(self.word_matrix_, rows, cols)
         has_words = np.diff(self.word_matrix_.indptr) > 0
-        scored = (dots >= WORD_SHARE * at_least) | ~has_words[rows] | ~has_words[cols]
-        dots[scored] += _row_dots(self.char_matrix_, rows[scored], cols[scored])
+        scored = np.flatnonzero((dots >= WORD_SHARE * at_least) | ~has_words[rows] | ~has_words[cols])
+        for start in range(0, len(scored), CHAR_PAIRS):
+            some = scored[start:start + CHAR_PAIRS]
+            needed, local = np.unique(np.r_[rows[some], cols[some]], return_inverse=True)
+            local = local.ravel()
+            dots[some] += _row_dots(self.char_rows(needed), local[:len(some)], local[len(some):])
         return dots / (self.norms_[rows] * self.norms_[cols])
+
+
+CHAR_PAIRS = 20_000   # pairs whose character rows are made at a time: bounds those rows' memory
 
 
 # Two texts that share almost no words (word cosine under a quarter of the document cosine
@@ -473,20 +509,23 @@ class TextModel:
 WORD_SHARE = 0.25
 
 
-def _document_counts(texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """Hashed counts of content-word uni+bigrams and of character 4-grams of content words
-    (morphology, "suffocating"/"suffocated", at a third of the cost of 3-5-grams).  Words are
-    looked up in this process's ``_WORDS`` (hashed once per distinct word); the 4-gram counts
-    are the documents' word counts times each word's 4-gram counts (one sparse product)."""
+def _document_counts(texts: Sequence[str], words: bool = True) -> tuple[sp.csr_matrix | None, sp.csr_matrix]:
+    """Hashed counts of content-word uni+bigrams (None unless ``words``) and of character
+    4-grams of content words (morphology, "suffocating"/"suffocated", at a third of the cost
+    of 3-5-grams).  Words are looked up in this process's ``_WORDS`` (hashed once per distinct
+    word); the 4-gram counts are the documents' word counts times each word's 4-gram counts
+    (one sparse product)."""
     tokens = [WORD.findall(t.lower()) for t in texts]
     ids = _WORDS.ids([w for ws in tokens for w in ws])
     rows = np.repeat(np.arange(len(texts)), [len(ws) for ws in tokens])
     content = ~_WORDS.stop[ids]
     rows, ids = rows[content], ids[content]
-    hashes = _WORDS.hashes[ids]
-    words = HashedTokens(len(texts), rows, hashes, np.zeros(len(ids), dtype=bool), hashes, [])
-    grams = [words.grams(1), words.grams(2)]
-    word_counts = counts(np.concatenate([r for r, _ in grams]), np.concatenate([c for _, c in grams]), len(texts))
+    word_counts = None
+    if words:
+        hashes = _WORDS.hashes[ids]
+        content_words = HashedTokens(len(texts), rows, hashes, np.zeros(len(ids), dtype=bool), hashes, [])
+        grams = [content_words.grams(1), content_words.grams(2)]
+        word_counts = counts(np.concatenate([r for r, _ in grams]), np.concatenate([c for _, c in grams]), len(texts))
     distinct, local = np.unique(ids, return_inverse=True)
     in_documents = sp.csr_matrix((np.ones(len(ids), dtype=np.float32), (rows, local.ravel())),
                                  shape=(len(texts), len(distinct)))
@@ -547,16 +586,29 @@ def _stack(parts: list[sp.csr_matrix], n_rows: int) -> sp.csr_matrix:
 WEIGH_ROWS = 10_000   # rows weighed at a time: bounds the float64 temporaries on a large corpus
 
 
-def _weigh(matrix: sp.csr_matrix, is_story: np.ndarray) -> sp.csr_matrix:
-    """In place: (1 + log tf) times the IDF counted over the story rows, rows L2-normalised;
-    ``WEIGH_ROWS`` rows at a time (each row's sums are the same, so are the results)."""
-    blocks = [(start, min(start + WEIGH_ROWS, matrix.shape[0])) for start in range(0, matrix.shape[0], WEIGH_ROWS)]
+def _row_blocks(matrix: sp.csr_matrix) -> list[tuple[int, int]]:
+    return [(start, min(start + WEIGH_ROWS, matrix.shape[0])) for start in range(0, matrix.shape[0], WEIGH_ROWS)]
+
+
+def _story_df(matrix: sp.csr_matrix, is_story: np.ndarray) -> np.ndarray:
+    """In how many of the story rows each column is, ``WEIGH_ROWS`` rows at a time."""
     indptr, df = matrix.indptr, np.zeros(matrix.shape[1], dtype=np.int64)
-    for start, end in blocks:
+    for start, end in _row_blocks(matrix):
         in_story = np.repeat(is_story[start:end], np.diff(indptr[start:end + 1]))
         df += np.bincount(matrix.indices[indptr[start]:indptr[end]][in_story], minlength=matrix.shape[1])
-    idf = (np.log((1 + is_story.sum()) / (1 + df)) + 1).astype(np.float32)
-    for start, end in blocks:
+    return df
+
+
+def _idf(df: np.ndarray, is_story: np.ndarray) -> np.ndarray:
+    """Smoothed IDF over the story rows (as scikit-learn computes it)."""
+    return (np.log((1 + is_story.sum()) / (1 + df)) + 1).astype(np.float32)
+
+
+def _weigh(matrix: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """In place: (1 + log tf) times ``idf``, rows L2-normalised; ``WEIGH_ROWS`` rows at a time
+    (each row's sums are the same, so are the results)."""
+    indptr = matrix.indptr
+    for start, end in _row_blocks(matrix):
         at = slice(indptr[start], indptr[end])
         data = (1 + np.log(matrix.data[at])) * idf[matrix.indices[at]]
         rows = np.repeat(np.arange(end - start, dtype=np.int32), np.diff(indptr[start:end + 1]))
