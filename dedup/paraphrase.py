@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from .classify import is_paraphrase, verbatim_relation
 from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
-from .fanout import map_chunks
+from .fanout import map_chunks, map_shared
 from .records import DUPLICATE, EXCERPT, Alignment, ProgressCallback
 from .sentences import (HASHED, WORD, HashedTokens, SentenceModel, SentenceRows, _word, counts, cross, pair_features,
                         word_hash)
@@ -485,20 +485,31 @@ class TextModel:
         documents with words whose word cosine is under ``WORD_SHARE * at_least`` is taken to
         fall below ``at_least``: its character part is not computed and it comes back as its
         word part alone (a value under ``at_least``).  Most pairs a neighbour search scores are
-        such, and the character part is two thirds of the work."""
-        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
-        dots = _row_dots(self.word_matrix_, rows, cols)
-        has_words = np.diff(self.word_matrix_.indptr) > 0
-        scored = np.flatnonzero((dots >= WORD_SHARE * at_least) | ~has_words[rows] | ~has_words[cols])
-        for start in range(0, len(scored), CHAR_PAIRS):
-            some = scored[start:start + CHAR_PAIRS]
-            needed, local = np.unique(np.r_[rows[some], cols[some]], return_inverse=True)
-            local = local.ravel()
-            dots[some] += _row_dots(self.char_rows(needed), local[:len(some)], local[len(some):])
-        return dots / (self.norms_[rows] * self.norms_[cols])
+        such, and the character part is two thirds of the work.  Many pairs are shared among
+        ``jobs`` processes, ``PAIRS_PER_JOB`` at a time."""
+        pairs = np.column_stack([np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)])
+        parts = list(map_shared(_cosines, (self, at_least), pairs, PAIRS_PER_JOB, self.jobs,
+                                min_parallel=2 * PAIRS_PER_JOB))
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
 
 
-CHAR_PAIRS = 20_000   # pairs whose character rows are made at a time: bounds those rows' memory
+PAIRS_PER_JOB = 100_000   # pairs a process scores at a time; fewer than two such are scored here
+CHAR_PAIRS = 20_000       # pairs whose character rows are made at a time: bounds those rows' memory
+
+
+def _cosines(shared: tuple[TextModel, float], pairs: np.ndarray) -> np.ndarray:
+    """``TextModel.cosines`` of some pairs, in one process."""
+    model, at_least = shared
+    rows, cols = pairs[:, 0], pairs[:, 1]
+    dots = _row_dots(model.word_matrix_, rows, cols)
+    has_words = np.diff(model.word_matrix_.indptr) > 0
+    scored = np.flatnonzero((dots >= WORD_SHARE * at_least) | ~has_words[rows] | ~has_words[cols])
+    for start in range(0, len(scored), CHAR_PAIRS):
+        some = scored[start:start + CHAR_PAIRS]
+        needed, local = np.unique(np.r_[rows[some], cols[some]], return_inverse=True)
+        local = local.ravel()
+        dots[some] += _row_dots(model.char_rows(needed), local[:len(some)], local[len(some):])
+    return dots / (model.norms_[rows] * model.norms_[cols])
 
 
 # Two texts that share almost no words (word cosine under a quarter of the document cosine
