@@ -12,14 +12,16 @@ import pytest
 import scipy.sparse as sp
 
 import dedup.fanout
+import dedup.paraphrase
 import dedup.passages
 from dedup import Scanner
 from dedup.candidates import NumpyEngine, banding, bucket_keys
 from dedup.lineage import _MEDIA_NAME, LineageBuilder, OutletMatcher
 from dedup.load import load_path
-from dedup.paraphrase import TextModel, _each_pair_once, _keep_top, _shortlist
+from dedup.paraphrase import TextModel, _document_counts, _each_pair_once, _keep_top, _shortlist
 from dedup.passages import SharedPassageFinder, _longest_runs
 from dedup.records import Document
+from dedup.sentences import HashedTokens, counts
 from dedup.settings import Settings
 
 from .conftest import FIXTURES, SEEDS
@@ -203,3 +205,65 @@ def test_pairs_on_both_shortlists_are_scored_once_to_the_same_bits(newscycle):
     once = _each_pair_once(cosines, shortlist.row, shortlist.col)
     assert calls[0] < 0.9 * shortlist.nnz, "documents are on each other's shortlists"
     assert np.array_equal(once, model.cosines(shortlist.row, shortlist.col))
+
+
+# -- the paraphrase set-up and neighbours: faster forms, the same vectors and cosines ----------------
+
+def _per_token_counts(texts):
+    """The text model's counts by the plain definition: every content token hashed on its own
+    (``HashedTokens``), its uni+bigrams and character 4-grams counted."""
+    content = HashedTokens.of(texts).without_stop_words()
+    grams = [content.grams(1), content.grams(2)]
+    words = counts(np.concatenate([r for r, _ in grams]), np.concatenate([c for _, c in grams]), len(texts))
+    return words, counts(*content.chars(fours_only=True), len(texts))
+
+
+def _same(x: sp.csr_matrix, y: sp.csr_matrix) -> bool:
+    return x.shape == y.shape and all(np.array_equal(getattr(x, p), getattr(y, p)) for p in ("indptr", "indices", "data"))
+
+
+def test_counts_from_the_word_table_are_those_of_each_token_hashed(newscycle):
+    texts = [d.text for d in newscycle]
+    words, chars = _document_counts(texts)
+    expected_words, expected_chars = _per_token_counts(texts)
+    assert chars.nnz > words.nnz > 10 * len(texts)
+    assert _same(words, expected_words) and _same(chars, expected_chars)
+    assert _same(_document_counts(texts[::-1], words=False)[1], expected_chars[::-1])   # words already in the table
+
+
+def test_text_model_in_small_blocks_and_chunks_weighs_as_the_whole(newscycle, monkeypatch):
+    texts = [d.text for d in newscycle]
+    stories = list(range(0, len(texts), 2))   # IDF over half of the documents
+    whole = TextModel().fit(texts, stories=stories)
+    monkeypatch.setattr(dedup.paraphrase, "WEIGH_ROWS", 7)
+    monkeypatch.setattr(dedup.paraphrase, "KEEP_TOP_ROWS", 13)
+    monkeypatch.setattr(TextModel, "CHUNK", 9)
+    blocks = TextModel().fit(texts, stories=stories)
+    assert _same(blocks.word_matrix_, whole.word_matrix_) and np.array_equal(blocks.norms_, whole.norms_)
+    assert _same(_keep_top(blocks.word_matrix_, 40), dedup.paraphrase._keep_top_rows(whole.word_matrix_.copy(), 40))
+    everyone = np.arange(len(texts))
+    assert _same(blocks.char_rows(everyone), whole.char_rows(everyone))
+    # the character rows made again for a few documents are those of the whole corpus, in the order asked
+    assert _same(whole.char_rows(np.array([5, 2, 5])), whole.char_rows(everyone)[[5, 2, 5]])
+
+
+def test_neighbour_scores_skip_only_pairs_that_cannot_reach_the_threshold(newscycle):
+    model = TextModel().fit([d.text for d in newscycle])
+    n = len(newscycle)
+    rows, cols = np.triu_indices(n, k=1)   # every pair of the fixture
+    full, quick = model.cosines(rows, cols), model.cosines(rows, cols, at_least=0.2)
+    reached = full >= 0.2
+    assert 10 < reached.sum() < len(full) // 4
+    assert np.array_equal(quick[reached], full[reached])   # the same bits where it counts
+    assert (quick[~reached] < 0.2).all() and (quick <= full).all()
+    assert (quick < full).mean() > 0.5   # most pairs are not scored in full
+
+
+def test_cosines_on_two_processes_are_those_of_one(newscycle, monkeypatch):
+    model = TextModel().fit([d.text for d in newscycle])
+    rows, cols = np.triu_indices(len(newscycle), k=1)
+    one = model.cosines(rows, cols, at_least=0.2)
+    monkeypatch.setattr(dedup.paraphrase, "PAIRS_PER_JOB", 500)
+    model.jobs = 2
+    assert len(rows) > 4 * 500
+    assert np.array_equal(model.cosines(rows, cols, at_least=0.2), one)
