@@ -12,6 +12,12 @@ folds (the baselines' thresholds, the model's weights).  dedup's model is scored
 the cut scans use (``sentence_probability``, 0.5), and at the cut with the best F1 on each
 training fold (chosen there, applied to the test fold).  Then the model fitted on all
 pairs is printed: each feature's weight (per standard deviation of the feature).
+
+``--learned DIMENSIONS`` adds, in the same run, the model on dedup's features plus eight features
+learned from the labelled pairs (``term_kld.py``: TF-KLD word and bigram weights after Ji &
+Eisenstein 2013, and a table of learned word substitutions), fitted inside each training fold and
+cross-fitted there, with a latent part of DIMENSIONS (SVD of the weighted terms, 0: none).  An
+experiment: nothing of it is shipped.
 """
 
 from __future__ import annotations
@@ -80,7 +86,7 @@ def evaluate(folder: Path = DEFAULT_MSRP, folds: int = 10, weights=None, learned
         from term_kld import LATENT_NAMES, NAMES, PairTerms, learned_features
         terms = PairTerms.of(a, b)
         extra = NAMES + (LATENT_NAMES if learned else ())
-        models[f"dedup + TF-KLD{f' + latent {learned}' if learned else ''}"] = extra
+        models[f"dedup + learned terms{f' + latent {learned}' if learned else ''}"] = extra
     predicted = {name: np.zeros(len(truth), dtype=int)
                  for name in [*baseline_values, *(f"{m} ({cut})" for m in models for cut in CUTS)]}
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0)

@@ -1,5 +1,5 @@
-"""Discriminatively weighted word features for sentence pairs, learned from labelled pairs
-(an experiment for msrp.py; not shipped).
+"""Word features for sentence pairs learned from labelled pairs (an experiment for msrp.py;
+not shipped): discriminative term weights (TF-KLD) and a table of learned substitutions.
 
 The weighting follows the idea of Ji & Eisenstein (2013), "Discriminative improvements to
 distributional sentence similarity" (TF-KLD): a word or word bigram matters for paraphrase
@@ -10,9 +10,12 @@ q = the same among non-paraphrase pairs; its weight is the Bernoulli KL divergen
 Rare terms are shrunk toward the overall rates (``prior`` pseudo-pairs), otherwise a term seen
 in one training pair takes that pair's label and the weights overfit.
 
-From the weights, five named features per pair (``NAMES``): the cosine of the KLD-weighted
-term vectors; the KLD mass each side has that the other lacks (smaller, larger); the shared
-mass as a share of the larger and of the smaller side.  Optionally (``latent``) the weighted
+From the weights, five named features per pair: the cosine of the KLD-weighted term vectors;
+the KLD mass each side has that the other lacks (smaller, larger); the shared mass as a share of
+the larger and of the smaller side.  A substitution table (stem pairs left unmatched on opposite
+sides of paraphrase pairs, e.g. a verb and its synonym, learned instead of taken from WordNet)
+gives three more: the share of unmatched stems with a learned substitute on the other side, and
+how many are left without one (``NAMES``: all eight).  Optionally (``latent``) the weighted
 sentence-term matrix is factorised (truncated SVD) and a logistic model on the pair of latent
 vectors (sum, |difference|) gives one more feature, ``latent_score``, and the latent cosine.
 
@@ -23,6 +26,7 @@ that combines them with dedup's features never sees in-sample values.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,9 +36,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.preprocessing import normalize
 
-from dedup.sentences import HashedTokens, counts
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-NAMES = ("kld_cosine", "kld_unmatched_min", "kld_unmatched_max", "kld_shared_share", "kld_shared_min")
+from dedup.sentences import STEM, WORD, HashedTokens, counts
+
+NAMES = ("kld_cosine", "kld_unmatched_min", "kld_unmatched_max", "kld_shared_share", "kld_shared_min",
+         "substituted_share", "unsubstituted_min", "unsubstituted_max")
 LATENT_NAMES = ("latent_cosine", "latent_score")
 
 
@@ -45,6 +52,11 @@ def term_counts(texts: list[str]) -> sp.csr_matrix:
     return counts(np.concatenate([g[0] for g in grams]), np.concatenate([g[1] for g in grams]), len(texts))
 
 
+def content_stems(text: str) -> frozenset[str]:
+    """The text's words less stop words, cut to dedup's stem length."""
+    return frozenset(w[:STEM] for w in WORD.findall(text.lower()) if w not in ENGLISH_STOP_WORDS)
+
+
 @dataclass(frozen=True)
 class PairTerms:
     """Term counts of both sides of pairs, in dedup's hashed columns (weights fitted on one set
@@ -52,10 +64,12 @@ class PairTerms:
 
     a: sp.csr_matrix
     b: sp.csr_matrix
+    unmatched: tuple[tuple[frozenset[str], frozenset[str]], ...]   # content stems one side has, the other lacks
 
     @classmethod
     def of(cls, a: list[str], b: list[str]) -> "PairTerms":
-        return cls(term_counts(a), term_counts(b))
+        stems_a, stems_b = [content_stems(t) for t in a], [content_stems(t) for t in b]
+        return cls(term_counts(a), term_counts(b), tuple((x - y, y - x) for x, y in zip(stems_a, stems_b)))
 
     @property
     def binary(self) -> tuple[sp.csr_matrix, sp.csr_matrix]:
@@ -102,6 +116,35 @@ def kld_features(terms: PairTerms, weights: np.ndarray) -> dict[str, np.ndarray]
             "kld_shared_min": np.minimum(share_a, share_b)}
 
 
+def substitutions(terms: PairTerms, rows: np.ndarray, labels: np.ndarray, most: int = 200) -> set[tuple[str, str]]:
+    """Stem pairs learned as substitutes: left unmatched on opposite sides of a paraphrase pair
+    among ``rows`` at least three times as often as of other pairs (pairs with more than
+    ``most`` unmatched combinations are left out: unrelated sentences, not substitutions)."""
+    seen = {0: Counter(), 1: Counter()}
+    for i in rows.tolist():
+        only_a, only_b = terms.unmatched[i]
+        if len(only_a) * len(only_b) <= most:
+            seen[int(labels[i] == 1)].update(_ordered(u, v) for u in only_a for v in only_b)
+    return {pair for pair, n in seen[1].items() if n >= 3 * seen[0][pair]}
+
+
+def _ordered(u: str, v: str) -> tuple[str, str]:
+    return (u, v) if u < v else (v, u)
+
+
+def substitution_features(terms: PairTerms, table: set[tuple[str, str]]) -> dict[str, np.ndarray]:
+    """Per pair: the share of unmatched stems with a learned substitute on the other side (the
+    smaller of the two sides' shares), and how many are left without one (smaller, larger; / 5)."""
+    share, left_a, left_b = (np.zeros(len(terms.unmatched)) for _ in range(3))
+    for i, (only_a, only_b) in enumerate(terms.unmatched):
+        found_a = sum(any(_ordered(u, v) in table for v in only_b) for u in only_a)
+        found_b = sum(any(_ordered(u, v) in table for u in only_a) for v in only_b)
+        share[i] = min(found_a / max(len(only_a), 1), found_b / max(len(only_b), 1))
+        left_a[i], left_b[i] = len(only_a) - found_a, len(only_b) - found_b
+    return {"substituted_share": share, "unsubstituted_min": np.minimum(left_a, left_b) / 5,
+            "unsubstituted_max": np.maximum(left_a, left_b) / 5}
+
+
 def latent_features(terms: PairTerms, weights: np.ndarray, fit_rows: np.ndarray, labels: np.ndarray,
                     dimensions: int = 50) -> dict[str, np.ndarray]:
     """Latent cosine and a logistic score on (u + v, |u - v|) of the SVD of the weighted terms,
@@ -123,7 +166,7 @@ def learned_features(terms: PairTerms, labels: np.ndarray, train: np.ndarray, te
 
     def score(fit_rows: np.ndarray, rows: np.ndarray) -> None:
         weights = kld_weights(terms, fit_rows, labels)
-        found = kld_features(terms, weights)
+        found = kld_features(terms, weights) | substitution_features(terms, substitutions(terms, fit_rows, labels))
         if latent:
             found |= latent_features(terms, weights, fit_rows, labels, latent)
         for name, values in found.items():
