@@ -12,6 +12,12 @@ folds (the baselines' thresholds, the model's weights).  dedup's model is scored
 the cut scans use (``sentence_probability``, 0.5), and at the cut with the best F1 on each
 training fold (chosen there, applied to the test fold).  Then the model fitted on all
 pairs is printed: each feature's weight (per standard deviation of the feature).
+
+``--learned DIMENSIONS`` adds, in the same run, the model on dedup's features plus eight features
+learned from the labelled pairs (``term_kld.py``: TF-KLD word and bigram weights after Ji &
+Eisenstein 2013, and a table of learned word substitutions), fitted inside each training fold and
+cross-fitted there, with a latent part of DIMENSIONS (SVD of the weighted terms, 0: none).  An
+experiment: nothing of it is shipped.
 """
 
 from __future__ import annotations
@@ -53,8 +59,10 @@ def best_threshold(values: np.ndarray, truth: np.ndarray, measure: str = "accura
     return float(max(candidates, key=lambda t: scores((values >= t).astype(int), truth)[measure]))
 
 
-def evaluate(folder: Path = DEFAULT_MSRP, folds: int = 10, weights=None) -> list[dict]:
-    """Scores of each method; dedup's features use the shipped word ``weights`` unless given."""
+def evaluate(folder: Path = DEFAULT_MSRP, folds: int = 10, weights=None, learned: int | None = None) -> list[dict]:
+    """Scores of each method; dedup's features use the shipped word ``weights`` unless given.
+    With ``learned`` (latent dimensions, 0: none), also dedup's features plus the TF-KLD
+    features of ``term_kld`` fitted inside each training fold (an experiment, not shipped)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.model_selection import StratifiedKFold
 
@@ -73,21 +81,42 @@ def evaluate(folder: Path = DEFAULT_MSRP, folds: int = 10, weights=None) -> list
                        "TF-IDF cosine, char 2-5-grams": cosine(char, a, b)}
     features = SentenceFeatures(weights).transform(a, b, paired=True)
     finder = ParaphraseFinder(sentence_model=SentenceModel(weights=weights))
-    at_scan_cut, at_fold_cut = "dedup sentence model (cut 0.5)", "dedup sentence model (F1 cut per fold)"
-    predicted = {name: np.zeros(len(truth), dtype=int) for name in [*baseline_values, at_scan_cut, at_fold_cut]}
+    models = {"dedup sentence model": None}
+    if learned is not None:
+        from term_kld import LATENT_NAMES, NAMES, PairTerms, learned_features
+        terms = PairTerms.of(a, b)
+        extra = NAMES + (LATENT_NAMES if learned else ())
+        models[f"dedup + learned terms{f' + latent {learned}' if learned else ''}"] = extra
+    predicted = {name: np.zeros(len(truth), dtype=int)
+                 for name in [*baseline_values, *(f"{m} ({cut})" for m in models for cut in CUTS)]}
     splitter = StratifiedKFold(folds, shuffle=True, random_state=0)
     for train, test in splitter.split(features, truth):
         for name, values in baseline_values.items():
             cut = best_threshold(values[train], truth[train])
             predicted[name][test] = values[test] >= cut
-        model = SentenceModel.fit(features[train], truth[train], weights)
-        probability = model.probability(features[test])
-        predicted[at_scan_cut][test] = finder.decide(probability)
-        cut = best_threshold(model.probability(features[train]), truth[train], "f1")
-        predicted[at_fold_cut][test] = probability >= cut
+        found = learned_features(terms, truth, train, test, latent=learned) if learned is not None else {}
+        for name, names in models.items():
+            matrix = features if names is None else np.hstack([features, np.stack([found[n] for n in names], 1)])
+            for cut, decided in zip(CUTS, decide_fold(matrix, truth, train, test, weights, finder)):
+                predicted[f"{name} ({cut})"][test] = decided
     results = [{"method": "always 'paraphrase'", **scores(np.ones_like(truth), truth)}]
     results += [{"method": name, **scores(p, truth)} for name, p in predicted.items()]
     return results
+
+
+CUTS = ("cut 0.5", "F1 cut per fold")
+
+
+def decide_fold(features: np.ndarray, truth: np.ndarray, train: np.ndarray, test: np.ndarray, weights,
+                finder) -> tuple[np.ndarray, np.ndarray]:
+    """Decisions on the test fold of a model fitted on the training fold: at the scan's cut, and at
+    the cut with the best F1 on the training fold."""
+    from dedup.sentences import SentenceModel
+
+    model = SentenceModel.fit(features[train], truth[train], weights)
+    probability = model.probability(features[test])
+    cut = best_threshold(model.probability(features[train]), truth[train], "f1")
+    return finder.decide(probability), probability >= cut
 
 
 def news_word_weights():
@@ -132,12 +161,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--msrp", type=Path, default=DEFAULT_MSRP)
     parser.add_argument("--train-model", action="store_true")
+    parser.add_argument("--learned", type=int, default=None, metavar="DIMENSIONS",
+                        help="also score dedup's features plus TF-KLD features fitted in each training fold "
+                             "(benchmarks/term_kld.py), with a latent part of DIMENSIONS (0: none)")
     args = parser.parse_args()
     if args.train_model:
         train_model(args.msrp)
         return
-    for row in evaluate(args.msrp):
-        print(f"{row['method']:<40} P {row['precision']:.3f}  R {row['recall']:.3f}  F1 {row['f1']:.3f}  "
+    for row in evaluate(args.msrp, learned=args.learned):
+        print(f"{row['method']:<48} P {row['precision']:.3f}  R {row['recall']:.3f}  F1 {row['f1']:.3f}  "
               f"acc {row['accuracy']:.3f}")
     print("\nshipped model (dedup/sentence_model.json), weight per standard deviation of each feature:")
     for name, weight in coefficient_table():
