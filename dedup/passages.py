@@ -133,7 +133,7 @@ class SharedPassages:
 
     def _is_shared(self, spans: "_ShingleSpans", doc: int, start: int, end: int) -> bool:
         hashes = spans.inside(doc, start, end)
-        return bool(len(hashes)) and np.isin(hashes, self.hashes).mean() >= SHARED_PASSAGE_SHARE
+        return bool(len(hashes)) and _member(hashes, self.hashes).mean() >= SHARED_PASSAGE_SHARE
 
     def _group(self, spans: "_ShingleSpans", doc: int, start: int, end: int) -> int:
         """The widely shared passage most of this stretch belongs to."""
@@ -263,6 +263,13 @@ def _carriers(analyses: Sequence["DocumentAnalysis"]) -> tuple[np.ndarray, np.nd
     keys |= np.repeat(np.arange(len(analyses), dtype=np.uint64), lengths)
     keys = distinct(keys)
     return (keys >> np.uint64(32)).astype(np.uint32), (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
+
+
+def _member(values: np.ndarray, sorted_distinct: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_distinct)`` by binary search: no sort of the (many) widely shared
+    hashes for each of a scan's (many) passages."""
+    at = np.minimum(np.searchsorted(sorted_distinct, values), len(sorted_distinct) - 1)
+    return sorted_distinct[at] == values
 
 
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

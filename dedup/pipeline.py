@@ -25,6 +25,7 @@ from .settings import Settings
 from .workers import analyze_all
 
 NO_RELATION = "none"
+ALIGN_BATCH = 256   # pairs aligned together: their sentence pairs scored in one call, the batch's memory bounded
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,10 @@ class Scanner:
         shared = self.shared_passages(analyses, evidence)
         evidence = shared.filter(evidence, analyses)
         if self.settings.paraphrase.paraphrase:
-            evidence = shared.filter(self.sentence_evidence(analyses, context, evidence, progress), analyses)
+            found = self.sentence_evidence(analyses, context, evidence, progress)
+            # only what the stage added or changed is filtered again: the rest passed the filter as it is
+            changed = {key: ev for key, ev in found.items() if ev is not evidence.get(key)}
+            evidence = {**evidence, **shared.filter(changed, analyses)}
         decided = self.decide(evidence)
         shared.settle({p.key for p in decided})
         _tick(progress, "lineage", 0, 1)
@@ -170,14 +174,21 @@ class Scanner:
 
     def align_pairs(self, analyses: Sequence[DocumentAnalysis], context: Context, jobs: Sequence[AlignJob],
                     progress: ProgressCallback | None = None) -> list[PairEvidence]:
-        """``core.verify`` of each job's pair, sentences aligned (the Spark engine runs these on
-        its executors: each is a function of the pair and the context alone)."""
-        context.paraphraser.prepare_sentences([analyses[k] for job in jobs for k in (job.i, job.j)])
-        found = []
-        for n, job in enumerate(jobs):
-            _tick(progress, "paraphrase", n + 1, len(jobs))
-            found.append(verify(analyses[job.i], analyses[job.j], context, similarity=job.similarity,
-                                overlap=job.overlap))
+        """What ``core.verify`` finds for each job's pair (its verbatim overlap unless known, its
+        sentences aligned), ``ALIGN_BATCH`` jobs at a time: their candidate sentence pairs are
+        scored together, and a pair whose known overlap rules out a paraphrase is not aligned
+        (``ParaphraseFinder.compare_many``).  The Spark engine runs these on its executors: each
+        result is a function of the pair and the context alone."""
+        found: list[PairEvidence] = []
+        for start in range(0, len(jobs), ALIGN_BATCH):
+            batch = jobs[start:start + ALIGN_BATCH]
+            sentences = context.paraphraser.compare_many(
+                [(analyses[job.i], analyses[job.j], job.similarity, job.overlap) for job in batch], context)
+            for job, aligned in zip(batch, sentences):
+                a, b = analyses[job.i], analyses[job.j]
+                overlap = job.overlap if job.overlap is not None else verify_verbatim(a, b, context)
+                found.append(PairEvidence(a.id, b.id, overlap, aligned))
+            _tick(progress, "paraphrase", len(found), len(jobs))
         return found
 
     def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:
