@@ -31,7 +31,9 @@ ALIGN_BATCH = 256   # pairs aligned together: their sentence pairs scored in one
 @dataclass(frozen=True)
 class AlignJob:
     """One pair for sentence alignment: indices into the analyses, the document cosine (None:
-    computed from the text model) and the verbatim overlap already found (None: none)."""
+    computed from the text model) and the verbatim overlap already found, as the pair will be
+    decided on (widely shared passages taken out; None: none found yet, computed with the
+    alignment)."""
 
     i: int
     j: int
