@@ -203,6 +203,7 @@ class ParaphraseFinder:
         self.sentence_model = sentence_model if sentence_model is not None else SentenceModel.load()
         self._facts: dict[str, Facts] = {}
         self._sentences: dict[str, SentenceData] = {}
+        self._retained: frozenset[str] = frozenset()
         self._row: dict[str, int] = {}
         self._groups = StoryGroups.singletons(0)
 
@@ -259,6 +260,18 @@ class ParaphraseFinder:
             self.prepare_sentences([analysis])
             found = self._sentences[analysis.id]
         return found
+
+    def forget(self, ids: Iterable[str]) -> None:
+        """Drop what was prepared for these documents (they have no pair left to align), except
+        for those ``retain`` names."""
+        for doc_id in ids:
+            if doc_id not in self._retained:
+                self._facts.pop(doc_id, None)
+                self._sentences.pop(doc_id, None)
+
+    def retain(self, ids: Iterable[str]) -> None:
+        """Keep what is prepared for these documents through ``forget`` (they may have pairs later)."""
+        self._retained = frozenset(ids)
 
     def prepare_sentences(self, analyses: Sequence["DocumentAnalysis"], batch: int = 500) -> None:
         """Sentence data of many documents, ``batch`` at a time (one vectorised pass each)."""
