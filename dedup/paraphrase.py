@@ -14,7 +14,10 @@
    are aligned one-to-one: a dynamic programme finds the best alignment that keeps
    story order, then clearly similar out-of-order sentences are added (retellings
    do reorder).  A pair that cannot reach a paraphrase even if every candidate
-   sentence pair aligned is not scored at all.
+   sentence pair aligned is not scored at all, and one whose verbatim overlap
+   already rules one out (``classify.decide`` of the best conceivable alignment)
+   is not even prepared.  Pairs are aligned in batches (``compare_many``): the
+   candidate sentence pairs of a whole batch are featurised and scored in one call.
 4. A pair is a paraphrase when enough sentences align on both sides (``classify``).
 
 Sentence scores depend only on the two sentences and the shipped sentence model,
@@ -25,22 +28,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
 
-from .classify import is_paraphrase, verbatim_relation
+from .classify import decide, is_paraphrase, verbatim_relation
 from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
 from .fanout import map_chunks, map_shared
-from .records import DUPLICATE, EXCERPT, Alignment, ProgressCallback
-from .sentences import (HASHED, WORD, HashedTokens, SentenceModel, SentenceRows, _word, counts, cross, pair_features,
+from .records import DUPLICATE, EXCERPT, PARAPHRASE, Alignment, ProgressCallback
+from .sentences import (HASHED, WORD, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word, counts, cross,
+                        pair_features,
                         word_hash)
 from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
 
 if TYPE_CHECKING:
+    from .align import Overlap
     from .core import Context, DocumentAnalysis, PairEvidence
 
 
@@ -97,9 +102,17 @@ class SentenceData:
         """This text's rows in ``rows``."""
         return np.arange(self.first, self.first + len(self.spans))
 
-    def matrix(self, name: str) -> sp.csr_matrix:
-        """This text's rows of one of the ``SentenceRows`` matrices."""
-        return getattr(self.rows, name)[self.first:self.first + len(self.spans)]
+    def matrix(self, name: str) -> RowSlice:
+        """This text's rows of one of the ``SentenceRows`` matrices (views, made once per name)."""
+        found = self._slices.get(name)
+        if found is None:
+            found = self._slices[name] = RowSlice.of(getattr(self.rows, name), self.first,
+                                                     self.first + len(self.spans))
+        return found
+
+    @cached_property
+    def _slices(self) -> dict[str, RowSlice]:
+        return {}
 
     @cached_property
     def sentences(self) -> list[str]:
@@ -208,6 +221,7 @@ class ParaphraseFinder:
         self.sentence_model = sentence_model if sentence_model is not None else SentenceModel.load()
         self._facts: dict[str, Facts] = {}
         self._sentences: dict[str, SentenceData] = {}
+        self._retained: frozenset[str] = frozenset()
         self._row: dict[str, int] = {}
         self._groups = StoryGroups.singletons(0)
 
@@ -265,6 +279,18 @@ class ParaphraseFinder:
             found = self._sentences[analysis.id]
         return found
 
+    def forget(self, ids: Iterable[str]) -> None:
+        """Drop what was prepared for these documents (they have no pair left to align), except
+        for those ``retain`` names."""
+        for doc_id in ids:
+            if doc_id not in self._retained:
+                self._facts.pop(doc_id, None)
+                self._sentences.pop(doc_id, None)
+
+    def retain(self, ids: Iterable[str]) -> None:
+        """Keep what is prepared for these documents through ``forget`` (they may have pairs later)."""
+        self._retained = frozenset(ids)
+
     def prepare_sentences(self, analyses: Sequence["DocumentAnalysis"], batch: int = 500) -> None:
         """Sentence data of many documents, ``batch`` at a time (one vectorised pass each)."""
         todo = list({a.id: a for a in analyses if a.id not in self._sentences}.values())
@@ -293,30 +319,70 @@ class ParaphraseFinder:
             found[(min(i, j), max(i, j))] = c
         return sorted((i, j, c) for (i, j), c in found.items())
 
-    # -- one pair ------------------------------------------------------------
+    # -- pairs -------------------------------------------------------------
 
     def compare(self, a: "DocumentAnalysis", b: "DocumentAnalysis", context: "Context",
                 similarity: float | None = None) -> SentenceEvidence:
         """The sentences of ``a`` and ``b`` that say the same thing, with evidence a person can check."""
-        if similarity is None:
-            similarity = self.similarity(context, a, b)
-        facts_a, facts_b = self.facts(a), self.facts(b)
-        quoted = matching_quotes(facts_a.quotes, facts_b.quotes)
-        figures = facts_a.distinctive_numbers & facts_b.distinctive_numbers
-        # A shared distinctive quote or figures make a common origin likely, so weaker
-        # sentence matches are admitted; without them the bar stays high.
-        anchored = bool(quoted) or len(figures) >= 2
-        data_a, data_b = self.sentence_data(a), self.sentence_data(b)
-        rare = telling_names(facts_a.names & facts_b.names, data_a, data_b)
-        if context.rare_names is not None:
-            rare &= context.rare_names
-        result = self.align_sentences(data_a, data_b, anchored, rare, context.settings.relation)
+        return self.compare_many([(a, b, similarity, None)], context)[0]
+
+    def compare_many(self, pairs: Sequence[tuple["DocumentAnalysis", "DocumentAnalysis", float | None,
+                                                 "Overlap | None"]],
+                     context: "Context") -> list[SentenceEvidence]:
+        """``compare`` of each ``(a, b, similarity, overlap)``, the candidate sentence pairs of all
+        of them scored by the sentence model in one go (the same scores, a fraction of the calls).
+        ``overlap``, when given, is the pair's verbatim overlap as it will be decided on: a pair that
+        could not become a paraphrase with it even if every sentence aligned is not aligned at all
+        (its sentences not even prepared), nor one whose candidate sentence pairs could not make one."""
+        similarities = self.similarities(context, pairs)
+        relation = context.settings.relation
+        hopeful = [k for k, (a, b, _, overlap) in enumerate(pairs)
+                   if _could_be_paraphrase(len(a.sentences), len(b.sentences), len(a.sentences), len(b.sentences),
+                                           relation, overlap)]
+        self.prepare_sentences([x for k in hopeful for x in pairs[k][:2]])
+        found = [SentenceEvidence((), 0.0, 0.0, similarity) for similarity in similarities]
+        plans = {}
+        for k in hopeful:
+            a, b, _, overlap = pairs[k]
+            facts_a, facts_b = self.facts(a), self.facts(b)
+            plan = self.plan_sentences(self.sentence_data(a), self.sentence_data(b), facts_a.anchors(facts_b),
+                                       self.telling_names(context, a, b), relation, overlap)
+            if plan is not None:
+                plans[k] = plan
+        for (k, plan), probabilities in zip(plans.items(), self.score(plans.values())):
+            a, b, _, _ = pairs[k]
+            found[k] = self.evidence(a, b, self.settle(plan, probabilities), similarities[k])
+        return found
+
+    def similarities(self, context: "Context", pairs: Sequence[tuple["DocumentAnalysis", "DocumentAnalysis",
+                                                                      float | None, object]]) -> list[float]:
+        """Each pair's given document cosine, or the text model's (all missing ones in one call)."""
+        found = [similarity for _, _, similarity, _ in pairs]
+        missing = [k for k, similarity in enumerate(found) if similarity is None]
+        if missing:
+            rows = [self._row[pairs[k][0].id] for k in missing]
+            cols = [self._row[pairs[k][1].id] for k in missing]
+            for k, cosine in zip(missing, context.text_model.cosines(rows, cols).tolist()):
+                found[k] = cosine
+        return found
+
+    def telling_names(self, context: "Context", a: "DocumentAnalysis", b: "DocumentAnalysis") -> frozenset[str]:
+        """The names both documents carry that point to a common source (``telling_names``)."""
+        rare = telling_names(self.facts(a).names & self.facts(b).names, self.sentence_data(a), self.sentence_data(b))
+        return rare & context.rare_names if context.rare_names is not None else rare
+
+    def evidence(self, a: "DocumentAnalysis", b: "DocumentAnalysis", result: SentenceAlignment,
+                 similarity: float) -> SentenceEvidence:
+        """The alignment as evidence: what aligned, how much of each side, and the facts both carry."""
         if not result.alignments:
             return SentenceEvidence((), result.aligned_a, result.aligned_b, similarity)
+        facts_a, facts_b = self.facts(a), self.facts(b)
+        quoted, figures = facts_a.shared_quotes(facts_b), facts_a.shared_figures(facts_b)
         evidence = (f"{len(result.alignments)} sentences aligned "
                     f"({result.aligned_a:.0%} of {a.id}, {result.aligned_b:.0%} of {b.id}), "
                     f"document cosine {similarity:.2f}"
-                    + (f"; anchored by {len(quoted)} shared quotes and {len(figures)} figures" if anchored else ""),
+                    + (f"; anchored by {len(quoted)} shared quotes and {len(figures)} figures"
+                       if facts_a.anchors(facts_b) else ""),
                     *describe(facts_a.quotes, facts_b.quotes, facts_a.numbers, facts_b.numbers,
                               facts_a.names, facts_b.names))
         return SentenceEvidence(tuple(result.alignments), result.aligned_a, result.aligned_b, similarity, evidence)
@@ -340,26 +406,61 @@ class ParaphraseFinder:
         carries its own evidence (a shared quote, figure or rare name) and some similarity.
         With ``relation``, documents that could not make a paraphrase even if every candidate
         sentence pair aligned are not scored (the answer would be no alignment that counts)."""
-        if not a.spans or not b.spans:
+        plan = self.plan_sentences(a, b, anchored, names, relation)
+        if plan is None:
             return SentenceAlignment([], 0.0, 0.0)
+        return self.settle(plan, self.score([plan])[0])
+
+    def plan_sentences(self, a: SentenceData, b: SentenceData, anchored: bool, names: frozenset[str],
+                       relation: RelationSettings | None, overlap: "Overlap | None" = None) -> "SentencePlan | None":
+        """What ``align_sentences`` knows before the sentence model is asked: the sentence cosines,
+        the pairs carrying their own evidence, the candidate pairs; None when nothing can align or
+        (with ``relation``) nothing that aligns could make a paraphrase."""
+        if not a.spans or not b.spans:
+            return None
         cosines = cross(a.matrix("content"), b.matrix("content"))
         evidenced = np.zeros_like(cosines, dtype=bool)
         bonus = None
         if anchored:
             bonus = self.anchor_bonus(a, b, names)
             evidenced = (bonus > 0) & (cosines + bonus >= self.settings.anchored_threshold)
-        candidates = np.argwhere(cosines >= self.settings.prefilter)   # the model is asked only where words overlap
-        if relation is not None and not _could_be_paraphrase(cosines >= self.settings.prefilter, evidenced, relation):
-            return SentenceAlignment([], 0.0, 0.0)
+        passing = cosines >= self.settings.prefilter   # the model is asked only where words overlap
+        if relation is not None:
+            possible = passing | evidenced
+            if not _could_be_paraphrase(int(possible.any(axis=1).sum()), int(possible.any(axis=0).sum()),
+                                        *possible.shape, relation, overlap):
+                return None
+        return SentencePlan(a, b, cosines, evidenced, bonus, np.argwhere(passing))
+
+    def score(self, plans: "Iterable[SentencePlan]") -> list[np.ndarray]:
+        """The sentence model's probability for each plan's candidate pairs: the pairs of all plans
+        whose sentences were prepared together are featurised in one call."""
+        plans = list(plans)
+        found: list[np.ndarray] = [np.zeros(0) for _ in plans]
+        together: dict[tuple[int, int], list[int]] = {}
+        for k, plan in enumerate(plans):
+            if len(plan.candidates):
+                together.setdefault((id(plan.a.rows), id(plan.b.rows)), []).append(k)
+        for members in together.values():
+            a, b = plans[members[0]].a.rows, plans[members[0]].b.rows
+            rows_a = np.concatenate([plans[k].a.first + plans[k].candidates[:, 0] for k in members])
+            rows_b = np.concatenate([plans[k].b.first + plans[k].candidates[:, 1] for k in members])
+            probabilities = self.sentence_model.probability(pair_features(a, rows_a, b, rows_b))
+            bounds = np.cumsum([len(plans[k].candidates) for k in members])[:-1]
+            for k, part in zip(members, np.split(probabilities, bounds)):
+                found[k] = part
+        return found
+
+    def settle(self, plan: "SentencePlan", probabilities: np.ndarray) -> SentenceAlignment:
+        """The alignment a plan makes with its candidates' probabilities."""
+        a, b, cosines, candidates = plan.a, plan.b, plan.cosines, plan.candidates
         weights = np.zeros_like(cosines)
         if len(candidates):
-            probabilities = self.sentence_model.probability(
-                pair_features(a.rows, a.first + candidates[:, 0], b.rows, b.first + candidates[:, 1]))
             chosen = self.decide(probabilities)
             weights[candidates[chosen, 0], candidates[chosen, 1]] = probabilities[chosen]
-        if bonus is not None:
-            weights = np.where(evidenced, np.maximum(weights, np.minimum(cosines + bonus, 1.0)), weights)
-        matches = self.match(weights, evidenced)
+        if plan.bonus is not None:
+            weights = np.where(plan.evidenced, np.maximum(weights, np.minimum(cosines + plan.bonus, 1.0)), weights)
+        matches = self.match(weights, plan.evidenced)
         alignments = [Alignment(a.spans[i][0], a.spans[i][1], b.spans[j][0], b.spans[j][1], float(weights[i, j]))
                       for i, j in matches]
         return SentenceAlignment(alignments, len(matches) / len(a.spans), len(matches) / len(b.spans))
@@ -394,13 +495,33 @@ class ParaphraseFinder:
         return sorted(ordered + extra)
 
 
-def _could_be_paraphrase(candidates: np.ndarray, evidenced: np.ndarray, relation: RelationSettings) -> bool:
-    """Whether the best conceivable alignment (every sentence with a candidate partner matched)
-    would pass ``classify.is_paraphrase``: if not, scoring the sentences cannot change the verdict."""
-    possible = candidates | evidenced
-    most = min(int(possible.any(axis=1).sum()), int(possible.any(axis=0).sum()))
-    n, m = possible.shape
-    return is_paraphrase(SentenceEvidence((None,) * most, most / n, most / m, 0.0), relation)
+@dataclass(frozen=True)
+class SentencePlan:
+    """A pair's sentences as judged before the sentence model is asked (``plan_sentences``)."""
+
+    a: SentenceData
+    b: SentenceData
+    cosines: np.ndarray          # (n, m) content-word cosines
+    evidenced: np.ndarray        # (n, m) pairs carrying their own evidence (anchored documents only)
+    bonus: np.ndarray | None     # (n, m) anchor bonus, when anchored
+    candidates: np.ndarray       # (k, 2) sentence pairs the model is asked about
+
+
+def _could_be_paraphrase(rows: int, cols: int, n: int, m: int, relation: RelationSettings,
+                         overlap: "Overlap | None" = None) -> bool:
+    """Whether the best conceivable alignment of ``n`` and ``m`` sentences (every one of the
+    ``rows`` and ``cols`` that have a candidate partner matched) would make a paraphrase by
+    ``classify.decide``, with the pair's verbatim ``overlap`` when it is known: if not, scoring
+    the sentences cannot change the verdict."""
+    if not n or not m:
+        return False
+    most = min(rows, cols)
+    best = SentenceEvidence((None,) * most, most / n, most / m, 0.0)
+    if overlap is None:
+        return is_paraphrase(best, relation)
+    from .core import PairEvidence
+    decision = decide(PairEvidence("", "", overlap, best), relation)
+    return decision is not None and decision.relation == PARAPHRASE
 
 
 @dataclass(frozen=True)
@@ -411,9 +532,20 @@ class Facts:
     numbers: frozenset[str]
     names: frozenset[str]
 
-    @property
+    @cached_property
     def distinctive_numbers(self) -> frozenset[str]:
         return frozenset(distinctive(self.numbers))
+
+    def shared_quotes(self, other: "Facts") -> list[str]:
+        return matching_quotes(self.quotes, other.quotes)
+
+    def shared_figures(self, other: "Facts") -> frozenset[str]:
+        return self.distinctive_numbers & other.distinctive_numbers
+
+    def anchors(self, other: "Facts") -> bool:
+        """A shared distinctive quote or figures make a common origin likely, so weaker sentence
+        matches are admitted; without them the bar stays high."""
+        return bool(self.shared_quotes(other)) or len(self.shared_figures(other)) >= 2
 
     @classmethod
     def of(cls, text: str) -> "Facts":

@@ -133,7 +133,7 @@ class SharedPassages:
 
     def _is_shared(self, spans: "_ShingleSpans", doc: int, start: int, end: int) -> bool:
         hashes = spans.inside(doc, start, end)
-        return bool(len(hashes)) and np.isin(hashes, self.hashes).mean() >= SHARED_PASSAGE_SHARE
+        return bool(len(hashes)) and _member(hashes, self.hashes).mean() >= SHARED_PASSAGE_SHARE
 
     def _group(self, spans: "_ShingleSpans", doc: int, start: int, end: int) -> int:
         """The widely shared passage most of this stretch belongs to."""
@@ -175,10 +175,7 @@ class SharedPassageFinder:
         """Shingles carried by at least ``min_docs`` documents, grouped by exactly which documents
         carry them (in the order of each group's smallest hash); groups too short to be a passage
         are left out.  All of it on arrays: one sort of the (hash, document) pairs, run lengths."""
-        hashes, docs = _carriers(analyses)
-        starts, counts = _runs(hashes)
-        wide = np.repeat(counts >= self.min_docs, counts)
-        hashes, docs = hashes[wide], docs[wide]
+        hashes, docs = _carriers(analyses, self.min_docs)
         starts, counts = _runs(hashes)
         label = _same_carriers(docs, starts, counts)
         first = np.full(label.max(initial=-1) + 1, len(label), dtype=np.int64)
@@ -253,16 +250,41 @@ def _merge_adjacent(groups: list[_Group], k: int) -> list[_Group]:
     return merged
 
 
-def _carriers(analyses: Sequence["DocumentAnalysis"]) -> tuple[np.ndarray, np.ndarray]:
-    """Every distinct (shingle hash, document) pair of the corpus, sorted by hash, then document:
-    one sort of 64-bit keys (hash above, document below), not a sort per document."""
+CARRIER_SLICES = 8   # the hash space is sorted this many slices at a time: the transient arrays are that much smaller
+
+
+def _carriers(analyses: Sequence["DocumentAnalysis"], min_docs: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Every distinct (shingle hash, document) pair of the corpus whose hash at least ``min_docs``
+    documents carry, sorted by hash, then document: sorts of 64-bit keys (hash above, document
+    below), not a sort per document, made one slice of the hash space at a time (most shingles
+    are carried by one story and are dropped slice by slice, so the corpus's shingles are never
+    held as several 64-bit copies at once)."""
     lengths = np.fromiter((len(a.fingerprint.shingles) for a in analyses), dtype=np.int64, count=len(analyses))
     if not lengths.sum():
         return np.empty(0, dtype=np.uint32), np.empty(0, dtype=np.int64)
-    keys = np.concatenate([a.fingerprint.shingles for a in analyses]).astype(np.uint64) << np.uint64(32)
-    keys |= np.repeat(np.arange(len(analyses), dtype=np.uint64), lengths)
-    keys = distinct(keys)
-    return (keys >> np.uint64(32)).astype(np.uint32), (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    hashes = np.concatenate([a.fingerprint.shingles for a in analyses]).astype(np.uint32, copy=False)
+    ends = np.cumsum(lengths)
+    found_hashes, found_docs = [], []
+    bounds = np.linspace(0, 2 ** 32, CARRIER_SLICES + 1).astype(np.uint64)
+    for low, high in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        at = np.flatnonzero((hashes >= low) & (hashes < high) if high < 2 ** 32 else hashes >= low)
+        keys = hashes[at].astype(np.uint64) << np.uint64(32)
+        keys |= np.searchsorted(ends, at, side="right").astype(np.uint64)   # the document each shingle is in
+        del at
+        keys = distinct(keys)
+        slice_hashes = (keys >> np.uint64(32)).astype(np.uint32)
+        starts, counts = _runs(slice_hashes)
+        wide = np.repeat(counts >= min_docs, counts)
+        found_hashes.append(slice_hashes[wide])
+        found_docs.append((keys[wide] & np.uint64(0xFFFFFFFF)).astype(np.int64))
+    return np.concatenate(found_hashes), np.concatenate(found_docs)
+
+
+def _member(values: np.ndarray, sorted_distinct: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_distinct)`` by binary search: no sort of the (many) widely shared
+    hashes for each of a scan's (many) passages."""
+    at = np.minimum(np.searchsorted(sorted_distinct, values), len(sorted_distinct) - 1)
+    return sorted_distinct[at] == values
 
 
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from .align import Overlap
 from .candidates import CandidateFinder
 from .classify import Decision, decide, make_pair, verbatim_relation
@@ -25,12 +27,15 @@ from .settings import Settings
 from .workers import analyze_all
 
 NO_RELATION = "none"
+ALIGN_BATCH = 256   # pairs aligned together: their sentence pairs scored in one call, the batch's memory bounded
 
 
 @dataclass(frozen=True)
 class AlignJob:
     """One pair for sentence alignment: indices into the analyses, the document cosine (None:
-    computed from the text model) and the verbatim overlap already found (None: none)."""
+    computed from the text model) and the verbatim overlap already found, as the pair will be
+    decided on (widely shared passages taken out; None: none found yet, computed with the
+    alignment)."""
 
     i: int
     j: int
@@ -72,7 +77,10 @@ class Scanner:
         shared = self.shared_passages(analyses, evidence)
         evidence = shared.filter(evidence, analyses)
         if self.settings.paraphrase.paraphrase:
-            evidence = shared.filter(self.sentence_evidence(analyses, context, evidence, progress), analyses)
+            found = self.sentence_evidence(analyses, context, evidence, progress)
+            # only what the stage added or changed is filtered again: the rest passed the filter as it is
+            changed = {key: ev for key, ev in found.items() if ev is not evidence.get(key)}
+            evidence = {**evidence, **shared.filter(changed, analyses)}
         decided = self.decide(evidence)
         shared.settle({p.key for p in decided})
         _tick(progress, "lineage", 0, 1)
@@ -158,6 +166,9 @@ class Scanner:
 
         # two rounds: the candidates, then the copies of each story found retold (they inherit its retellings)
         first, inherited = alignable((i, j, c) for (i, j), c in sorted(candidates.items())), []
+        # a pair of the first round with a copied side may bring the second round pairs with its sides
+        context.paraphraser.retain(analyses[k].id for job in first if len(members[job.i]) > 1 or len(members[job.j]) > 1
+                                   for k in (job.i, job.j))
         for job, evidence in zip(first, self.align_pairs(analyses, context, first, progress)):
             found[(job.i, job.j)] = evidence
             decision = decide(evidence, self.settings.relation)
@@ -165,19 +176,40 @@ class Scanner:
                 inherited += [(copy, job.j, None) for copy in members[job.i][1:]]
                 inherited += [(job.i, copy, None) for copy in members[job.j][1:]]
         second = alignable(inherited)
+        context.paraphraser.retain(())
         found.update(((job.i, job.j), e) for job, e in zip(second, self.align_pairs(analyses, context, second)))
+        context.paraphraser.forget(a.id for a in analyses)   # nothing is aligned after this
         return found
 
     def align_pairs(self, analyses: Sequence[DocumentAnalysis], context: Context, jobs: Sequence[AlignJob],
                     progress: ProgressCallback | None = None) -> list[PairEvidence]:
-        """``core.verify`` of each job's pair, sentences aligned (the Spark engine runs these on
-        its executors: each is a function of the pair and the context alone)."""
-        context.paraphraser.prepare_sentences([analyses[k] for job in jobs for k in (job.i, job.j)])
-        found = []
-        for n, job in enumerate(jobs):
-            _tick(progress, "paraphrase", n + 1, len(jobs))
-            found.append(verify(analyses[job.i], analyses[job.j], context, similarity=job.similarity,
-                                overlap=job.overlap))
+        """What ``core.verify`` finds for each job's pair (its verbatim overlap unless known, its
+        sentences aligned), ``ALIGN_BATCH`` jobs at a time: their candidate sentence pairs are
+        scored together, and a pair whose known overlap rules out a paraphrase is not aligned
+        (``ParaphraseFinder.compare_many``).  Jobs are taken in an order that keeps each
+        document's pairs close together (``_local_order``), and what was prepared for a document
+        is dropped after its last pair, so the stage holds a band of documents, not all of them.
+        The Spark engine runs these on its executors: each result is a function of the pair
+        and the context alone."""
+        order = _local_order(jobs)
+        last: dict[str, int] = {}   # document id -> the batch of its last pair
+        for position, k in enumerate(order):
+            for doc in (jobs[k].i, jobs[k].j):
+                last[analyses[doc].id] = position // ALIGN_BATCH
+        done_after: dict[int, list[str]] = {}
+        for doc_id, batch_number in last.items():
+            done_after.setdefault(batch_number, []).append(doc_id)
+        found: list[PairEvidence | None] = [None] * len(jobs)
+        for batch_number, start in enumerate(range(0, len(order), ALIGN_BATCH)):
+            batch = [jobs[k] for k in order[start:start + ALIGN_BATCH]]
+            sentences = context.paraphraser.compare_many(
+                [(analyses[job.i], analyses[job.j], job.similarity, job.overlap) for job in batch], context)
+            for k, job, aligned in zip(order[start:start + ALIGN_BATCH], batch, sentences):
+                a, b = analyses[job.i], analyses[job.j]
+                overlap = job.overlap if job.overlap is not None else verify_verbatim(a, b, context)
+                found[k] = PairEvidence(a.id, b.id, overlap, aligned)
+            context.paraphraser.forget(done_after.get(batch_number, ()))
+            _tick(progress, "paraphrase", start + len(batch), len(jobs))
         return found
 
     def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:
@@ -246,6 +278,24 @@ class Scanner:
             decision = decide(evidence, self.settings.relation)
         pair = make_pair(evidence, decision or Decision(NO_RELATION))
         return self.report(Corpus(documents=[first.document, second.document]), analyses, [pair])
+
+
+def _local_order(jobs: Sequence[AlignJob]) -> list[int]:
+    """The jobs in an order that keeps each document's pairs close together: documents numbered by
+    reverse Cuthill-McKee over the graph of pairs (a narrow band), pairs sorted by their numbers."""
+    if len(jobs) < 2:
+        return list(range(len(jobs)))
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import reverse_cuthill_mckee
+
+    ends = np.array([(job.i, job.j) for job in jobs], dtype=np.int64)
+    nodes, local = np.unique(ends, return_inverse=True)
+    local = local.reshape(ends.shape)
+    graph = sp.csr_matrix((np.ones(len(jobs)), (local[:, 0], local[:, 1])), shape=(len(nodes), len(nodes)))
+    rank = np.empty(len(nodes), dtype=np.int64)
+    rank[reverse_cuthill_mckee((graph + graph.T).tocsr(), symmetric_mode=True)] = np.arange(len(nodes))
+    ranked = np.sort(rank[local], axis=1)
+    return np.lexsort((ranked[:, 1], ranked[:, 0])).tolist()
 
 
 def _aligns(decision: Decision | None, context: Context, a: DocumentAnalysis, b: DocumentAnalysis) -> bool:

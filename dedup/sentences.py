@@ -255,24 +255,49 @@ def _token_ids(words: HashedTokens) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(flat[bounds[i]:bounds[i + 1]]) for i in range(words.n_rows))
 
 
-def cross(x: sp.csr_matrix, y: sp.csr_matrix, columns: np.ndarray | None = None) -> np.ndarray:
+@dataclass(frozen=True)
+class RowSlice:
+    """Consecutive rows of a CSR matrix as views of its arrays (``indptr`` from 0): what a pair's
+    sentence products read, without the checks and copies of a scipy slice (which cost more
+    than the product itself for a pair's few dozen sentences)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+
+    @classmethod
+    def of(cls, matrix: sp.csr_matrix, start: int, stop: int) -> "RowSlice":
+        bounds = matrix.indptr[start:stop + 1]
+        lo, hi = (int(bounds[0]), int(bounds[-1])) if len(bounds) else (0, 0)
+        return cls(bounds - lo, matrix.indices[lo:hi], matrix.data[lo:hi])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.indptr) - 1, HASHED
+
+
+def cross(x: "sp.csr_matrix | RowSlice", y: "sp.csr_matrix | RowSlice", columns: np.ndarray | None = None
+          ) -> np.ndarray:
     """Dot products of every row of ``x`` with every row of ``y``, as a dense (n, m) array,
     over the hashed ``columns`` (sorted, distinct) only when given.  Only the columns both
-    sides use are kept, renumbered, before the product: a transpose 2**20 columns wide costs
-    more than the work."""
+    sides use are kept, renumbered, as small dense blocks: a transpose 2**20 columns wide (or
+    a sparse product of a pair's few sentences) costs more than the work."""
     common = np.intersect1d(x.indices, y.indices)
     if columns is not None:
         common = np.intersect1d(common, columns, assume_unique=True)
     if not len(common):
         return np.zeros((x.shape[0], y.shape[0]))
+    return _dense_columns(x, common) @ _dense_columns(y, common).T
 
-    def compact(m: sp.csr_matrix) -> sp.csr_matrix:
-        position = np.minimum(np.searchsorted(common, m.indices), len(common) - 1)
-        keep = common[position] == m.indices
-        rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))[keep]
-        return sp.csr_matrix((m.data[keep], (rows, position[keep])), shape=(m.shape[0], len(common)))
 
-    return (compact(x) @ compact(y).T).toarray()
+def _dense_columns(m: "sp.csr_matrix | RowSlice", common: np.ndarray) -> np.ndarray:
+    """The rows of ``m`` over the ``common`` columns only, dense (n, len(common))."""
+    position = np.minimum(np.searchsorted(common, m.indices), len(common) - 1)
+    keep = common[position] == m.indices
+    rows = np.repeat(np.arange(len(m.indptr) - 1), np.diff(m.indptr))
+    out = np.zeros((len(m.indptr) - 1, len(common)), dtype=m.data.dtype)
+    out[rows[keep], position[keep]] = m.data[keep]
+    return out
 
 
 STACKED = ("words", "chars", "grams1", "grams2", "grams3", "grams4", "content_set", "stems", "numbers", "names",

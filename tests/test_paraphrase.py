@@ -320,3 +320,40 @@ def test_kld_features_of_a_sentence_with_itself_share_everything(news_pairs):
     assert np.allclose(same["kld_cosine"], 1.0) and np.allclose(same["kld_unmatched_max"], 0.0)
     retold = kld_features(PairTerms.of(a, b), weights)
     assert (retold["kld_shared_min"] < same["kld_shared_min"] + 1e-9).all()
+
+
+# -- alignment in batches ------------------------------------------------------------------
+
+def test_pairs_aligned_in_one_batch_are_each_pair_aligned_alone(seeds):
+    texts = {name: seeds[name] for name in (SEED_000, SEED_001, SEED_002)}
+    texts["clip"] = word_slice(seeds[SEED_001], 40, 250)
+    context, analyses = Scanner().analyze([doc(name, text) for name, text in sorted(texts.items())])
+    finder = ParaphraseFinder()
+    finder.prepare(analyses, context)
+    pairs = [(a, b) for k, a in enumerate(analyses) for b in analyses[k + 1:]]
+    together = finder.compare_many([(a, b, None, None) for a, b in pairs], context)
+    alone = [_prepared(context, analyses).compare(a, b, context) for a, b in pairs]
+    assert together == alone
+    assert sum(len(found.alignments) >= 4 for found in together) >= 2   # 000~001 and 000~clip retold
+
+
+def _prepared(context, analyses) -> ParaphraseFinder:
+    """A fresh paraphrase stage on the same corpus (empty caches: nothing carried over from a batch)."""
+    finder = ParaphraseFinder()
+    finder.prepare(analyses, context)
+    return finder
+
+
+def test_a_pair_whose_verbatim_overlap_rules_out_a_paraphrase_is_not_aligned(seeds):
+    from dedup.core import verify_verbatim
+
+    original = seeds[SEED_000]
+    reprint = original + "\n\n" + seeds[SEED_002]        # 000 in full, then another story: 000 is an excerpt of it
+    context, (a, b) = Scanner().analyze([doc("a", original), doc("b", reprint)])
+    finder = ParaphraseFinder()
+    finder.prepare([a, b], context)
+    overlap = verify_verbatim(a, b, context)
+    assert max(overlap.containment_a_in_b, overlap.containment_b_in_a) >= 0.8   # an excerpt whatever the sentences say
+    unknown, known = finder.compare_many([(a, b, None, None), (a, b, None, overlap)], context)
+    assert len(unknown.alignments) >= 10            # every sentence of 000 aligns with itself
+    assert known.alignments == () and known.similarity == unknown.similarity

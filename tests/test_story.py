@@ -328,3 +328,22 @@ def test_one_outlet_is_one_outlet_whether_or_not_a_page_names_it(seeds):
     unnamed = Document("unnamed", seeds[SEED_002], url="https://roanokejournal.com/b")
     lineage = LineageBuilder().build([named, unnamed], [])
     assert {o.document: o.outlet for o in lineage.origins} == {"named": "Roanoke Journal", "unnamed": "Roanoke Journal"}
+
+
+def test_shingle_carriers_sorted_a_slice_at_a_time_are_one_sort_of_every_shingle(cycle):
+    import numpy as np
+
+    from dedup.passages import _carriers
+
+    documents, _, _ = cycle
+    _, analyses = Scanner().analyze(documents)
+    keys = np.concatenate([a.fingerprint.shingles for a in analyses]).astype(np.uint64) << np.uint64(32)
+    keys |= np.repeat(np.arange(len(analyses), dtype=np.uint64), [len(a.fingerprint.shingles) for a in analyses])
+    keys = np.unique(keys)
+    hashes, docs = (keys >> np.uint64(32)).astype(np.uint32), (keys & np.uint64(0xFFFFFFFF)).astype(np.int64)
+    values, carriers = np.unique(hashes, return_counts=True)
+    for min_docs in (1, 5):
+        wide = np.isin(hashes, values[carriers >= min_docs])
+        found_hashes, found_docs = _carriers(analyses, min_docs)
+        assert np.array_equal(found_hashes, hashes[wide]) and np.array_equal(found_docs, docs[wide])
+    assert 0 < len(_carriers(analyses, 5)[0]) < len(hashes) / 4   # wire copy, quotes, promos: a minority
