@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
+from ..arrays import distinct
 from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, bucket_keys
 from ..classify import verbatim_relation
 from ..core import Context, DocumentAnalysis, analyze, analyze_many, verify_verbatim
@@ -155,7 +156,7 @@ def bucket_ids(sketch, document_bands: tuple[int, int], window_bands: tuple[int,
         windows = windows[keep]
     keys = np.concatenate([bucket_keys(sketch.signature[None, :], *document_bands, table=DOCUMENT_TABLE).ravel(),
                            bucket_keys(windows, *window_bands, table=WINDOW_TABLE).ravel()])
-    return np.unique(((keys >> _FOLD) ^ keys).astype(KEY))
+    return distinct(((keys >> _FOLD) ^ keys).astype(KEY))
 
 
 def line_hash(key: str) -> int:
