@@ -257,8 +257,9 @@ class Index:
         verdict, judged = self._judge(doc, prepared)
         if verdict.is_duplicate or judged is None:
             return verdict
-        self._pending.add(Entry(StoredDocument.of(doc), judged.stored,
-                                np.array(sorted(judged.lines.values()), dtype=np.int64)))
+        stored = StoredDocument.of(doc)
+        self._pending.add(Entry(stored, judged.stored, np.array(sorted(judged.lines.values()), dtype=np.int64)))
+        self._verifier.remember(doc, stored.digest, judged.analysis, judged.lines, judged.chrome)
         return Verdict(verdict.doc_id, verdict.relation, verdict.matches, added=True)
 
     def _stored(self, doc_id: str) -> StoredDocument | None:

@@ -27,9 +27,9 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -40,10 +40,9 @@ from ..core import Context, DocumentAnalysis, analyze, analyze_many, verify_verb
 from ..records import EXCERPT, Document
 from ..sketch import Sketch
 from ..fanout import resolve_jobs
+from .backend import StoredDocument
 from .postings import KEY
 
-if TYPE_CHECKING:
-    from .backend import StoredDocument
 
 CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
 ANALYSES_KEPT = 512   # indexed documents whose analysis is kept for the next comparisons
@@ -78,16 +77,27 @@ class Comparison:
 class Verifier:
     """Verifies an incoming document against indexed ones: the indexed one is analysed with the
     chrome its short lines' counts give (the incoming document's lines counted too), then aligned.
-    The last few analyses are kept with their short lines, as copies of one story keep coming back
-    to the same originals; a kept analysis is reused while the same lines are chrome."""
 
-    def __init__(self, context: Context, stored: Callable[[str], "StoredDocument | None"],
+    Two things are kept in memory, by (id, digest), so that most candidates are never analysed again:
+
+    - the last few analyses with their short lines (of documents just admitted, or just verified
+      against), as copies of one story keep coming back to the same originals; a kept analysis
+      is reused while the same lines are chrome;
+    - the shingle hashes of up to ``IndexSettings.shingle_sets_kept`` documents with all their
+      words (no chrome removed).  Chrome only removes words and splits runs, so a document's
+      shingles under any chrome are among these: a candidate sharing none of them with the
+      incoming document's shingles shares none with it under any chrome, and the aligner would
+      find no passage.  It is ruled out exactly, whatever the chrome counts are now or later."""
+
+    def __init__(self, context: Context, stored: Callable[[str], StoredDocument | None],
                  line_counts: Callable[[dict[str, int]], dict[str, int]]) -> None:
         self.context = context
         self.stored = stored
         self.line_counts = line_counts
         self.seen_chrome: set[str] = set()   # short lines seen counted as chrome (what the worker assumes)
-        self._analyses: OrderedDict = OrderedDict()   # (id, digest) -> (short lines, chrome ones, analysis)
+        self._analyses = Recent(ANALYSES_KEPT)   # (id, digest) -> (short lines, chrome ones, analysis)
+        self._shingles = Recent(context.settings.index.shingle_sets_kept)   # (id, digest) -> all its shingles
+        self.ruled_out = 0   # candidates ruled out by their kept shingles (benchmarks and tests read it)
 
     def chrome_of(self, counts: dict[str, int]) -> frozenset[str]:
         """The short lines that are chrome by repetition, given how many documents carry each."""
@@ -100,8 +110,8 @@ class Verifier:
 
     def compare(self, analysis: DocumentAnalysis, other_id: str, incoming_lines: set[str]) -> Comparison:
         other = self.stored(other_id)
-        if other is None:   # removed meanwhile by another worker
-            return Comparison(None, {}, frozenset())
+        if other is None or self._rules_out(analysis, other):   # (None: removed meanwhile by another worker)
+            return Comparison(None, {}, frozenset())   # holds under any chrome
         lines, chrome, indexed = self._indexed_analysis(other, incoming_lines)
         overlap = verify_verbatim(analysis, indexed, self.context)
         relation = verbatim_relation(overlap, self.context.settings.relation)
@@ -111,20 +121,62 @@ class Verifier:
             relation = CONTAINS
         return Comparison((other_id, relation, overlap.containment_a_in_b), lines, chrome)
 
-    def _indexed_analysis(self, stored: "StoredDocument", incoming_lines: set[str]):
+    def remember(self, doc: Document, digest: str, analysis: DocumentAnalysis | None = None,
+                 lines: dict[str, int] | None = None, chrome: frozenset[str] | None = None) -> None:
+        """Keep what verifying against ``doc`` needs, from an ``analysis`` made anyway: its shingle
+        hashes and, given the ``chrome`` it was analysed with (by the counts) and its short
+        ``lines``, the analysis itself."""
+        key = (doc.id, digest)
+        if self._shingles.limit:
+            self._shingles.put(key, all_shingles(doc, self.context, analysis))
+        if analysis is not None and chrome is not None:
+            self._analyses.put(key, (lines, chrome, without_sketch(analysis)))
+
+    def _rules_out(self, analysis: DocumentAnalysis, other: StoredDocument) -> bool:
+        kept = self._shingles.get((other.id, other.digest))
+        if kept is None:
+            return False
+        shares = len(np.intersect1d(distinct(analysis.fingerprint.shingles), kept, assume_unique=True)) > 0
+        self.ruled_out += not shares
+        return not shares
+
+    def _indexed_analysis(self, stored: StoredDocument, incoming_lines: set[str]):
         cache_key = (stored.id, stored.digest)
         cached = self._analyses.get(cache_key)
         doc = stored.to_document()
         lines = cached[0] if cached is not None else short_lines(doc, self.context)
         chrome = self.chrome_for(lines, incoming_lines)
         if cached is not None and cached[1] == chrome:
-            self._analyses.move_to_end(cache_key)
             return cached
-        found = self._analyses[cache_key] = (lines, chrome, analyze_for_verification(doc, self.context, chrome))
-        self._analyses.move_to_end(cache_key)
-        if len(self._analyses) > ANALYSES_KEPT:
-            self._analyses.popitem(last=False)
-        return found
+        analysis = analyze_for_verification(doc, self.context, chrome)
+        if self._shingles.limit and not analysis.chrome:   # no chrome removed: all its shingles are here
+            self._shingles.put(cache_key, all_shingles(doc, self.context, analysis))
+        return self._analyses.put(cache_key, (lines, chrome, analysis))
+
+
+class Recent:
+    """At most ``limit`` values by key (none when 0); the least recently used is dropped first."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key):
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key, value):
+        if self.limit > 0:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            if len(self._items) > self.limit:
+                self._items.popitem(last=False)
+        return value
 
 
 @dataclass(frozen=True)
@@ -185,10 +237,26 @@ def analyze_for_verification(doc: Document, context: Context, chrome: frozenset[
     sketch (left empty): it is already in the index, only looked up, never looked up by."""
     _assume_chrome(context, chrome)
     spans = tuple(context.chrome.spans(doc))
-    num_perm = context.settings.sketch.num_perm
-    no_sketch = Sketch(doc.id, np.full(num_perm, 0xFFFFFFFF, np.uint32), np.empty((0, num_perm), dtype=np.uint32),
-                       np.empty((0, 2), dtype=np.int64))
-    return DocumentAnalysis(doc, spans, context.shingler.fingerprint(doc, spans), no_sketch)
+    return DocumentAnalysis(doc, spans, context.shingler.fingerprint(doc, spans),
+                            _no_sketch(doc.id, context.settings.sketch.num_perm))
+
+
+def without_sketch(analysis: DocumentAnalysis) -> DocumentAnalysis:
+    """``analysis`` with its sketch left empty, as ``analyze_for_verification`` gives it: what is kept."""
+    return replace(analysis, sketch=_no_sketch(analysis.id, len(analysis.sketch.signature)))
+
+
+def _no_sketch(doc_id: str, num_perm: int) -> Sketch:
+    return Sketch(doc_id, np.full(num_perm, 0xFFFFFFFF, np.uint32), np.empty((0, num_perm), dtype=np.uint32),
+                  np.empty((0, 2), dtype=np.int64))
+
+
+def all_shingles(doc: Document, context: Context, analysis: DocumentAnalysis | None = None) -> np.ndarray:
+    """The distinct shingle hashes of ``doc`` with no chrome removed (``analysis``'s own when it
+    removed none): those of the document under any chrome are among them."""
+    if analysis is not None and not analysis.chrome:
+        return distinct(analysis.fingerprint.shingles)
+    return distinct(context.shingler.fingerprint(doc, ()).shingles)
 
 
 def ranked(hits: dict[str, int], limit: int) -> list[str]:
@@ -208,6 +276,7 @@ def prepare_ahead(docs: Sequence[Document], context: Context, verifier: Verifier
         lines = short_lines(doc, context)
         chrome = frozenset(key for key in lines if key in verifier.seen_chrome)
         query, stored = banding.query_and_stored(analysis.sketch)
+        verifier.remember(doc, StoredDocument.digest_of(doc.text), analysis)   # if it is admitted, it is a candidate
         if reader is None or query is None:
             prepared.append(Prepared(lines, chrome, analysis, query, stored))
             continue
