@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -97,7 +97,8 @@ class Verifier:
         self.seen_chrome: set[str] = set()   # short lines seen counted as chrome (what the worker assumes)
         self._analyses = Recent(ANALYSES_KEPT)   # (id, digest) -> (short lines, chrome ones, analysis)
         self._shingles = Recent(context.settings.index.shingle_sets_kept)   # (id, digest) -> all its shingles
-        self.ruled_out = 0   # candidates ruled out by their kept shingles (benchmarks and tests read it)
+        # candidates checked by their kept shingles, ruled out so, verified with a kept analysis (for benchmarks)
+        self.counts: Counter[str] = Counter()
 
     def chrome_of(self, counts: dict[str, int]) -> frozenset[str]:
         """The short lines that are chrome by repetition, given how many documents carry each."""
@@ -137,7 +138,7 @@ class Verifier:
         if kept is None:
             return False
         shares = len(np.intersect1d(distinct(analysis.fingerprint.shingles), kept, assume_unique=True)) > 0
-        self.ruled_out += not shares
+        self.counts.update(("shingles checked",) if shares else ("shingles checked", "ruled out"))
         return not shares
 
     def _indexed_analysis(self, stored: StoredDocument, incoming_lines: set[str]):
@@ -147,6 +148,7 @@ class Verifier:
         lines = cached[0] if cached is not None else short_lines(doc, self.context)
         chrome = self.chrome_for(lines, incoming_lines)
         if cached is not None and cached[1] == chrome:
+            self.counts["kept analysis"] += 1
             return cached
         analysis = analyze_for_verification(doc, self.context, chrome)
         if self._shingles.limit and not analysis.chrome:   # no chrome removed: all its shingles are here
@@ -277,6 +279,7 @@ def prepare_ahead(docs: Sequence[Document], context: Context, verifier: Verifier
         chrome = frozenset(key for key in lines if key in verifier.seen_chrome)
         query, stored = banding.query_and_stored(analysis.sketch)
         verifier.remember(doc, StoredDocument.digest_of(doc.text), analysis)   # if it is admitted, it is a candidate
+        analysis = without_sketch(analysis)   # the bucket ids are made: the rest need not travel back
         if reader is None or query is None:
             prepared.append(Prepared(lines, chrome, analysis, query, stored))
             continue
