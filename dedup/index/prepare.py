@@ -83,11 +83,13 @@ class Verifier:
     - the last few analyses with their short lines (of documents just admitted, or just verified
       against), as copies of one story keep coming back to the same originals; a kept analysis
       is reused while the same lines are chrome;
-    - the shingle hashes of up to ``IndexSettings.shingle_sets_kept`` documents with all their
-      words (no chrome removed).  Chrome only removes words and splits runs, so a document's
-      shingles under any chrome are among these: a candidate sharing none of them with the
-      incoming document's shingles shares none with it under any chrome, and the aligner would
-      find no passage.  It is ruled out exactly, whatever the chrome counts are now or later."""
+    - the shingle hashes of up to ``IndexSettings.shingle_sets_kept`` documents, one per position,
+      with all their words (no chrome removed).  Chrome only removes words and splits runs, so a
+      document's shingles under any chrome are among these, position for position.  The aligner's
+      seeds are the pairs of positions with the same shingle, and a passage of
+      ``min_passage_words`` needs two of them (one spans ``shingle_size`` words): a candidate
+      giving fewer with the incoming document gives as few under any chrome, and the aligner
+      would find no passage.  It is ruled out exactly, whatever the chrome counts are now or later."""
 
     def __init__(self, context: Context, stored: Callable[[str], StoredDocument | None],
                  line_counts: Callable[[dict[str, int]], dict[str, int]]) -> None:
@@ -99,6 +101,8 @@ class Verifier:
         self._shingles = Recent(context.settings.index.shingle_sets_kept)   # (id, digest) -> all its shingles
         # candidates checked by their kept shingles, ruled out so, verified with a kept analysis (for benchmarks)
         self.counts: Counter[str] = Counter()
+        align, shingle_size = context.settings.align, context.settings.sketch.shingle_size
+        self._seeds_needed = 2 if align.min_passage_words > shingle_size else 1
 
     def chrome_of(self, counts: dict[str, int]) -> frozenset[str]:
         """The short lines that are chrome by repetition, given how many documents carry each."""
@@ -137,9 +141,9 @@ class Verifier:
         kept = self._shingles.get((other.id, other.digest))
         if kept is None:
             return False
-        shares = len(np.intersect1d(distinct(analysis.fingerprint.shingles), kept, assume_unique=True)) > 0
-        self.counts.update(("shingles checked",) if shares else ("shingles checked", "ruled out"))
-        return not shares
+        enough = seeds(analysis.fingerprint.shingles, kept) >= self._seeds_needed
+        self.counts.update(("shingles checked",) if enough else ("shingles checked", "ruled out"))
+        return not enough
 
     def _indexed_analysis(self, stored: StoredDocument, incoming_lines: set[str]):
         cache_key = (stored.id, stored.digest)
@@ -254,11 +258,16 @@ def _no_sketch(doc_id: str, num_perm: int) -> Sketch:
 
 
 def all_shingles(doc: Document, context: Context, analysis: DocumentAnalysis | None = None) -> np.ndarray:
-    """The distinct shingle hashes of ``doc`` with no chrome removed (``analysis``'s own when it
-    removed none): those of the document under any chrome are among them."""
+    """The shingle hashes of ``doc`` at every position, sorted, with no chrome removed
+    (``analysis``'s own when it removed none): those under any chrome are among them."""
     if analysis is not None and not analysis.chrome:
-        return distinct(analysis.fingerprint.shingles)
-    return distinct(context.shingler.fingerprint(doc, ()).shingles)
+        return np.sort(analysis.fingerprint.shingles)
+    return np.sort(context.shingler.fingerprint(doc, ()).shingles)
+
+
+def seeds(shingles: np.ndarray, kept: np.ndarray) -> int:
+    """Pairs of positions with the same hash, one in ``shingles``, one in ``kept`` (sorted)."""
+    return int((np.searchsorted(kept, shingles, side="right") - np.searchsorted(kept, shingles, side="left")).sum())
 
 
 def ranked(hits: dict[str, int], limit: int) -> list[str]:
