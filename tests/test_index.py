@@ -485,8 +485,9 @@ def test_a_candidate_ruled_out_by_its_kept_shingles_gets_the_verdict_verificatio
     docs = {d.id: d for d in site_stream(12, seed=4) + [Document(n, t) for n, t in seeds.items()]}
     stored = {i: StoredDocument.of(d) for i, d in docs.items()}
     no_counts = lambda lines: dict.fromkeys(lines, 0)   # noqa: E731
-    keeping, verifying = Verifier(context, stored.get, no_counts), Verifier(Context(Settings.of(shingle_sets_kept=0)),
-                                                                              stored.get, no_counts)
+    digests = {i: d.digest for i, d in stored.items()}.get
+    keeping = Verifier(context, stored.get, digests, no_counts)
+    verifying = Verifier(Context(Settings.of(shingle_sets_kept=0)), stored.get, digests, no_counts)
     for doc in docs.values():
         keeping.remember(doc, stored[doc.id].digest)
     for doc in docs.values():

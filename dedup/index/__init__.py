@@ -114,7 +114,7 @@ class Index:
         self.banding = Banding(banding(self.settings.candidates.document_threshold, num_perm),
                                banding(self.settings.candidates.window_threshold, num_perm))
         self._pending: _Pending | None = None
-        self._verifier = Verifier(self.context, self._stored, self._line_counts)
+        self._verifier = Verifier(self.context, self._stored, self._digest, self._line_counts)
         self._preparer = Preparer(Context(self.settings), self.banding, getattr(backend, "path_for_readers", None))
         self._check_parameters()
 
@@ -266,6 +266,11 @@ class Index:
         if self._pending is not None and doc_id in self._pending.docs:
             return self._pending.docs[doc_id]
         return self.backend.get(doc_id)
+
+    def _digest(self, doc_id: str) -> str | None:
+        if self._pending is not None and doc_id in self._pending.docs:
+            return self._pending.docs[doc_id].digest
+        return self.backend.digest(doc_id)
 
     def _line_counts(self, keys: dict[str, int]) -> dict[str, int]:
         """Indexed documents carrying each short line (``keys``: line -> its hash)."""

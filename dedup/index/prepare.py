@@ -92,9 +92,10 @@ class Verifier:
       would find no passage.  It is ruled out exactly, whatever the chrome counts are now or later."""
 
     def __init__(self, context: Context, stored: Callable[[str], StoredDocument | None],
-                 line_counts: Callable[[dict[str, int]], dict[str, int]]) -> None:
+                 digest: Callable[[str], str | None], line_counts: Callable[[dict[str, int]], dict[str, int]]) -> None:
         self.context = context
         self.stored = stored
+        self.digest = digest   # of a stored document, without reading its text (enough to rule it out)
         self.line_counts = line_counts
         self.seen_chrome: set[str] = set()   # short lines seen counted as chrome (what the worker assumes)
         self._analyses = Recent(ANALYSES_KEPT)   # (id, digest) -> (short lines, chrome ones, analysis)
@@ -114,8 +115,9 @@ class Verifier:
         return self.chrome_of({k: n + (k in incoming_lines) for k, n in self.line_counts(lines).items()})
 
     def compare(self, analysis: DocumentAnalysis, other_id: str, incoming_lines: set[str]) -> Comparison:
-        other = self.stored(other_id)
-        if other is None or self._rules_out(analysis, other):   # (None: removed meanwhile by another worker)
+        digest = self.digest(other_id)
+        other = None if digest is None or self._rules_out(analysis, other_id, digest) else self.stored(other_id)
+        if other is None:   # ruled out, or removed meanwhile by another worker
             return Comparison(None, {}, frozenset())   # holds under any chrome
         lines, chrome, indexed = self._indexed_analysis(other, incoming_lines)
         overlap = verify_verbatim(analysis, indexed, self.context)
@@ -137,8 +139,8 @@ class Verifier:
         if analysis is not None and chrome is not None:
             self._analyses.put(key, (lines, chrome, without_sketch(analysis)))
 
-    def _rules_out(self, analysis: DocumentAnalysis, other: StoredDocument) -> bool:
-        kept = self._shingles.get((other.id, other.digest))
+    def _rules_out(self, analysis: DocumentAnalysis, other_id: str, digest: str) -> bool:
+        kept = self._shingles.get((other_id, digest))
         if kept is None:
             return False
         enough = seeds(analysis.fingerprint.shingles, kept) >= self._seeds_needed
@@ -406,7 +408,8 @@ def _serve(requests, answers) -> None:
         counts = reader.line_counts(list(lines.values()))
         return {key: counts.get(h, 0) for key, h in lines.items()}
 
-    verifier = Verifier(context, reader.get if reader else lambda _: None, line_counts)
+    verifier = Verifier(context, reader.get if reader else lambda _: None, reader.digest if reader else lambda _: None,
+                        line_counts)
     max_candidates = context.settings.index.max_candidates
     while True:
         try:

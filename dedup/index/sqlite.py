@@ -199,6 +199,10 @@ class SQLiteBackend:
         row = self._query("SELECT id, digest, text, meta FROM docs WHERE id = ?", (doc_id,)).fetchone()
         return StoredDocument.unpack(*row, where=self.location) if row else None
 
+    def digest(self, doc_id: str) -> str | None:
+        row = self._query("SELECT digest FROM docs WHERE id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
+
     def line_counts(self, hashes: Sequence[int]) -> dict[int, int]:
         values = [int(h) for h in hashes]
         if not values:
