@@ -30,7 +30,9 @@ Columns: wall-clock documents/s and documents per CPU-second (the machine may be
 CPU time is what the engine itself spent, its worker process included), the ratio to the same-work baseline, peak RSS,
 bytes on disk per indexed document, the latency of Index.check on 500 held-out
 articles against the finished index (p50 and p99), and how the verifier's kept shingle sets
-served the candidates verified in the index's own process (checked by them / ruled out by them).
+served the candidates verified in the index's own process (checked by them / ruled out by them),
+and the share of add_all's time the index's process waited for its worker's analyses (near 0:
+the worker keeps ahead; high: the worker is the bottleneck, or the machine has no second core free).
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def run_dedup(n: int, msrp: Path, group: int = GROUP) -> dict:
                 else:
                     verdicts.append(index.add(documents[start]))
             kept = getattr(index._verifier, "counts", {})   # absent in code before the shingle sets
+            waited, handing_out = getattr(index._preparer, "waited", (NAN, NAN))
     cpu_seconds = cpu()
     held = sum(v.is_duplicate for v in verdicts)
     if os.environ.get(VERDICTS) and group > 1:
@@ -115,7 +118,8 @@ def run_dedup(n: int, msrp: Path, group: int = GROUP) -> dict:
     return {"seconds": timer.seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_rss_mb(), "held_back": held,
             "bytes_per_doc": stats["bytes_on_disk"] / max(1, stats["documents"]), "open_s": open_timer.seconds,
             "check_p50": float(np.percentile(latencies, 50)), "check_p99": float(np.percentile(latencies, 99)),
-            "kept": f"{kept.get('shingles checked', 0)}/{kept.get('ruled out', 0)}" if kept else "-"}
+            "kept": f"{kept.get('shingles checked', 0)}/{kept.get('ruled out', 0)}" if kept else "-",
+            "waited": f"{waited / handing_out:.0%}" if handing_out == handing_out and handing_out else "-"}
 
 
 def run_dedup_per_doc(n: int, msrp: Path) -> dict:
@@ -181,7 +185,7 @@ def run_same_work(n: int, msrp: Path) -> dict:
 
 def in_memory(timer, cpu, held: int) -> dict:
     return {"seconds": timer.seconds, "cpu_seconds": cpu(), "peak_mb": peak_rss_mb(), "held_back": held,
-            "bytes_per_doc": NAN, "open_s": NAN, "check_p50": NAN, "check_p99": NAN, "kept": "-"}
+            "bytes_per_doc": NAN, "open_s": NAN, "check_p50": NAN, "check_p99": NAN, "kept": "-", "waited": "-"}
 
 
 def run_doc_level(n: int, msrp: Path) -> dict:
@@ -245,7 +249,7 @@ def main() -> None:
                        ("vs same-work (wall / cpu)", "{vs_same}"), ("peak MB", "{peak_mb:.0f}"),
                        ("bytes/doc on disk", "{bytes_per_doc_text}"), ("check p50 ms", "{check_p50_text}"),
                        ("check p99 ms", "{check_p99_text}"), ("held back", "{held_back}"),
-                       ("kept shingles: checked/ruled out", "{kept}")])
+                       ("kept shingles: checked/ruled out", "{kept}"), ("waited for worker", "{waited}")])
     if args.baseline_code:
         for n in sizes:
             print(f"verdicts at {n:,} documents, this code vs {args.baseline_code}: "

@@ -318,6 +318,7 @@ class Preparer:
         self._worker: subprocess.Popen | None = None
         self._sent: set[str] = set()   # chrome lines the worker was told of
         self.share = 0.5   # of the documents whose candidates the worker verifies (the rest: this process)
+        self.waited = [0.0, 0.0]   # seconds this process waited for the worker, of seconds handing out (benchmarks)
 
     def prepare(self, docs: Sequence[Document], known_chrome: set[str]) -> Iterator[Prepared]:
         if not self.enabled or len(docs) < MIN_AHEAD:
@@ -341,7 +342,10 @@ class Preparer:
                 waited += time.perf_counter() - asked
                 received += 1
                 yield from answer
-            self._balance(waited / (time.perf_counter() - began))
+            elapsed = time.perf_counter() - began
+            self.waited[0] += waited
+            self.waited[1] += elapsed
+            self._balance(waited / elapsed)
         finally:
             try:
                 for _ in range(received, len(chunks)):   # left unread (the caller stopped): keep in step
