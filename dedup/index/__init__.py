@@ -186,7 +186,8 @@ class Index:
             return self._in_own_batch(lambda: self.add_all(docs))
         # closed here even if judging fails, so the worker's unread answers are drained at once
         with closing(self._preparer.prepare(docs, self._verifier.seen_chrome)) as ahead:
-            return [self._admit(doc, prepared) for doc, prepared in zip(docs, ahead)]
+            # ahead first: zip then resumes it once more at the end, so it records how long this process waited
+            return [self._admit(doc, prepared) for prepared, doc in zip(ahead, docs)]
 
     def _in_own_batch(self, judge: Callable[[], T]) -> T:
         """``judge()`` inside a batch of its own, committed at once; judged again from the start
