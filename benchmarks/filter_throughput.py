@@ -3,6 +3,11 @@
     python benchmarks/filter_throughput.py                  # 10,000 and 100,000 articles
     python benchmarks/filter_throughput.py --sizes 10000    # one size
     python benchmarks/filter_throughput.py --small          # 2,000 and 5,000 (CI)
+    python benchmarks/filter_throughput.py --sizes 5000 --baseline-code ../main   # before vs after a change
+
+With ``--baseline-code`` the group-commit run is made a second time with the ``dedup`` package of
+another checkout (e.g. main) and the two runs' verdicts are compared document by document (they
+must be equal unless the change means to change them): a before/after on the same stream in one run.
 
 For each size, each engine streams the same generated articles (real MSRP text,
 15% of them copies, edited copies, excerpts or rewrites of earlier ones) through
@@ -13,6 +18,7 @@ check + add, in its own process so each peak RSS is its own:
                          in one worker process, see dedup/index/prepare.py), on an on-disk
                          SQLite index file
   dedup, commit per doc  Index.add, one transaction per document (up to --per-doc-max)
+  dedup @ baseline code  the group-commit run with --baseline-code's dedup (before a change)
   datasketch, same work  in-memory MinHashLSH given the same signatures and doing the
                          same inserts (document + stored windows) and queries (document +
                          all windows); memory grows ~13 KB per insert, so it runs only up
@@ -22,17 +28,23 @@ check + add, in its own process so each peak RSS is its own:
 
 Columns: wall-clock documents/s and documents per CPU-second (the machine may be shared:
 CPU time is what the engine itself spent, its worker process included), the ratio to the same-work baseline, peak RSS,
-bytes on disk per indexed document, and the latency of Index.check on 500 held-out
-articles against the finished index (p50 and p99).
+bytes on disk per indexed document, the latency of Index.check on 500 held-out
+articles against the finished index (p50 and p99), and how the verifier's kept shingle sets
+served the candidates verified in the index's own process (checked by them / ruled out by them),
+and the share of add_all's time the index's process waited for its worker's analyses (near 0:
+the worker keeps ahead; high: the worker is the bottleneck, or the machine has no second core free).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import re
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +55,8 @@ from common import (Timer, generated_corpus, peak_rss_mb, parse_engine_args, pri
                     run_engines, write_json)
 
 HELD_OUT = 500
+VERDICTS = "DEDUP_BENCH_VERDICTS"   # a folder where group-commit runs write their verdicts (--baseline-code)
+BASELINE = "DEDUP_BENCH_BASELINE_CODE"   # the checkout whose dedup the baseline run imports
 GROUP = 256
 NAN = float("nan")
 
@@ -65,6 +79,7 @@ def cpu_timer():
 def run_dedup(n: int, msrp: Path, group: int = GROUP) -> dict:
     import numpy as np
 
+    import dedup
     from dedup import Index
     from dedup.records import Document
 
@@ -72,17 +87,24 @@ def run_dedup(n: int, msrp: Path, group: int = GROUP) -> dict:
     documents = [Document(doc_id, text) for doc_id, text in articles]
     folder = tempfile.mkdtemp(prefix="dedup-bench-")
     path = os.path.join(folder, "bench.index")
-    held = 0
+    verdicts = []
     cpu = cpu_timer()
     with Timer() as timer:
         with Index.open(path) as index:
             for start in range(0, n, group):
                 if group > 1:
                     with index.batch():
-                        held += sum(v.is_duplicate for v in index.add_all(documents[start:start + group]))
+                        verdicts += index.add_all(documents[start:start + group])
                 else:
-                    held += index.add(documents[start]).is_duplicate
+                    verdicts.append(index.add(documents[start]))
+            kept = getattr(index._verifier, "counts", {})   # absent in code before the shingle sets
+            waited, handing_out = getattr(index._preparer, "waited", (NAN, NAN))
     cpu_seconds = cpu()
+    held = sum(v.is_duplicate for v in verdicts)
+    if os.environ.get(VERDICTS) and group > 1:
+        verdicts_file(n, Path(dedup.__file__).parents[1]).write_text("".join(
+            f"{v.doc_id}\t{v.relation}\t{v.added}\t{' '.join(f'{i}:{s:.6f}' for i, s in v.matches)}\n"
+            for v in verdicts))
     with Timer() as open_timer:
         index = Index.open(path)
     with index:
@@ -95,11 +117,39 @@ def run_dedup(n: int, msrp: Path, group: int = GROUP) -> dict:
     shutil.rmtree(folder)
     return {"seconds": timer.seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_rss_mb(), "held_back": held,
             "bytes_per_doc": stats["bytes_on_disk"] / max(1, stats["documents"]), "open_s": open_timer.seconds,
-            "check_p50": float(np.percentile(latencies, 50)), "check_p99": float(np.percentile(latencies, 99))}
+            "check_p50": float(np.percentile(latencies, 50)), "check_p99": float(np.percentile(latencies, 99)),
+            "kept": f"{kept.get('shingles checked', 0)}/{kept.get('ruled out', 0)}" if kept else "-",
+            "waited": f"{waited / handing_out:.0%}" if handing_out == handing_out and handing_out else "-"}
 
 
 def run_dedup_per_doc(n: int, msrp: Path) -> dict:
     return run_dedup(n, msrp, group=1)
+
+
+def run_baseline(n: int, msrp: Path) -> dict:
+    """The group-commit run in a process importing the baseline checkout's dedup."""
+    env = dict(os.environ, PYTHONPATH=os.environ[BASELINE])
+    result = subprocess.run([sys.executable, __file__, "--worker", "dedup", "--n", str(n), "--msrp", str(msrp)],
+                            env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"baseline run failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def verdicts_file(n: int, code: Path) -> Path:
+    tag = hashlib.sha1(str(code.resolve()).encode()).hexdigest()[:10]
+    return Path(os.environ[VERDICTS]) / f"{n}-{tag}.tsv"
+
+
+def compare_verdicts(n: int, baseline: Path) -> str:
+    """How many of the n verdicts (relation, added, matches with scores) differ from the baseline's."""
+    import dedup
+    ours = verdicts_file(n, Path(dedup.__file__).parents[1]).read_text().splitlines()
+    theirs = verdicts_file(n, baseline).read_text().splitlines()
+    differ = [(a, b) for a, b in zip(ours, theirs) if a != b]
+    for a, b in differ[:5]:
+        print(f"  n={n}: verdict differs:\n    this code: {a}\n    baseline:  {b}", file=sys.stderr)
+    return f"{len(differ)} of {len(ours)} differ" if len(ours) == len(theirs) else "different lengths"
 
 
 def run_same_work(n: int, msrp: Path) -> dict:
@@ -135,7 +185,7 @@ def run_same_work(n: int, msrp: Path) -> dict:
 
 def in_memory(timer, cpu, held: int) -> dict:
     return {"seconds": timer.seconds, "cpu_seconds": cpu(), "peak_mb": peak_rss_mb(), "held_back": held,
-            "bytes_per_doc": NAN, "open_s": NAN, "check_p50": NAN, "check_p99": NAN}
+            "bytes_per_doc": NAN, "open_s": NAN, "check_p50": NAN, "check_p99": NAN, "kept": "-", "waited": "-"}
 
 
 def run_doc_level(n: int, msrp: Path) -> dict:
@@ -155,7 +205,8 @@ def run_doc_level(n: int, msrp: Path) -> dict:
     return in_memory(timer, cpu, held)
 
 
-ENGINES = {"dedup": ("dedup, group commit", run_dedup), "single": ("dedup, commit per doc", run_dedup_per_doc),
+ENGINES = {"dedup": ("dedup, group commit", run_dedup), "base": ("dedup @ baseline code", run_baseline),
+           "single": ("dedup, commit per doc", run_dedup_per_doc),
            "same": ("datasketch, same work", run_same_work), "doc": ("datasketch, doc-level", run_doc_level)}
 
 
@@ -169,12 +220,19 @@ def main() -> None:
                         help="largest size for the commit-per-document run (time)")
     parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES),
                         help="run only these engines")
+    parser.add_argument("--baseline-code", type=Path,
+                        help="also run the group commit with the dedup package of this checkout (e.g. main), "
+                             "and compare the two runs' verdicts")
     args = parse_engine_args(parser, ENGINES)
+    if args.baseline_code:
+        os.environ[BASELINE] = str(args.baseline_code.resolve())
+        os.environ[VERDICTS] = tempfile.mkdtemp(prefix="dedup-verdicts-")
     sizes = [2000, 5000] if args.small else args.sizes
     limits = {"same": (args.same_work_max, "over --same-work-max (in-memory LSH of all windows needs ~13 KB per insert)"),
               "single": (args.per_doc_max, "over --per-doc-max")}
     rows = run_engines(Path(__file__), ENGINES, sizes, args.msrp,
                        skip=lambda key, n: "not asked for (--engines)" if key not in args.engines
+                       else "no --baseline-code" if key == "base" and not args.baseline_code
                        else limits[key][1] if key in limits and n > limits[key][0] else None)
     for row in rows:
         row["cpu_docs_per_s"] = row["n"] / row["cpu_seconds"]
@@ -190,7 +248,13 @@ def main() -> None:
                        ("docs/s", "{docs_per_s:.0f}"), ("docs/cpu-s", "{cpu_docs_per_s:.0f}"),
                        ("vs same-work (wall / cpu)", "{vs_same}"), ("peak MB", "{peak_mb:.0f}"),
                        ("bytes/doc on disk", "{bytes_per_doc_text}"), ("check p50 ms", "{check_p50_text}"),
-                       ("check p99 ms", "{check_p99_text}"), ("held back", "{held_back}")])
+                       ("check p99 ms", "{check_p99_text}"), ("held back", "{held_back}"),
+                       ("kept shingles: checked/ruled out", "{kept}"), ("waited for worker", "{waited}")])
+    if args.baseline_code:
+        for n in sizes:
+            print(f"verdicts at {n:,} documents, this code vs {args.baseline_code}: "
+                  f"{compare_verdicts(n, args.baseline_code.resolve())}")
+        shutil.rmtree(os.environ[VERDICTS])
     write_json(args.output, rows)
 
 

@@ -379,10 +379,10 @@ FILTER_EXIT_CODES = ("Exit status: 0 done (invalid lines are routed, not fatal);
                      "as asked.")
 
 
-def open_index(location: str, *, create: bool = True):
+def open_index(location: str, *, create: bool = True, settings: Optional[Settings] = None):
     from .index import Index, IndexError_
     try:
-        return Index.open(location, create=create)
+        return Index.open(location, settings, create=create)
     except IndexError_ as err:
         fail(str(err), err.exit_code)
 
@@ -445,6 +445,7 @@ def filter_command(
                                       "(default: from the output files' paths; none when writing to a pipe)."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Resume an interrupted run with the same "
                                 "outputs (default), or start over from the first input line."),
+    shingle_sets_kept: int = option("shingle_sets_kept", "--shingle-sets-kept"),
 ) -> None:
     from itertools import chain
 
@@ -454,7 +455,8 @@ def filter_command(
     sources = [open_binary(path, "rb") for path in inputs or []]
     out_sink = Sink(open_binary(output, "ab"), str(output)) if output else Sink(sys.stdout.buffer, "standard output")
     reject_sink = Sink(open_binary(rejects, "ab"), str(rejects)) if rejects else None
-    with open_index(index) as opened, index_errors(output):
+    with open_index(index, settings=settings_from(shingle_sets_kept=shingle_sets_kept)) as opened, \
+            index_errors(output):
         runner = StreamFilter(opened, policy=policy, check_only=check_only, max_line_bytes=int(max_line_mb * 2**20),
                               batch_size=batch, flush_ms=flush_ms, run_name=run, resume=resume)
         counts = runner.run(chain(*sources) if sources else sys.stdin.buffer, out_sink, reject_sink, sys.stderr)

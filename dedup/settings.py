@@ -189,6 +189,11 @@ class IndexSettings(Section):
     name: ClassVar[str] = "index"
     max_candidates: int = param(20, "Indexed documents verified per incoming document (most bucket hits "
                                 "first).", low=1)
+    shingle_sets_kept: int = param(100_000, "Indexed documents whose shingle hashes are kept in memory (~2 KB "
+                                   "for a 500-word article), so a candidate sharing too few with the incoming "
+                                   "document for a passage is ruled out without analysing it again; the "
+                                   "least recently used are dropped. Verdicts are the same for any value; "
+                                   "0 keeps none.", low=0)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ def test_committed_documents_are_found_by_bucket_id_and_line(open_backend, seeds
         assert stored.text == seeds[SEED_000] and stored.source == "seed" and stored.digest == \
             StoredDocument.digest_of(seeds[SEED_000])
         assert view.get("missing") is None
+        assert view.digest("a") == stored.digest and view.digest("missing") is None
         assert view.stats()["documents"] == 2
         assert view.verify() == []
 
@@ -76,6 +77,7 @@ def test_same_id_replaces_and_remove_forgets(open_backend, seeds):
     assert backend.lookup(np.array([1, 2], dtype=np.uint32)) == {}
     assert backend.lookup(np.array([8], dtype=np.uint32)) == {"a": 1}
     assert backend.get("a").text == seeds[SEED_002]
+    assert backend.digest("a") == StoredDocument.digest_of(seeds[SEED_002])
     assert backend.line_counts([5, 6]) == {6: 1}
     assert backend.remove("a") and not backend.remove("a")
     other = open_backend()

@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from dedup import Index, Settings
@@ -392,3 +393,107 @@ def test_the_worker_ends_when_its_process_is_killed(tmp_path):
             return
         time.sleep(0.1)
     raise AssertionError(f"worker {worker} still running after its parent was killed")
+
+
+# -- what the verifier keeps in memory: admitted analyses, shingle sets ----------------------
+
+def assert_same_analysis(kept, again) -> None:
+    from dataclasses import fields
+
+    from dedup.sketch import Fingerprint
+    assert kept.chrome == again.chrome
+    for name in (f.name for f in fields(Fingerprint) if f.name != "doc_id"):
+        assert np.array_equal(getattr(kept.fingerprint, name), getattr(again.fingerprint, name)), name
+
+
+def test_the_analysis_kept_at_admission_is_the_one_verification_would_make(tmp_path):
+    """A document admitted is verified against later with the analysis made when it came in
+    (kept with the chrome it took); on real text, with site lines that turn into chrome part-way,
+    that analysis equals analysing its stored text again with that chrome."""
+    from dedup.index.backend import StoredDocument
+    from dedup.index.prepare import analyze_for_verification
+    docs = site_stream(40, seed=3)
+    with Index.open(tmp_path / "i.index", Settings.of(jobs=1)) as index:
+        verdicts = index.add_all(docs)
+        kept = [index._verifier._analyses.get((d.id, StoredDocument.digest_of(d.text))) for d in docs]
+        for doc, verdict, entry in zip(docs, verdicts, kept):
+            assert (entry is not None) == verdict.added
+            if entry is not None:
+                assert_same_analysis(entry[2], analyze_for_verification(index.get(doc.id),
+                                                                        index.context, entry[1]))
+    assert any(entry[1] for entry in kept if entry) and any(not entry[1] for entry in kept if entry)
+
+
+def test_kept_shingles_bound_the_aligner_s_seeds_under_any_chrome(seeds):
+    """The rule-out is exact: a document's shingles with any of its short lines taken as chrome
+    are among its kept shingles (all words, no chrome), position for position, so the seeds they
+    give with another document are at most those the kept ones give; with fewer than two seeds the
+    aligner finds no passage.  On real text, pairs are ruled out sharing no shingle and sharing one."""
+    from collections import Counter
+
+    from dedup.core import Context, verify_verbatim
+    from dedup.index.prepare import all_shingles, analyze_for_verification, analyze_with_chrome, seeds as seeds_of, \
+        short_lines
+    context = Context()
+    docs = site_stream(24, seed=5) + [Document(name, text) for name, text in seeds.items()]
+    kept = {d.id: all_shingles(d, context) for d in docs}
+    for doc in docs:
+        lines = sorted(short_lines(doc, context))
+        for chrome in (frozenset(), frozenset(lines), frozenset(lines[::2])):
+            under = Counter(analyze_for_verification(doc, context, chrome).fingerprint.shingles.tolist())
+            assert not under - Counter(kept[doc.id].tolist())
+    analyses = [analyze_with_chrome(d, context, frozenset()) for d in docs]
+    found = Counter()
+    for a in analyses:
+        for b in analyses:
+            if a is not b:
+                bound = min(seeds_of(a.fingerprint.shingles, kept[b.id]), 2)
+                passages = bool(verify_verbatim(a, b, context).passages)
+                assert bound == 2 or not passages
+                found[bound, passages] += 1
+    assert found[0, False] and found[1, False] and found[2, True]
+
+
+def test_verdicts_do_not_depend_on_what_the_verifier_keeps(tmp_path, monkeypatch):
+    """No shingle sets kept, a few (most evicted), or all; kept analyses or none: the same verdicts."""
+    from dedup.index import prepare
+    docs = site_stream(200, seed=9)
+    results = {}
+    for shingle_sets, analyses in ((0, 0), (60, 5), (100_000, prepare.ANALYSES_KEPT)):
+        monkeypatch.setattr(prepare, "ANALYSES_KEPT", analyses)
+        settings = Settings.of(jobs=1, shingle_sets_kept=shingle_sets)
+        with Index.open(tmp_path / f"kept-{shingle_sets}.index", settings) as index:
+            found = []
+            for start in range(0, len(docs), 50):
+                found += index.add_all(docs[start:start + 50])
+            results[shingle_sets] = verdicts_of(found), index._verifier.counts
+    (none, nothing_kept), (few, some_kept), (every, all_kept) = results.values()
+    assert none == few == every
+    assert not nothing_kept and 0 < some_kept["shingles checked"] < all_kept["shingles checked"]
+    assert 0 < some_kept["kept analysis"] < all_kept["kept analysis"]
+    assert {"new", "duplicate"} <= {v[1] for v in none}
+
+
+def test_a_candidate_ruled_out_by_its_kept_shingles_gets_the_verdict_verification_gives(tmp_path, seeds):
+    """Articles sharing too few shingles for a passage (candidates when their 32-bit bucket ids
+    collide, which grows with the index, or when they share a phrase) are ruled out by their kept
+    shingles without analysing them again; the answer is the one the full verification gives."""
+    from dedup.core import Context
+    from dedup.index.backend import StoredDocument
+    from dedup.index.prepare import Verifier, analyze_with_chrome
+    context = Context()
+    docs = {d.id: d for d in site_stream(12, seed=4) + [Document(n, t) for n, t in seeds.items()]}
+    stored = {i: StoredDocument.of(d) for i, d in docs.items()}
+    no_counts = lambda lines: dict.fromkeys(lines, 0)   # noqa: E731
+    digests = {i: d.digest for i, d in stored.items()}.get
+    keeping = Verifier(context, stored.get, digests, no_counts)
+    verifying = Verifier(Context(Settings.of(shingle_sets_kept=0)), stored.get, digests, no_counts)
+    for doc in docs.values():
+        keeping.remember(doc, stored[doc.id].digest)
+    for doc in docs.values():
+        incoming = analyze_with_chrome(doc, context, frozenset())
+        for other in docs:
+            if other != doc.id:
+                assert keeping.compare(incoming, other, set()).found == verifying.compare(incoming, other, set()).found
+    assert keeping.counts["ruled out"] > 0 and keeping.counts["shingles checked"] > keeping.counts["ruled out"]
+    assert not verifying.counts["shingles checked"]

@@ -114,7 +114,7 @@ class Index:
         self.banding = Banding(banding(self.settings.candidates.document_threshold, num_perm),
                                banding(self.settings.candidates.window_threshold, num_perm))
         self._pending: _Pending | None = None
-        self._verifier = Verifier(self.context, self._stored, self._line_counts)
+        self._verifier = Verifier(self.context, self._stored, self._digest, self._line_counts)
         self._preparer = Preparer(Context(self.settings), self.banding, getattr(backend, "path_for_readers", None))
         self._check_parameters()
 
@@ -186,7 +186,8 @@ class Index:
             return self._in_own_batch(lambda: self.add_all(docs))
         # closed here even if judging fails, so the worker's unread answers are drained at once
         with closing(self._preparer.prepare(docs, self._verifier.seen_chrome)) as ahead:
-            return [self._admit(doc, prepared) for doc, prepared in zip(docs, ahead)]
+            # ahead first: zip then resumes it once more at the end, so it records how long this process waited
+            return [self._admit(doc, prepared) for prepared, doc in zip(ahead, docs)]
 
     def _in_own_batch(self, judge: Callable[[], T]) -> T:
         """``judge()`` inside a batch of its own, committed at once; judged again from the start
@@ -257,14 +258,20 @@ class Index:
         verdict, judged = self._judge(doc, prepared)
         if verdict.is_duplicate or judged is None:
             return verdict
-        self._pending.add(Entry(StoredDocument.of(doc), judged.stored,
-                                np.array(sorted(judged.lines.values()), dtype=np.int64)))
+        stored = StoredDocument.of(doc)
+        self._pending.add(Entry(stored, judged.stored, np.array(sorted(judged.lines.values()), dtype=np.int64)))
+        self._verifier.remember(doc, stored.digest, judged.analysis, judged.lines, judged.chrome)
         return Verdict(verdict.doc_id, verdict.relation, verdict.matches, added=True)
 
     def _stored(self, doc_id: str) -> StoredDocument | None:
         if self._pending is not None and doc_id in self._pending.docs:
             return self._pending.docs[doc_id]
         return self.backend.get(doc_id)
+
+    def _digest(self, doc_id: str) -> str | None:
+        if self._pending is not None and doc_id in self._pending.docs:
+            return self._pending.docs[doc_id].digest
+        return self.backend.digest(doc_id)
 
     def _line_counts(self, keys: dict[str, int]) -> dict[str, int]:
         """Indexed documents carrying each short line (``keys``: line -> its hash)."""

@@ -172,6 +172,9 @@ class IndexBackend(Protocol):
 
     def get(self, doc_id: str) -> StoredDocument | None: ...
 
+    def digest(self, doc_id: str) -> str | None:
+        """The stored document's digest (None: not indexed), without reading its text."""
+
     def line_counts(self, hashes: Sequence[int]) -> dict[int, int]:
         """How many committed documents carry each short line (by hash); absent ones are 0."""
 

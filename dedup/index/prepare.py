@@ -26,23 +26,23 @@ import subprocess
 import sys
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from ..arrays import distinct
 from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, bucket_keys
 from ..classify import verbatim_relation
 from ..core import Context, DocumentAnalysis, analyze, analyze_many, verify_verbatim
 from ..records import EXCERPT, Document
 from ..sketch import Sketch
 from ..fanout import resolve_jobs
+from .backend import StoredDocument
 from .postings import KEY
 
-if TYPE_CHECKING:
-    from .backend import StoredDocument
 
 CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
 ANALYSES_KEPT = 512   # indexed documents whose analysis is kept for the next comparisons
@@ -77,16 +77,33 @@ class Comparison:
 class Verifier:
     """Verifies an incoming document against indexed ones: the indexed one is analysed with the
     chrome its short lines' counts give (the incoming document's lines counted too), then aligned.
-    The last few analyses are kept with their short lines, as copies of one story keep coming back
-    to the same originals; a kept analysis is reused while the same lines are chrome."""
 
-    def __init__(self, context: Context, stored: Callable[[str], "StoredDocument | None"],
-                 line_counts: Callable[[dict[str, int]], dict[str, int]]) -> None:
+    Two things are kept in memory, by (id, digest), so that most candidates are never analysed again:
+
+    - the last few analyses with their short lines (of documents just admitted, or just verified
+      against), as copies of one story keep coming back to the same originals; a kept analysis
+      is reused while the same lines are chrome;
+    - the shingle hashes of up to ``IndexSettings.shingle_sets_kept`` documents, one per position,
+      with all their words (no chrome removed).  Chrome only removes words and splits runs, so a
+      document's shingles under any chrome are among these, position for position.  The aligner's
+      seeds are the pairs of positions with the same shingle, and a passage of
+      ``min_passage_words`` needs two of them (one spans ``shingle_size`` words): a candidate
+      giving fewer with the incoming document gives as few under any chrome, and the aligner
+      would find no passage.  It is ruled out exactly, whatever the chrome counts are now or later."""
+
+    def __init__(self, context: Context, stored: Callable[[str], StoredDocument | None],
+                 digest: Callable[[str], str | None], line_counts: Callable[[dict[str, int]], dict[str, int]]) -> None:
         self.context = context
         self.stored = stored
+        self.digest = digest   # of a stored document, without reading its text (enough to rule it out)
         self.line_counts = line_counts
         self.seen_chrome: set[str] = set()   # short lines seen counted as chrome (what the worker assumes)
-        self._analyses: OrderedDict = OrderedDict()   # (id, digest) -> (short lines, chrome ones, analysis)
+        self._analyses = Recent(ANALYSES_KEPT)   # (id, digest) -> (short lines, chrome ones, analysis)
+        self._shingles = Recent(context.settings.index.shingle_sets_kept)   # (id, digest) -> all its shingles
+        # candidates checked by their kept shingles, ruled out so, verified with a kept analysis (for benchmarks)
+        self.counts: Counter[str] = Counter()
+        align, shingle_size = context.settings.align, context.settings.sketch.shingle_size
+        self._seeds_needed = 2 if align.min_passage_words > shingle_size else 1
 
     def chrome_of(self, counts: dict[str, int]) -> frozenset[str]:
         """The short lines that are chrome by repetition, given how many documents carry each."""
@@ -98,9 +115,10 @@ class Verifier:
         return self.chrome_of({k: n + (k in incoming_lines) for k, n in self.line_counts(lines).items()})
 
     def compare(self, analysis: DocumentAnalysis, other_id: str, incoming_lines: set[str]) -> Comparison:
-        other = self.stored(other_id)
-        if other is None:   # removed meanwhile by another worker
-            return Comparison(None, {}, frozenset())
+        digest = self.digest(other_id)
+        other = None if digest is None or self._rules_out(analysis, other_id, digest) else self.stored(other_id)
+        if other is None:   # ruled out, or removed meanwhile by another worker
+            return Comparison(None, {}, frozenset())   # holds under any chrome
         lines, chrome, indexed = self._indexed_analysis(other, incoming_lines)
         overlap = verify_verbatim(analysis, indexed, self.context)
         relation = verbatim_relation(overlap, self.context.settings.relation)
@@ -110,20 +128,63 @@ class Verifier:
             relation = CONTAINS
         return Comparison((other_id, relation, overlap.containment_a_in_b), lines, chrome)
 
-    def _indexed_analysis(self, stored: "StoredDocument", incoming_lines: set[str]):
+    def remember(self, doc: Document, digest: str, analysis: DocumentAnalysis | None = None,
+                 lines: dict[str, int] | None = None, chrome: frozenset[str] | None = None) -> None:
+        """Keep what verifying against ``doc`` needs, from an ``analysis`` made anyway: its shingle
+        hashes and, given the ``chrome`` it was analysed with (by the counts) and its short
+        ``lines``, the analysis itself."""
+        key = (doc.id, digest)
+        if self._shingles.limit:
+            self._shingles.put(key, all_shingles(doc, self.context, analysis))
+        if analysis is not None and chrome is not None:
+            self._analyses.put(key, (lines, chrome, without_sketch(analysis)))
+
+    def _rules_out(self, analysis: DocumentAnalysis, other_id: str, digest: str) -> bool:
+        kept = self._shingles.get((other_id, digest))
+        if kept is None:
+            return False
+        enough = seeds(analysis.fingerprint.shingles, kept) >= self._seeds_needed
+        self.counts.update(("shingles checked",) if enough else ("shingles checked", "ruled out"))
+        return not enough
+
+    def _indexed_analysis(self, stored: StoredDocument, incoming_lines: set[str]):
         cache_key = (stored.id, stored.digest)
         cached = self._analyses.get(cache_key)
         doc = stored.to_document()
         lines = cached[0] if cached is not None else short_lines(doc, self.context)
         chrome = self.chrome_for(lines, incoming_lines)
         if cached is not None and cached[1] == chrome:
-            self._analyses.move_to_end(cache_key)
+            self.counts["kept analysis"] += 1
             return cached
-        found = self._analyses[cache_key] = (lines, chrome, analyze_for_verification(doc, self.context, chrome))
-        self._analyses.move_to_end(cache_key)
-        if len(self._analyses) > ANALYSES_KEPT:
-            self._analyses.popitem(last=False)
-        return found
+        analysis = analyze_for_verification(doc, self.context, chrome)
+        if self._shingles.limit and not analysis.chrome:   # no chrome removed: all its shingles are here
+            self._shingles.put(cache_key, all_shingles(doc, self.context, analysis))
+        return self._analyses.put(cache_key, (lines, chrome, analysis))
+
+
+class Recent:
+    """At most ``limit`` values by key (none when 0); the least recently used is dropped first."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._items: OrderedDict = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key):
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key, value):
+        if self.limit > 0:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            if len(self._items) > self.limit:
+                self._items.popitem(last=False)
+        return value
 
 
 @dataclass(frozen=True)
@@ -155,7 +216,7 @@ def bucket_ids(sketch, document_bands: tuple[int, int], window_bands: tuple[int,
         windows = windows[keep]
     keys = np.concatenate([bucket_keys(sketch.signature[None, :], *document_bands, table=DOCUMENT_TABLE).ravel(),
                            bucket_keys(windows, *window_bands, table=WINDOW_TABLE).ravel()])
-    return np.unique(((keys >> _FOLD) ^ keys).astype(KEY))
+    return distinct(((keys >> _FOLD) ^ keys).astype(KEY))
 
 
 def line_hash(key: str) -> int:
@@ -184,10 +245,31 @@ def analyze_for_verification(doc: Document, context: Context, chrome: frozenset[
     sketch (left empty): it is already in the index, only looked up, never looked up by."""
     _assume_chrome(context, chrome)
     spans = tuple(context.chrome.spans(doc))
-    num_perm = context.settings.sketch.num_perm
-    no_sketch = Sketch(doc.id, np.full(num_perm, 0xFFFFFFFF, np.uint32), np.empty((0, num_perm), dtype=np.uint32),
-                       np.empty((0, 2), dtype=np.int64))
-    return DocumentAnalysis(doc, spans, context.shingler.fingerprint(doc, spans), no_sketch)
+    return DocumentAnalysis(doc, spans, context.shingler.fingerprint(doc, spans),
+                            _no_sketch(doc.id, context.settings.sketch.num_perm))
+
+
+def without_sketch(analysis: DocumentAnalysis) -> DocumentAnalysis:
+    """``analysis`` with its sketch left empty, as ``analyze_for_verification`` gives it: what is kept."""
+    return replace(analysis, sketch=_no_sketch(analysis.id, len(analysis.sketch.signature)))
+
+
+def _no_sketch(doc_id: str, num_perm: int) -> Sketch:
+    return Sketch(doc_id, np.full(num_perm, 0xFFFFFFFF, np.uint32), np.empty((0, num_perm), dtype=np.uint32),
+                  np.empty((0, 2), dtype=np.int64))
+
+
+def all_shingles(doc: Document, context: Context, analysis: DocumentAnalysis | None = None) -> np.ndarray:
+    """The shingle hashes of ``doc`` at every position, sorted, with no chrome removed
+    (``analysis``'s own when it removed none): those under any chrome are among them."""
+    if analysis is not None and not analysis.chrome:
+        return np.sort(analysis.fingerprint.shingles)
+    return np.sort(context.shingler.fingerprint(doc, ()).shingles)
+
+
+def seeds(shingles: np.ndarray, kept: np.ndarray) -> int:
+    """Pairs of positions with the same hash, one in ``shingles``, one in ``kept`` (sorted)."""
+    return int((np.searchsorted(kept, shingles, side="right") - np.searchsorted(kept, shingles, side="left")).sum())
 
 
 def ranked(hits: dict[str, int], limit: int) -> list[str]:
@@ -207,6 +289,8 @@ def prepare_ahead(docs: Sequence[Document], context: Context, verifier: Verifier
         lines = short_lines(doc, context)
         chrome = frozenset(key for key in lines if key in verifier.seen_chrome)
         query, stored = banding.query_and_stored(analysis.sketch)
+        verifier.remember(doc, StoredDocument.digest_of(doc.text), analysis)   # if it is admitted, it is a candidate
+        analysis = without_sketch(analysis)   # the bucket ids are made: the rest need not travel back
         if reader is None or query is None:
             prepared.append(Prepared(lines, chrome, analysis, query, stored))
             continue
@@ -234,6 +318,7 @@ class Preparer:
         self._worker: subprocess.Popen | None = None
         self._sent: set[str] = set()   # chrome lines the worker was told of
         self.share = 0.5   # of the documents whose candidates the worker verifies (the rest: this process)
+        self.waited = [0.0, 0.0]   # seconds this process waited for the worker, of seconds handing out (benchmarks)
 
     def prepare(self, docs: Sequence[Document], known_chrome: set[str]) -> Iterator[Prepared]:
         if not self.enabled or len(docs) < MIN_AHEAD:
@@ -257,7 +342,10 @@ class Preparer:
                 waited += time.perf_counter() - asked
                 received += 1
                 yield from answer
-            self._balance(waited / (time.perf_counter() - began))
+            elapsed = time.perf_counter() - began
+            self.waited[0] += waited
+            self.waited[1] += elapsed
+            self._balance(waited / elapsed)
         finally:
             try:
                 for _ in range(received, len(chunks)):   # left unread (the caller stopped): keep in step
@@ -324,7 +412,8 @@ def _serve(requests, answers) -> None:
         counts = reader.line_counts(list(lines.values()))
         return {key: counts.get(h, 0) for key, h in lines.items()}
 
-    verifier = Verifier(context, reader.get if reader else lambda _: None, line_counts)
+    verifier = Verifier(context, reader.get if reader else lambda _: None, reader.digest if reader else lambda _: None,
+                        line_counts)
     max_candidates = context.settings.index.max_candidates
     while True:
         try:

@@ -168,6 +168,11 @@ class RedisBackend:
             return None
         return StoredDocument.unpack(doc_id, row[0].decode(), row[1], row[2].decode(), where=self.location)
 
+    def digest(self, doc_id: str) -> str | None:
+        self._watch([self._key("doc", doc_id)])
+        found = self._call(self.client.hget, self._key("doc", doc_id), "digest")
+        return found.decode() if found is not None else None
+
     def line_counts(self, hashes: Sequence[int]) -> dict[int, int]:
         values = [int(h) for h in hashes]
         if not values:

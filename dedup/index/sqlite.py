@@ -138,7 +138,7 @@ class SQLiteBackend:
         for key, entry in zip(added, batch.entries):
             self._ids[key] = entry.doc.id
             self._keys[entry.doc.id] = key
-            self.postings.add(key, entry.buckets)
+        self._index_postings(added, [entry.buckets for entry in batch.entries])
         if added:   # we held the write lock since begin(): nobody else added rows in between
             self._synced = max(self._synced, max(added))
 
@@ -198,6 +198,10 @@ class SQLiteBackend:
     def get(self, doc_id: str) -> StoredDocument | None:
         row = self._query("SELECT id, digest, text, meta FROM docs WHERE id = ?", (doc_id,)).fetchone()
         return StoredDocument.unpack(*row, where=self.location) if row else None
+
+    def digest(self, doc_id: str) -> str | None:
+        row = self._query("SELECT digest FROM docs WHERE id = ?", (doc_id,)).fetchone()
+        return row[0] if row else None
 
     def line_counts(self, hashes: Sequence[int]) -> dict[int, int]:
         values = [int(h) for h in hashes]
@@ -261,12 +265,17 @@ class SQLiteBackend:
             buckets.append(unpack_uint(packed, KEY, self.location, doc_id))
         if not keys:
             return
+        self._index_postings(keys, buckets)
+        self._synced = keys[-1]
+
+    def _index_postings(self, keys: list[int], buckets: list[np.ndarray]) -> None:
+        """Postings of new rows: many (a committed batch, rows other processes added) as one sorted
+        run, with numpy; a few one by one (a sorted run each would mean many small runs)."""
         if len(keys) > 64:
             self.postings.add_many(keys, buckets)
         else:
             for key, b in zip(keys, buckets):
                 self.postings.add(key, b)
-        self._synced = keys[-1]
 
     def _run_write(self, action, *, sync: bool = True):
         self.begin(sync=sync)
