@@ -26,7 +26,7 @@ from typing import Iterable, Sequence
 from urllib.parse import urlparse
 
 from .classify import with_direction
-from .fanout import map_chunks
+from .fanout import map_shared
 from .records import (A_FROM_B, B_FROM_A, DUPLICATE, EXCERPT, OVERLAP, PARAPHRASE, SIBLINGS, UNKNOWN, Direction, Document, Edge,
                       Pair, Source)
 from .settings import LineageSettings
@@ -67,7 +67,8 @@ OUTLETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 # News agencies whose stories other outlets reprint under the agency's dateline or byline.
 WIRES = ("Associated Press", "Reuters", "Agence France-Presse")
-_WIRE_MARK = r"(?P<wire>AP|Associated Press|Reuters|AFP|Agence France-Presse)"
+_WIRE_NAMES = ("AP", "Associated Press", "Reuters", "AFP", "Agence France-Presse")
+_WIRE_MARK = rf"(?P<wire>{'|'.join(_WIRE_NAMES)})"
 # "WASHINGTON (AP) —", "(Reuters) -": the dateline of a wire story.
 _DATELINE = re.compile(rf"(?:^|\n)[ \t]*(?P<city>[A-Z][A-Za-z .,'-]{{0,40}}?)?\s*\({_WIRE_MARK}\)\s*[—–-]")
 # "By Jane Doe, Associated Press" / "By Jane Doe, The Associated Press" on a line of its own.
@@ -97,6 +98,13 @@ _CUE_BEFORE = re.compile(r"(according to|reported by|first reported|as reported|
 _CUE_AFTER = re.compile(r"^\W{0,3}(?:'s\s+|’s\s+)?(?:\w+\s+){0,2}?(reported|reports|report|revealed|wrote|"
                         r"first reported|said|story|article|investigation|previously reported)\b", re.I)
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n")
+# Lower-case words one of which each case-insensitive pattern needs (``_may_contain``): most documents
+# have none, and an ``in`` test skips the regex, which costs a step at every character of the text.
+_REPUBLISHED_WORDS = ("source", "read the full", "originally published", "this article", "continue reading")
+_PHOTO_WORDS = ("photo", "image", "picture", "credit")
+# The characters other than ASCII that re.IGNORECASE matches to an ASCII letter ("ſ" to "s", the Kelvin
+# sign to "k") while str.lower() leaves them: a text with one of them always goes to the regex.
+_FOLDS_TO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
 _REPUBLISHED = re.compile(r"^\s*(source link|source|read the full article|read the full story|originally "
                           r"published|this article (first )?appeared|continue reading)\b", re.I | re.M)
 
@@ -109,6 +117,26 @@ class Citation:
     outlet: str          # canonical name
     snippet: str         # the words around it, for evidence
     wire: bool = False   # a wire dateline, byline or credit line: the article is that wire's story
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the lineage stage reads in one document, once (not once per pair the document is in):
+    its wire mark, the outlets it credits, whether it carries a republication marker, and when it
+    appeared (``document_time``; its crawl time too, for two dates on one day)."""
+
+    wire: Citation | None
+    citations: list[Citation]
+    republished: bool
+    time: tuple[datetime | None, str | None, bool]
+    crawled: tuple[datetime | None, str | None, bool]
+
+    @classmethod
+    def of(cls, matcher: "OutletMatcher", doc: Document, blanked: str) -> "Reading":
+        """The wire mark is read from the full text (a byline line may be chrome), the credits
+        from the text with chrome blanked (a photo credit "AP" is not an attribution)."""
+        return cls(matcher.wire_credit(doc.text), matcher.citations(blanked), republished(doc.text),
+                   document_time(doc), _crawl_time(doc))
 
 
 @dataclass(frozen=True)
@@ -219,7 +247,9 @@ class OutletMatcher:
             and all(w[:1].isupper() for w in words)
 
     def citations(self, text: str) -> list[Citation]:
-        text = _PHOTO_CREDIT.sub(lambda m: " " * len(m.group()), text)   # same length: offsets stay valid
+        # A photo credit in parentheses needs a "/" or "via" too ("(Jane Doe/Agency via AP)").
+        if _may_contain(text, _PHOTO_WORDS + (("/", "via") if "(" in text else ())):
+            text = _PHOTO_CREDIT.sub(lambda m: " " * len(m.group()), text)   # same length: offsets stay valid
         found = []
         for match in self._pattern.finditer(text):
             if not self.plausible(match.group()):
@@ -235,6 +265,8 @@ class OutletMatcher:
     def wire_credit(self, text: str) -> Citation | None:
         """The wire service whose story this is, from its dateline ("WASHINGTON (AP) —"), a wire
         byline ("By Jane Doe, Associated Press") or "Reuters contributed to this report"."""
+        if not any(name in text for name in _WIRE_NAMES):   # each mark names the wire (the test is quick)
+            return None
         for pattern, what in ((_DATELINE, "dateline"), (_BYLINE, "byline"), (_CONTRIBUTED, "credit line")):
             match = pattern.search(text)
             if match:
@@ -281,16 +313,15 @@ class LineageBuilder:
         by_id = {d.id: d for d in documents}
         outlet = self._outlets(documents)
         present = {name for name in outlet.values() if name}
-        reads = [read for chunk in map_chunks(partial(_read_chunk, self.matcher),
-                                              [(d.text, text) for d, text in zip(documents, texts)],
-                                              self.CHUNK, self.jobs)
-                 for read in chunk]
-        wires = {d.id: wire for d, (wire, _) in zip(documents, reads)
-                 if wire and not self.matcher.is_own(wire.outlet, d)}
+        reads = self.read(documents, texts)
+        wires = {d.id: r.wire for d, r in zip(documents, reads)
+                 if r.wire and not self.matcher.is_own(r.wire.outlet, d)}
         spelled = self._spelled(documents, outlet)
-        cites = {d.id: self._cited(found, d, wires.get(d.id), spelled) for d, (_, found) in zip(documents, reads)}
+        cites = {d.id: self._cited(r.citations, d, wires.get(d.id), spelled) for d, r in zip(documents, reads)}
         absent = {d: {name: c for name, c in cited.items() if name not in present} for d, cited in cites.items()}
-        directed = [with_direction(pair, self.direct(pair, by_id[pair.a], by_id[pair.b], outlet, cites, absent, wires))
+        readings = {d.id: r for d, r in zip(documents, reads)}
+        directed = [with_direction(pair, self.direct(pair, by_id[pair.a], by_id[pair.b], outlet, cites, absent, wires,
+                                                     readings))
                     for pair in pairs]
         directed = _siblings_of_common_parent(directed)
         edges = []
@@ -311,6 +342,13 @@ class LineageBuilder:
         origins = origins_of(documents, directed, edges, outlet, sources, share)
         return Lineage(tuple(directed), families_of(directed, sources, share), tuple(sources), tuple(edges),
                        outlets=outlet, wires={d: w.outlet for d, w in wires.items()}, origins=origins)
+
+    def read(self, documents: Sequence[Document], texts: Sequence[str]) -> list[Reading]:
+        """Each document's ``Reading`` (``texts``: the documents' texts with chrome blanked), on
+        ``jobs`` processes: where they fork, the workers inherit the documents, only indexes travel."""
+        read = partial(_read_chunk, self.matcher)
+        return [r for chunk in map_shared(read, (documents, texts), range(len(documents)), self.CHUNK, self.jobs)
+                for r in chunk]
 
     def _outlets(self, documents: Sequence[Document]) -> dict[str, str | None]:
         """Each document's outlet; a url host that other documents name in their ``source`` field
@@ -347,13 +385,15 @@ class LineageBuilder:
                 cited[_spelled_by(c.outlet, present)].append(c)
         return dict(cited)
 
-    def direct(self, pair: Pair, a: Document, b: Document, outlet, cites, absent, wires=None) -> Direction:
+    def direct(self, pair: Pair, a: Document, b: Document, outlet, cites, absent, wires=None,
+               readings: dict[str, Reading] | None = None) -> Direction:
         """Who took from whom, from weighted votes (each recorded as a sentence of evidence).
 
         Two reprints of one wire story (both carry its dateline or byline, and the wire is not in
         the corpus) are siblings of the absent wire whatever their times say, unless one credits
-        the other's outlet."""
+        the other's outlet.  ``readings``: each document's ``Reading`` (read here when not given)."""
         wires = wires or {}
+        ra, rb = (readings[a.id], readings[b.id]) if readings else (self._reading(a), self._reading(b))
         credits = self._credits(a, b, outlet, cites)
         wire = _common_wire(a.id, b.id, wires, absent)
         if wire and not credits:
@@ -361,7 +401,7 @@ class LineageBuilder:
                                              f"{_wire_phrase(a.id, wire, wires, absent)}; "
                                              f"{_wire_phrase(b.id, wire, wires, absent)}",))
         votes: list[tuple[float, str]] = list(credits)   # positive: a derives from b
-        vote = self._time_vote(a, b)
+        vote = self._time_vote(a, b, ra, rb)
         if vote:
             votes.append(vote)
         if pair.relation in (DUPLICATE, EXCERPT, OVERLAP):
@@ -372,10 +412,9 @@ class LineageBuilder:
                 votes.append((self.settings.containment_weight if gap > 0 else -self.settings.containment_weight,
                               f"{share:.0%} of {inner.id} lies inside {outer.id}, only "
                               f"{min(pair.containment_a_in_b, pair.containment_b_in_a):.0%} the other way"))
-        ra, rb = bool(_REPUBLISHED.search(a.text)), bool(_REPUBLISHED.search(b.text))
-        if ra != rb:
-            marked = a if ra else b
-            votes.append((self.settings.republished_weight if ra else -self.settings.republished_weight,
+        if ra.republished != rb.republished:
+            marked = a if ra.republished else b
+            votes.append((self.settings.republished_weight if ra.republished else -self.settings.republished_weight,
                           f"{marked.id} carries a republication marker (e.g. 'Source link')"))
         score = sum(w for w, _ in votes)
         evidence = tuple(text for _, text in votes)
@@ -396,14 +435,17 @@ class LineageBuilder:
                               f'{child.id} credits {name}, the outlet of {parent.id}: "…{snippet}…"'))
         return votes
 
-    def _time_vote(self, a: Document, b: Document) -> tuple[float, str] | None:
+    def _reading(self, doc: Document) -> Reading:
+        return Reading.of(self.matcher, doc, doc.text)
+
+    def _time_vote(self, a: Document, b: Document, ra: Reading, rb: Reading) -> tuple[float, str] | None:
         """The later document derives from the earlier: publication dates vote with ``date_weight``,
         crawl times (when either has no publication date, or both dates fall on one day without a
         time of day) with ``crawl_weight``; a gap under ``min_time_gap_hours`` is no evidence."""
-        ta, tb = document_time(a), document_time(b)
+        ta, tb = ra.time, rb.time
         vote = self._compare(a, b, ta, tb)
         if vote is None and ta[1] == tb[1] == PUBLISHED and not (ta[2] and tb[2]):
-            vote = self._compare(a, b, _crawl_time(a), _crawl_time(b))   # same day: who was fetched first
+            vote = self._compare(a, b, ra.crawled, rb.crawled)   # same day: who was fetched first
         return vote
 
     def _compare(self, a: Document, b: Document, ta, tb) -> tuple[float, str] | None:
@@ -435,11 +477,25 @@ class LineageBuilder:
                 for name, ids in sorted(cited_by.items())]
 
 
-def _read_chunk(matcher: OutletMatcher, texts: Sequence[tuple[str, str]]
-                ) -> list[tuple[Citation | None, list[Citation]]]:
-    """For each (full text, text with chrome blanked): its wire mark (read from the full text)
-    and the outlets it credits (from the blanked text)."""
-    return [(matcher.wire_credit(full), matcher.citations(blanked)) for full, blanked in texts]
+def republished(text: str) -> bool:
+    """Whether the text carries a republication marker ("Source link", "Read the full article")."""
+    return _may_contain(text, _REPUBLISHED_WORDS) and bool(_REPUBLISHED.search(text))
+
+
+def _may_contain(text: str, words: tuple[str, ...]) -> bool:
+    """Whether ``text`` may hold one of ``words`` (lower case) as a case-insensitive regex reads it:
+    False only where no pattern that needs one of them can match."""
+    if any(c in text for c in _FOLDS_TO_ASCII):
+        return True
+    low = text.lower()
+    return any(w in low for w in words)
+
+
+def _read_chunk(matcher: OutletMatcher, corpus: tuple[Sequence[Document], Sequence[str]],
+                indexes: Sequence[int]) -> list[Reading]:
+    """The ``Reading`` of each document at ``indexes`` of ``corpus`` (documents, blanked texts)."""
+    documents, blanked = corpus
+    return [Reading.of(matcher, documents[k], blanked[k]) for k in indexes]
 
 
 def _siblings_of_common_parent(pairs: list[Pair]) -> list[Pair]:
@@ -659,9 +715,12 @@ def assemble_families(components: list[list[str]], sources: Sequence[Source]) ->
     in_family = {doc for members in components for doc in members}
     credited = {doc for s in sources for doc in s.cited_by}
     components = list(components) + [[doc] for doc in sorted(credited - in_family)]
+    credits_of: dict[str, list[int]] = defaultdict(list)   # document -> the sources it credits (their order)
+    for k, s in enumerate(sources):
+        for doc in s.cited_by:
+            credits_of[doc].append(k)
     families = []
     for members in components:
-        member_set = set(members)
-        shared = [s.id for s in sources if member_set & set(s.cited_by)]
-        families.append(tuple(members + shared))
+        shared = sorted({k for doc in members for k in credits_of.get(doc, ())})
+        families.append(tuple(members + [sources[k].id for k in shared]))
     return tuple(sorted(families, key=lambda f: (-len(f), f)))

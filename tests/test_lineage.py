@@ -8,6 +8,7 @@ from synth import edit_words, word_slice
 
 from .conftest import SEED_000, SEED_001, SEED_002, ROOT, run_cli
 
+import json
 import random
 
 
@@ -166,3 +167,50 @@ def test_sidecar_dates_decide_direction_for_plain_text_files(tmp_path, seeds):
     report = Scanner().scan(corpus)
     pair = report.pair("blog.txt", "nypost.txt")
     assert pair.direction == A_FROM_B and any("dated 2025-11-23, after" in e for e in pair.evidence)
+
+
+def _marked_variants(text: str) -> list[str]:
+    """A real article as outlets run it: under a wire dateline or byline, with a photo credit, a
+    republication marker (one spelled with a long s, which a case-insensitive regex reads as "s")."""
+    return [text, "WASHINGTON (AP) — " + text, "By Jane Doe, Associated Press\n\n" + text,
+            text + "\n\nReuters contributed to this report.", "(Jane Doe/Getty Images via AP)\n" + text,
+            text + "\n\nPhoto: Reuters", text + "\n\nSource link", text + "\n\nſource link",
+            text.replace("reported", "REPORTED")]
+
+
+def test_quick_word_checks_never_change_what_a_document_reads(monkeypatch, seeds):
+    """Each document's reading (wire mark, credits, republication marker) is the same with the quick
+    checks that skip the regexes as with every regex run on every text."""
+    from dedup import lineage
+    news = [json.loads(line)["text"] for line in (ROOT / "tests/fixtures/newscycle/corpus.jsonl").open()]
+    documents = [Document(f"d{k}", text, date="2024-03-07") for k, base in enumerate(list(seeds.values()) + news[:20])
+                 for text in _marked_variants(base)]
+    matcher = lineage.OutletMatcher()
+    quick = [lineage.Reading.of(matcher, d, d.text) for d in documents]
+    monkeypatch.setattr(lineage, "_may_contain", lambda text, words: True)
+    monkeypatch.setattr(lineage, "_WIRE_NAMES", ("",))
+    every = [lineage.Reading.of(matcher, d, d.text) for d in documents]
+    assert quick == every
+    # The variants carry the marks the regexes look for, so the comparison covers found marks too.
+    assert sum(r.wire is not None for r in quick) >= len(documents) // 3
+    assert sum(r.republished for r in quick) >= 2 * len(documents) // 9
+    assert all(r.republished for d, r in zip(documents, quick) if "ſource link" in d.text)
+
+
+def test_characters_folding_to_ascii_under_ignorecase_are_all_listed():
+    """``_may_contain`` lower-cases a text and looks for ASCII words: a character that the regexes
+    match to an ASCII letter but lower() does not make one must send the text to the regex."""
+    import re
+    import sys
+    from dedup.lineage import _FOLDS_TO_ASCII
+    letter = re.compile("[a-z]", re.I)
+    folding = {chr(c) for c in range(0x80, sys.maxunicode + 1) if letter.fullmatch(chr(c)) and not chr(c).lower().isascii()}
+    assert folding <= set(_FOLDS_TO_ASCII)
+
+
+def test_a_family_lists_the_absent_sources_its_members_credit_in_source_order():
+    from dedup.lineage import assemble_families
+    from dedup.records import Source
+    sources = [Source("source:ap", "AP", ("c",)), Source("source:ft", "FT", ("a", "c")), Source("source:x", "X", ("z",))]
+    families = assemble_families([["a", "b", "c"], ["d", "e"]], sources)
+    assert families == (("a", "b", "c", "source:ap", "source:ft"), ("d", "e"), ("z", "source:x"))
