@@ -19,7 +19,7 @@ with the execution engine (local or a cluster) that runs the whole scan.
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -57,9 +57,31 @@ def bucket_keys(signatures: np.ndarray, bands: int, rows: int, table: int = DOCU
     return keys * _TAG_MIX + tags[None, :]
 
 
+Rows = np.ndarray | Sequence[np.ndarray]   # signature rows: one array, or blocks of rows in order
+
+
 class LSHEngine(Protocol):
-    def colliding(self, signatures: np.ndarray, owners: np.ndarray, threshold: float) -> set[tuple[int, int]]:
+    def colliding(self, signatures: Rows, owners: np.ndarray, threshold: float) -> set[tuple[int, int]]:
         """Owner pairs (i < j) of any two signature rows that share an LSH bucket."""
+
+
+def _row_blocks(signatures: Rows, rows_per_block: int) -> Iterator[np.ndarray]:
+    """``signatures`` as arrays of about ``rows_per_block`` rows each, in order: blocks given as many
+    small arrays (a document's windows each) are joined a few at a time, never into one big copy."""
+    if isinstance(signatures, np.ndarray):
+        for start in range(0, len(signatures), rows_per_block):
+            yield signatures[start:start + rows_per_block]
+        return
+    pending: list[np.ndarray] = []
+    filled = 0
+    for block in signatures:
+        pending.append(block)
+        filled += len(block)
+        if filled >= rows_per_block:
+            yield np.concatenate(pending)
+            pending, filled = [], 0
+    if filled:
+        yield np.concatenate(pending)
 
 
 class DatasketchEngine:
@@ -68,11 +90,11 @@ class DatasketchEngine:
     def __init__(self, minhasher: MinHasher) -> None:
         self.minhasher = minhasher
 
-    def colliding(self, signatures: np.ndarray, owners: np.ndarray, threshold: float) -> set[tuple[int, int]]:
+    def colliding(self, signatures: Rows, owners: np.ndarray, threshold: float) -> set[tuple[int, int]]:
         from datasketch import MinHashLSH
 
         lsh = MinHashLSH(threshold=threshold, num_perm=self.minhasher.num_perm)
-        wrapped = [self.minhasher.minhash(row) for row in signatures]
+        wrapped = [self.minhasher.minhash(row) for block in _row_blocks(signatures, 4096) for row in block]
         with lsh.insertion_session() as session:
             for key, minhash in enumerate(wrapped):
                 session.insert(key, minhash, check_duplication=False)
@@ -96,15 +118,14 @@ class NumpyEngine:
         self.num_perm = num_perm
         self.max_bucket = max_bucket
 
-    def colliding(self, signatures: np.ndarray, owners: np.ndarray, threshold: float) -> set[tuple[int, int]]:
+    def colliding(self, signatures: Rows, owners: np.ndarray, threshold: float) -> set[tuple[int, int]]:
         found: set[tuple[int, int]] = set()
-        if len(signatures) < 2:
+        if len(owners) < 2:
             return found
-        keys = bucket_keys(signatures, *banding(threshold, self.num_perm))
         # Keys of different bands never meet (each is tagged with its band), so the bands are
-        # collected one at a time: the sort's temporaries are one column's, not the whole table's.
-        for band in range(keys.shape[1]):
-            self._collect(keys[:, band].copy(), owners, found)
+        # collected one at a time: the sort's temporaries are one band's, not the whole table's.
+        for band_keys in _band_major_keys(signatures, len(owners), *banding(threshold, self.num_perm)):
+            self._collect(band_keys, owners, found)
         return found
 
     def _collect(self, keys: np.ndarray, owners: np.ndarray, found: set[tuple[int, int]],
@@ -132,6 +153,20 @@ class NumpyEngine:
                 found.update(zip((codes // base).tolist(), (codes % base).tolist()))
 
 
+def _band_major_keys(signatures: Rows, n: int, bands: int, rows: int, rows_per_block: int = 65_536) -> np.ndarray:
+    """(bands, n) bucket keys, one contiguous row per band, made ``rows_per_block`` signature rows
+    at a time: at 100,000 articles the windows' signatures are ~1 GB, and neither they nor
+    ``bucket_keys``' temporaries are ever held whole a second time."""
+    keys = np.empty((bands, n), dtype=np.uint64)
+    start = 0
+    for block in _row_blocks(signatures, rows_per_block):
+        keys[:, start:start + len(block)] = bucket_keys(block, bands, rows).T
+        start += len(block)
+    if start != n:
+        raise ValueError(f"{start} signature rows for {n} owners")
+    return keys
+
+
 def _bucket_pairs(starts: np.ndarray, sizes: np.ndarray, chained: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row positions (first, second) of the pairs of buckets (``starts``, ``sizes``): for a chained
     bucket each row with the next, otherwise each row with every later row of its bucket."""
@@ -148,6 +183,7 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
     counts = np.asarray(counts, dtype=np.int64)
     return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
 
+
 class CandidateFinder:
     """Candidate pairs from the document and window LSH tables (parameters: ``CandidateSettings``)."""
 
@@ -163,9 +199,8 @@ class CandidateFinder:
         present = [i for i, s in enumerate(sketches) if not s.empty]
         if len(present) < 2:
             return []
-        empty = np.empty((0, self.minhasher.num_perm), dtype=np.uint32)
-        windows = np.concatenate([sketches[i].windows for i in present] or [empty])
-        window_owners = np.concatenate([np.full(len(sketches[i].windows), i) for i in present]).astype(np.int64)
+        windows = [sketches[i].windows for i in present]   # not joined: NumpyEngine keys them block by block
+        window_owners = np.repeat(np.asarray(present, dtype=np.int64), [len(w) for w in windows])
         documents = np.stack([sketches[i].signature for i in present])
         found = self.engine.colliding(documents, np.asarray(present, dtype=np.int64), self.document_threshold)
         if progress:

@@ -97,6 +97,10 @@ class SentenceData:
             first += len(spans)
         return out
 
+    def detached(self) -> "SentenceData":
+        """The same sentences with rows of their own (``SentenceRows.take``), not a batch's."""
+        return SentenceData(self.text, self.spans, self.rows.take(self.first, self.first + len(self.spans)))
+
     @property
     def index(self) -> np.ndarray:
         """This text's rows in ``rows``."""
@@ -297,7 +301,10 @@ class ParaphraseFinder:
         for start in range(0, len(todo), batch):
             chunk = todo[start:start + batch]
             prepared = SentenceData.batch([(a.evidence_text, a.sentences) for a in chunk], self.sentence_model)
-            self._sentences.update((a.id, data) for a, data in zip(chunk, prepared))
+            # a document kept for later pairs (``retain``) gets rows of its own, so that its
+            # batch's matrices go as soon as the batch's other documents are forgotten
+            self._sentences.update((a.id, data.detached() if a.id in self._retained else data)
+                                   for a, data in zip(chunk, prepared))
 
     def candidate_pairs(self, words: sp.csr_matrix, cosines: Callable[[np.ndarray, np.ndarray], np.ndarray]
                         ) -> list[tuple[int, int, float]]:

@@ -26,7 +26,7 @@ import json
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -205,6 +205,14 @@ class SentenceRows:
 
     def __len__(self) -> int:
         return len(self.tokens)
+
+    def take(self, start: int, stop: int) -> "SentenceRows":
+        """Rows ``start`` to ``stop`` as a compact copy that keeps nothing of these rows alive (a
+        document kept for later pairs must not hold its whole batch's matrices)."""
+        def part(value):
+            piece = value[start:stop]
+            return piece.copy() if isinstance(piece, np.ndarray) else piece
+        return SentenceRows(**{f.name: part(getattr(self, f.name)) for f in fields(self)})
 
     def block(self, name: str) -> sp.csr_matrix:
         """One block of ``stacked`` on its own (for inspection and tests; the hot path reads ``stacked``)."""

@@ -98,6 +98,24 @@ def test_windows_collected_band_by_band_collide_as_the_whole_table(newscycle, ma
     assert found == _pairs_bucket_by_bucket(keys.ravel(), np.repeat(owners, keys.shape[1]), max_bucket)
 
 
+@pytest.mark.parametrize("rows_per_block", [7, 100, 1_000_000])
+def test_windows_keyed_block_by_block_collide_as_one_array(newscycle, rows_per_block):
+    """The scan hands each document's windows over unjoined (no second ~1 GB copy at 100k articles);
+    however they are cut into blocks, the buckets, and so the pairs, are those of one array."""
+    from dedup.candidates import _band_major_keys
+    context, analyses = Scanner().analyze(newscycle[:150])
+    per_document = [a.sketch.windows for a in analyses]
+    windows = np.concatenate(per_document)
+    owners = np.repeat(np.arange(len(analyses)), [len(w) for w in per_document])
+    bands, rows = banding(0.3, context.minhasher.num_perm)
+    keyed = _band_major_keys(per_document, len(windows), bands, rows, rows_per_block=rows_per_block)
+    assert np.array_equal(keyed, bucket_keys(windows, bands, rows).T)
+    engine = NumpyEngine(context.minhasher.num_perm)
+    assert engine.colliding(per_document, owners, 0.3) == engine.colliding(windows, owners, 0.3)
+    with pytest.raises(ValueError, match="signature rows"):
+        _band_major_keys(per_document, len(windows) + 1, bands, rows)
+
+
 def test_evidence_text_blanks_chrome_without_keeping_a_second_copy(newscycle):
     _, analyses = Scanner().analyze(newscycle)
     with_chrome = [a for a in analyses if a.chrome]
@@ -110,3 +128,32 @@ def test_evidence_text_blanks_chrome_without_keeping_a_second_copy(newscycle):
         assert "evidence_text" not in vars(a)   # made when asked, not held beside the text
     overlapping = blank_spans("one two three four", [(4, 13), (0, 7), (16, 18)])
     assert overlapping == "\n" * 13 + " fo\n\n"
+
+
+def test_a_document_kept_for_later_pairs_holds_rows_of_its_own_and_aligns_alike(seeds):
+    """The scan keeps the documents of a copied story for a second round of pairs; their sentence
+    rows are copied out of their batch (so the batch's matrices can go), and align as before."""
+    from dedup.paraphrase import ParaphraseFinder
+
+    from .conftest import SEED_000, SEED_001, SEED_002
+    docs = [Document(id=name, text=seeds[name]) for name in (SEED_000, SEED_001, SEED_002)]
+    context, analyses = Scanner().analyze(docs)
+    finder = ParaphraseFinder()
+    finder.prepare(analyses, context)
+    finder.prepare_sentences(analyses)
+    a, b = (finder.sentence_data(x) for x in analyses[:2])
+    assert a.rows is b.rows and len(a.rows) > len(a.spans)   # prepared in one batch
+    own = a.detached()
+    assert len(own.rows) == len(own.spans) == len(a.spans)
+    assert not np.shares_memory(own.rows.stacked.data, a.rows.stacked.data)
+    assert not np.shares_memory(own.rows.sizes, a.rows.sizes)
+    aligned = finder.align_sentences(a, b, anchored=True)
+    assert aligned.alignments, "the seeds' retelling aligns"
+    assert finder.align_sentences(own, b, anchored=True) == aligned
+
+    kept = ParaphraseFinder()
+    kept.prepare(analyses, context)
+    kept.retain([analyses[0].id])
+    kept.prepare_sentences(analyses)
+    assert len(kept.sentence_data(analyses[0]).rows) == len(a.spans)
+    assert kept.sentence_data(analyses[1]).rows is kept.sentence_data(analyses[2]).rows
