@@ -1,8 +1,8 @@
 """Corpus-level stages on several cores: a pure function mapped over chunks of a corpus.
 
-``workers.py`` runs ``analyze`` this way (it packs what comes back); the paraphrase stage's document vectors and the
-lineage stage's reading of every document (outlets credited, wire marks) are also functions
-of each chunk alone, so they fan out the same way and come back in order, exactly what one
+``workers.py`` runs ``analyze`` this way (it packs what comes back); the verbatim verification of
+candidate pairs, the paraphrase stage's document vectors and cosines, and the lineage stage's reading
+of every document (outlets credited, wire marks) are also functions of each chunk alone, so they fan out the same way and come back in order, exactly what one
 process would compute.  Small inputs stay in this process: starting workers costs more.
 (The sentence alignment of candidate pairs was tried this way too, through ``map_shared``:
 on the shared 2-core machine it cost more than it saved, so it runs in one process.)

@@ -19,6 +19,7 @@ from .align import Overlap
 from .candidates import CandidateFinder
 from .classify import Decision, decide, make_pair, verbatim_relation
 from .core import Context, DocumentAnalysis, PairEvidence, verify, verify_verbatim
+from .fanout import map_shared
 from .lineage import LineageBuilder
 from .load import Corpus
 from .passages import SharedPassageFinder, SharedPassages
@@ -27,6 +28,7 @@ from .settings import Settings
 from .workers import analyze_all
 
 NO_RELATION = "none"
+VERIFY_CHUNK = 1000   # candidate pairs verified per task (a progress step; a worker's share of the stage)
 ALIGN_BATCH = 256   # pairs aligned together: their sentence pairs scored in one call, the batch's memory bounded
 
 
@@ -113,13 +115,16 @@ class Scanner:
 
     def verified(self, analyses: Sequence[DocumentAnalysis], context: Context, candidates: Sequence[tuple[int, int]],
                  progress: ProgressCallback | None = None) -> dict[tuple[int, int], PairEvidence]:
-        """Each candidate pair verified by exact alignment; pairs sharing nothing are dropped."""
-        found = {}
-        for n, (i, j) in enumerate(candidates):
-            overlap = verify_verbatim(analyses[i], analyses[j], context)
-            if overlap.passages:
+        """Each candidate pair verified by exact alignment; pairs sharing nothing are dropped.
+        ``VERIFY_CHUNK`` pairs at a time, on ``--jobs`` processes from ``MIN_PARALLEL`` pairs
+        (the workers inherit the analyses; only pair indices and overlaps travel)."""
+        found, done = {}, 0
+        for chunk in map_shared(_verify_chunk, (analyses, context), list(candidates), VERIFY_CHUNK,
+                                self.settings.execution.jobs):
+            for (i, j), overlap in chunk:
                 found[(i, j)] = PairEvidence(analyses[i].id, analyses[j].id, overlap)
-            _tick(progress, "align", n + 1, len(candidates))
+            done = min(done + VERIFY_CHUNK, len(candidates))
+            _tick(progress, "align", done, len(candidates))
         return found
 
     def shared_passages(self, analyses: Sequence[DocumentAnalysis],
@@ -296,6 +301,18 @@ def _local_order(jobs: Sequence[AlignJob]) -> list[int]:
     rank[reverse_cuthill_mckee((graph + graph.T).tocsr(), symmetric_mode=True)] = np.arange(len(nodes))
     ranked = np.sort(rank[local], axis=1)
     return np.lexsort((ranked[:, 1], ranked[:, 0])).tolist()
+
+
+def _verify_chunk(shared: tuple[Sequence[DocumentAnalysis], Context], pairs: Sequence[tuple[int, int]]
+                  ) -> list[tuple[tuple[int, int], Overlap]]:
+    """The verbatim overlap of each pair that shares a passage."""
+    analyses, context = shared
+    found = []
+    for i, j in pairs:
+        overlap = verify_verbatim(analyses[i], analyses[j], context)
+        if overlap.passages:
+            found.append(((i, j), overlap))
+    return found
 
 
 def _aligns(decision: Decision | None, context: Context, a: DocumentAnalysis, b: DocumentAnalysis) -> bool:

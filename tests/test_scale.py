@@ -12,6 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 import dedup.fanout
+import dedup.pipeline
 import dedup.paraphrase
 import dedup.passages
 from dedup import Scanner
@@ -42,6 +43,7 @@ def test_scan_on_two_processes_reports_what_one_process_does(newscycle, monkeypa
     monkeypatch.setattr(dedup.fanout, "MIN_PARALLEL", 0)
     monkeypatch.setattr(TextModel, "CHUNK", 9)
     monkeypatch.setattr(LineageBuilder, "CHUNK", 11)
+    monkeypatch.setattr(dedup.pipeline, "VERIFY_CHUNK", 13)
     two = Scanner(Settings.of(jobs=2)).scan(corpus).to_json()
     del two["parameters"]
     relations = {(p["a"], p["b"]): p["relation"] for p in one["pairs"]}
