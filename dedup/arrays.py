@@ -13,3 +13,12 @@ def distinct(values: np.ndarray) -> np.ndarray:
     if len(ordered) < 2:
         return ordered
     return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+
+
+def locate(values: np.ndarray, sorted_distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``values``, its position in ``sorted_distinct`` (sorted, no repeats) and whether
+    it is there: a binary search, no hash table and no sort of either side (``np.isin`` sorts both)."""
+    if not len(sorted_distinct):
+        return np.zeros(len(values), dtype=np.intp), np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_distinct, values), len(sorted_distinct) - 1)
+    return at, sorted_distinct[at] == values

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from .arrays import distinct
+from .arrays import distinct, locate
 from .align import Overlap
 from .settings import ChromeSettings
 
@@ -133,7 +133,7 @@ class SharedPassages:
 
     def _is_shared(self, spans: "_ShingleSpans", doc: int, start: int, end: int) -> bool:
         hashes = spans.inside(doc, start, end)
-        return bool(len(hashes)) and _member(hashes, self.hashes).mean() >= SHARED_PASSAGE_SHARE
+        return bool(len(hashes)) and locate(hashes, self.hashes)[1].mean() >= SHARED_PASSAGE_SHARE
 
     def _group(self, spans: "_ShingleSpans", doc: int, start: int, end: int) -> int:
         """The widely shared passage most of this stretch belongs to."""
@@ -280,13 +280,6 @@ def _carriers(analyses: Sequence["DocumentAnalysis"], min_docs: int = 1) -> tupl
     return np.concatenate(found_hashes), np.concatenate(found_docs)
 
 
-def _member(values: np.ndarray, sorted_distinct: np.ndarray) -> np.ndarray:
-    """``np.isin(values, sorted_distinct)`` by binary search: no sort of the (many) widely shared
-    hashes for each of a scan's (many) passages."""
-    at = np.minimum(np.searchsorted(sorted_distinct, values), len(sorted_distinct) - 1)
-    return sorted_distinct[at] == values
-
-
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start and length of each run of equal neighbours in ``values``."""
     if not len(values):
@@ -339,8 +332,7 @@ def _longest_runs(analyses: Sequence["DocumentAnalysis"], groups: Sequence[tuple
     shingles = np.concatenate([analyses[d].fingerprint.shingles for d in held])
     tokens = np.concatenate([analyses[d].fingerprint.shingle_tokens for d in held]).astype(np.int64)
     doc = np.repeat(held, [len(analyses[d].fingerprint.shingles) for d in held])
-    at = np.minimum(np.searchsorted(hashes, shingles), len(hashes) - 1)
-    hit = hashes[at] == shingles
+    at, hit = locate(shingles, hashes)
     group, doc, tokens = owner[at[hit]], doc[hit], tokens[hit]
     order = np.lexsort((doc, group))   # by group, then document; hits stay in text order (stable)
     group, doc, tokens = group[order], doc[order], tokens[order]

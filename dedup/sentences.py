@@ -38,6 +38,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import normalize
 from sklearn.utils import murmurhash3_32
 
+from .arrays import locate
 from .evidence import distinctive, names, numbers, quotes
 
 MODEL_PATH = Path(__file__).with_name("sentence_model.json")
@@ -300,8 +301,7 @@ def cross(x: "sp.csr_matrix | RowSlice", y: "sp.csr_matrix | RowSlice", columns:
 
 def _dense_columns(m: "sp.csr_matrix | RowSlice", common: np.ndarray) -> np.ndarray:
     """The rows of ``m`` over the ``common`` columns only, dense (n, len(common))."""
-    position = np.minimum(np.searchsorted(common, m.indices), len(common) - 1)
-    keep = common[position] == m.indices
+    position, keep = locate(m.indices, common)
     rows = np.repeat(np.arange(len(m.indptr) - 1), np.diff(m.indptr))
     out = np.zeros((len(m.indptr) - 1, len(common)), dtype=m.data.dtype)
     out[rows[keep], position[keep]] = m.data[keep]
