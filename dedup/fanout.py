@@ -1,9 +1,10 @@
 """Corpus-level stages on several cores: a pure function mapped over chunks of a corpus.
 
 ``workers.py`` runs ``analyze`` this way (it packs what comes back); the verbatim verification of
-candidate pairs, the paraphrase stage's document vectors and cosines, and the lineage stage's reading
-of every document (outlets credited, wire marks) are also functions of each chunk alone, so they fan out the same way and come back in order, exactly what one
-process would compute.  Small inputs stay in this process: starting workers costs more.
+candidate pairs, the paraphrase stage's document vectors and cosines, and the lineage stage's
+reading of every document (outlets credited, wire marks) are also functions of each chunk alone,
+so they fan out the same way (``map_shared``) and come back in order, exactly what one process
+would compute.  Small inputs stay in this process: starting workers costs more.
 (The sentence alignment of candidate pairs was tried this way too, through ``map_shared``:
 on the shared 2-core machine it cost more than it saved, so it runs in one process.)
 """
@@ -21,18 +22,6 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _shared: Any = None   # each worker's copy of ``map_shared``'s state, set once as the worker starts
-
-
-def map_chunks(function: Callable[[Sequence[T]], R], items: Sequence[T], chunk: int, jobs: int,
-               min_parallel: int | None = None) -> Iterator[R]:
-    """``function(items[k:k + chunk])`` for each chunk in order, on ``jobs`` processes (0: every
-    core) when there are at least ``min_parallel`` (default ``MIN_PARALLEL``) items and two
-    chunks.  ``function`` must be picklable where processes do not fork (a module-level function)."""
-    return map_shared(_apply, function, items, chunk, jobs, min_parallel)
-
-
-def _apply(function: Callable[[Sequence[T]], R], chunk: Sequence[T]) -> R:
-    return function(chunk)
 
 
 def map_shared(function: Callable[[Any, Sequence[T]], R], shared: Any, items: Sequence[T], chunk: int, jobs: int,

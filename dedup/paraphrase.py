@@ -36,11 +36,10 @@ import scipy.sparse as sp
 from .classify import decide, is_paraphrase, verbatim_relation
 from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
-from .fanout import map_chunks, map_shared
+from .fanout import map_shared
 from .records import DUPLICATE, EXCERPT, PARAPHRASE, Alignment, ProgressCallback
 from .sentences import (HASHED, WORD, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word, counts, cross,
-                        pair_features,
-                        word_hash)
+                        pair_features, word_hash)
 from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
 
@@ -389,7 +388,7 @@ class ParaphraseFinder:
                     f"({result.aligned_a:.0%} of {a.id}, {result.aligned_b:.0%} of {b.id}), "
                     f"document cosine {similarity:.2f}"
                     + (f"; anchored by {len(quoted)} shared quotes and {len(figures)} figures"
-                       if facts_a.anchors(facts_b) else ""),
+                       if _anchored(quoted, figures) else ""),
                     *describe(facts_a.quotes, facts_b.quotes, facts_a.numbers, facts_b.numbers,
                               facts_a.names, facts_b.names))
         return SentenceEvidence(tuple(result.alignments), result.aligned_a, result.aligned_b, similarity, evidence)
@@ -551,8 +550,8 @@ class Facts:
 
     def anchors(self, other: "Facts") -> bool:
         """A shared distinctive quote or figures make a common origin likely, so weaker sentence
-        matches are admitted; without them the bar stays high."""
-        return bool(self.shared_quotes(other)) or len(self.shared_figures(other)) >= 2
+        matches are admitted; without them the bar stays high (``_anchored``)."""
+        return _anchored(self.shared_quotes(other), self.shared_figures(other))
 
     @classmethod
     def of(cls, text: str) -> "Facts":
@@ -560,6 +559,11 @@ class Facts:
 
 
 TOPIC_SENTENCES = 2   # a name in more sentences than this of either document is what both are about
+
+
+def _anchored(quoted: Sequence[str], figures: frozenset[str]) -> bool:
+    """The rule: a shared quote, or two shared distinctive figures."""
+    return bool(quoted) or len(figures) >= 2
 
 
 def telling_names(shared: frozenset[str], a: SentenceData, b: SentenceData) -> frozenset[str]:
@@ -585,6 +589,7 @@ class TextModel:
 
     def __init__(self, jobs: int = 1) -> None:
         self.jobs = jobs   # processes hashing chunks of documents (0: every core; see ``fanout``)
+        self.words = _WordTable()   # each distinct word hashed once (a worker process adds to its own copy)
 
     def fit(self, texts: Sequence[str], stories: Sequence[int] | None = None,
             progress: ProgressCallback | None = None) -> "TextModel":
@@ -597,7 +602,8 @@ class TextModel:
         is_story[np.arange(len(texts)) if stories is None else np.asarray(stories, dtype=np.int64)] = True
         steps = len(range(0, len(texts), self.CHUNK)) + 1
         words, char_df, has_chars = [], np.zeros(HASHED, dtype=np.int64), []
-        for n, (word_counts, char_counts) in enumerate(map_chunks(_document_counts, texts, self.CHUNK, self.jobs)):
+        chunks = map_shared(_document_counts, self.words, texts, self.CHUNK, self.jobs)
+        for n, (word_counts, char_counts) in enumerate(chunks):
             words.append(word_counts)
             char_df += _story_df(char_counts, is_story[n * self.CHUNK:n * self.CHUNK + char_counts.shape[0]])
             has_chars.append(np.diff(char_counts.indptr) > 0)
@@ -617,7 +623,7 @@ class TextModel:
     def char_rows(self, index: np.ndarray) -> sp.csr_matrix:
         """The weighted character rows of documents ``index`` (in that order)."""
         texts = [self.texts_[i] for i in np.asarray(index, dtype=np.int64).tolist()]
-        return _weigh(_document_counts(texts, words=False)[1], self.char_idf_)
+        return _weigh(_document_counts(self.words, texts, words=False)[1], self.char_idf_)
 
     def cosines(self, rows: np.ndarray, cols: np.ndarray, at_least: float = 0.0) -> np.ndarray:
         """Document cosine of each pair (rows[k], cols[k]).  With ``at_least``, a pair of two
@@ -660,33 +666,34 @@ def _cosines(shared: tuple[TextModel, float], pairs: np.ndarray) -> np.ndarray:
 WORD_SHARE = 0.2
 
 
-def _document_counts(texts: Sequence[str], words: bool = True) -> tuple[sp.csr_matrix | None, sp.csr_matrix]:
+def _document_counts(table: "_WordTable", texts: Sequence[str], words: bool = True
+                     ) -> tuple[sp.csr_matrix | None, sp.csr_matrix]:
     """Hashed counts of content-word uni+bigrams (None unless ``words``) and of character
     4-grams of content words (morphology, "suffocating"/"suffocated", at a third of the cost
-    of 3-5-grams).  Words are looked up in this process's ``_WORDS`` (hashed once per distinct
+    of 3-5-grams).  Words are looked up in ``table`` (hashed once per distinct
     word); the 4-gram counts are the documents' word counts times each word's 4-gram counts
     (one sparse product)."""
     tokens = [WORD.findall(t.lower()) for t in texts]
-    ids = _WORDS.ids([w for ws in tokens for w in ws])
+    ids = table.ids([w for ws in tokens for w in ws])
     rows = np.repeat(np.arange(len(texts)), [len(ws) for ws in tokens])
-    content = ~_WORDS.stop[ids]
+    content = ~table.stop[ids]
     rows, ids = rows[content], ids[content]
     word_counts = None
     if words:
-        hashes = _WORDS.hashes[ids]
+        hashes = table.hashes[ids]
         content_words = HashedTokens(len(texts), rows, hashes, np.zeros(len(ids), dtype=bool), hashes, [])
         grams = [content_words.grams(1), content_words.grams(2)]
         word_counts = counts(np.concatenate([r for r, _ in grams]), np.concatenate([c for _, c in grams]), len(texts))
     distinct, local = np.unique(ids, return_inverse=True)
     in_documents = sp.csr_matrix((np.ones(len(ids), dtype=np.float32), (rows, local.ravel())),
                                  shape=(len(texts), len(distinct)))
-    char_counts = (in_documents @ _WORDS.fours(distinct)).tocsr()
+    char_counts = (in_documents @ table.fours(distinct)).tocsr()
     char_counts.sum_duplicates()   # sorted columns, as ``counts`` makes them
     return word_counts, char_counts
 
 
 class _WordTable:
-    """Every distinct word this process has hashed, by id: its hash, whether it is a stop
+    """Every distinct word a text model has hashed, by id: its hash, whether it is a stop
     word, and its character 4-gram columns (``sentences._word``, the one definition)."""
 
     def __init__(self) -> None:
@@ -714,9 +721,6 @@ class _WordTable:
         matrix = sp.csr_matrix((np.ones(len(columns), dtype=np.float32), columns, indptr), shape=(len(ids), HASHED))
         matrix.sum_duplicates()
         return matrix
-
-
-_WORDS = _WordTable()
 
 
 def _stack(parts: list[sp.csr_matrix], n_rows: int) -> sp.csr_matrix:

@@ -19,7 +19,7 @@ from dedup import Scanner
 from dedup.candidates import NumpyEngine, banding, bucket_keys
 from dedup.lineage import _MEDIA_NAME, LineageBuilder, OutletMatcher
 from dedup.load import load_path
-from dedup.paraphrase import TextModel, _document_counts, _each_pair_once, _keep_top, _shortlist
+from dedup.paraphrase import TextModel, _document_counts, _each_pair_once, _keep_top, _shortlist, _WordTable
 from dedup.passages import SharedPassageFinder, _longest_runs
 from dedup.records import Document
 from dedup.sentences import HashedTokens, counts
@@ -226,11 +226,12 @@ def _same(x: sp.csr_matrix, y: sp.csr_matrix) -> bool:
 
 def test_counts_from_the_word_table_are_those_of_each_token_hashed(newscycle):
     texts = [d.text for d in newscycle]
-    words, chars = _document_counts(texts)
+    table = _WordTable()
+    words, chars = _document_counts(table, texts)
     expected_words, expected_chars = _per_token_counts(texts)
     assert chars.nnz > words.nnz > 10 * len(texts)
     assert _same(words, expected_words) and _same(chars, expected_chars)
-    assert _same(_document_counts(texts[::-1], words=False)[1], expected_chars[::-1])   # words already in the table
+    assert _same(_document_counts(table, texts[::-1], words=False)[1], expected_chars[::-1])   # words already in the table
 
 
 def test_text_model_in_small_blocks_and_chunks_weighs_as_the_whole(newscycle, monkeypatch):
