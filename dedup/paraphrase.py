@@ -620,7 +620,7 @@ class TextModel:
         self.word_idf_ = _idf(_story_df(self.word_matrix_, is_story), is_story)
         _weigh(self.word_matrix_, self.word_idf_)
         self.char_idf_ = _idf(char_df, is_story)
-        self.char_matrix_ = None if chars is None else _weigh(_stack(chars, len(texts)), self.char_idf_)
+        self.char_counts_ = None if chars is None else _stack(chars, len(texts))   # weighed when rows are asked for
         filled = (np.diff(self.word_matrix_.indptr) > 0).astype(np.float64) + np.concatenate([[]] + has_chars)
         self.norms_ = np.sqrt(np.maximum(filled, 1.0))
         if progress:
@@ -629,8 +629,8 @@ class TextModel:
 
     def char_rows(self, index: np.ndarray) -> sp.csr_matrix:
         """The weighted character rows of documents ``index`` (in that order)."""
-        if self.char_matrix_ is not None:
-            return self.char_matrix_[np.asarray(index, dtype=np.int64)]
+        if self.char_counts_ is not None:   # a copy of the rows, weighed as made again below (row by row)
+            return _weigh(self.char_counts_[np.asarray(index, dtype=np.int64)], self.char_idf_)
         texts = [self.texts_[i] for i in np.asarray(index, dtype=np.int64).tolist()]
         return _weigh(_document_counts(self.words, texts, words=False)[1], self.char_idf_)
 
@@ -647,10 +647,10 @@ class TextModel:
         return np.concatenate(parts) if parts else np.empty(0, dtype=np.float64)
 
 
-# Character rows kept from the fit when all of them have no more entries than this (8 bytes each:
+# Character counts kept from the fit when all of them have no more entries than this (8 bytes each:
 # 160 MB at most; 1,200 articles of the topic-dense corpus have 1.1 million, 3,000 generated ones
 # 3.3 million, 100,000 would have about 110 million and are not kept): a small corpus's cosines
-# then read them instead of hashing its texts again.
+# then weigh the rows they need instead of hashing those texts again.
 KEEP_CHAR_ENTRIES = 20_000_000
 PAIRS_PER_JOB = 100_000   # pairs a process scores at a time; fewer than two such are scored here
 CHAR_PAIRS = 20_000       # pairs whose character rows are made at a time: bounds those rows' memory
