@@ -7,11 +7,13 @@ weighted by IDF (a rare word left unmatched says more than a common one); the lo
 common subsequence of words (both ways: LCS and its insert/delete rate) and a TER-like
 word edit rate (Levenshtein over words, substitutions counted once); METEOR-style
 unigram F-mean over stems; shared, conflicting and one-sided figures, names, negations
-and quotes; content words left unmatched; length ratio.  A logistic regression turns them into a
-probability that the two say the same thing.  Its weights are fitted on the
-training split of the Microsoft Research Paraphrase Corpus by
-``python benchmarks/msrp.py --train-model`` and shipped with the word IDF it was
-trained with in ``sentence_model.json`` (the corpus itself is not shipped).
+and quotes; content words left unmatched; length ratio; and eight from word knowledge learned
+from labelled pairs (``term_weights``: TF-KLD term weights, learned substitutes).  A logistic
+regression turns them into a probability that the two say the same thing.  Its weights are fitted
+on the training split of the Microsoft Research Paraphrase Corpus by
+``python benchmarks/msrp.py --train-model`` and shipped with the word IDF it was trained with in
+``sentence_model.json`` and the learned terms in ``term_weights.npz`` (the corpus itself is not
+shipped).
 
 Nothing here is fitted on the corpus being scanned: every feature is hashed
 (``HashingVectorizer``) and weighted by the shipped IDF, so a sentence pair scores
@@ -552,10 +554,11 @@ def _load(path: Path) -> SentenceModel:
 def paraphrase_probability(pairs: Sequence[tuple[str, str]]) -> np.ndarray:
     """Probability that each (sentence, sentence) pair says the same thing, by the shipped
     sentence model (the one scans and ``dedup compare`` use; a scan aligns a pair at
-    ``sentence_probability``, 0.5 by default)::
+    ``sentence_probability``, 0.4 by default)::
 
-        >>> dedup.paraphrase_probability([("Meta cut 600 jobs.", "Meta laid off 600 people.")])  # doctest: +SKIP
-        array([0.71])
+        >>> dedup.paraphrase_probability([("Meta said on Wednesday it would cut 600 jobs in its AI unit.",
+        ...     "Meta told staff on Wednesday that 600 jobs in its AI unit would be cut.")])  # doctest: +SKIP
+        array([0.969])
     """
     pairs = list(pairs)
     if not pairs:

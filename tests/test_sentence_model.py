@@ -33,8 +33,7 @@ def probabilities(pairs: list[tuple[str, str]], weights: WordWeights) -> np.ndar
 
 def test_the_shipped_learned_terms_load_with_the_model_and_are_small():
     learned = SentenceModel.load().weights.learned
-    assert learned is not None and len(learned.columns) > 1000 and learned.substitutes.nnz > 1000
-    assert (learned.substitutes != learned.substitutes.T).nnz == 0     # a substitute works both ways
+    assert learned is not None and len(learned.columns) > 1000 and len(learned.substitutes) > 1000
     assert TERMS_PATH.stat().st_size < 200 * 1024                       # shipped in the wheel: kept small
 
 
@@ -42,8 +41,10 @@ def test_learned_substitutes_raise_real_paraphrases_and_only_where_one_is_used()
     weights = SentenceModel.load().weights
     learned = weights.learned
     # Stems are the first five letters; substitutes learned from MSRP's news, in both orders.
-    for u, v in (("said", "told"), ("compa", "firm"), ("acqui", "buy"), ("jumpe", "rose")):
-        assert learned.substitutes[word_hash(u), word_hash(v)] == learned.substitutes[word_hash(v), word_hash(u)] == 1
+    found = [(word_hash(u), word_hash(v)) for u, v in (("said", "told"), ("compa", "firm"), ("acqui", "buy"),
+                                                       ("jumpe", "rose"))]
+    u, v = np.array(found).T
+    assert learned.are_substitutes(u, v).all() and learned.are_substitutes(v, u).all()   # either order
     pairs = fixture_paraphrases()
     without = WordWeights(weights.idf, weights.default, replace(learned, substitutes=LearnedTerms.empty(
         learned.width).substitutes))
@@ -141,7 +142,7 @@ def test_learned_terms_round_trip_through_their_file(tmp_path, news_pairs):
     learned.save(tmp_path / "terms.npz")
     loaded = LearnedTerms.load(tmp_path / "terms.npz")
     assert np.allclose(loaded.column_weights(), learned.column_weights(), rtol=1e-3, atol=1e-4)   # float16
-    assert (loaded.substitutes != learned.substitutes).nnz == 0
+    assert np.array_equal(loaded.substitutes, learned.substitutes) and len(loaded.substitutes)
 
 
 def test_a_damaged_learned_terms_file_is_one_clear_error(tmp_path):
@@ -149,3 +150,27 @@ def test_a_damaged_learned_terms_file_is_one_clear_error(tmp_path):
     broken.write_bytes(b"not a numpy archive")
     with pytest.raises(ValueError, match="terms.npz: cannot read the learned term weights"):
         LearnedTerms.load(broken)
+
+
+def test_substitutes_are_counted_as_the_plain_definition_says_on_real_pairs(news_pairs):
+    """``_substituted`` (all combinations of all pairs as flat arrays) against a loop over each
+    pair's unmatched stems, with the shipped table, on the fixture's pairs and mismatched ones."""
+    from dedup.sentences import SentenceRows
+    from dedup.term_weights import _substituted
+
+    a, b, _ = labelled_pairs(news_pairs)
+    learned = SentenceModel.load().weights.learned
+    weights = WordWeights({}, 1.0, learned)
+    rows_a, rows_b = SentenceRows.of(a, weights).learned, SentenceRows.of(b, weights).learned
+    both = rows_a.stems.multiply(rows_b.stems)
+    only_a, only_b = (rows_a.stems - both).tocsr(), (rows_b.stems - both).tocsr()
+    only_a.eliminate_zeros()
+    only_b.eliminate_zeros()
+    found_a, found_b = _substituted(only_a, only_b, learned)
+    for k in range(len(a)):
+        x = only_a.indices[only_a.indptr[k]:only_a.indptr[k + 1]].tolist()
+        y = only_b.indices[only_b.indptr[k]:only_b.indptr[k + 1]].tolist()
+        plain_a = sum(any(learned.are_substitutes(np.array([u]), np.array([v]))[0] for v in y) for u in x)
+        plain_b = sum(any(learned.are_substitutes(np.array([u]), np.array([v]))[0] for u in x) for v in y)
+        assert (found_a[k], found_b[k]) == (plain_a, plain_b), k
+    assert found_a.sum() > 0
