@@ -213,7 +213,7 @@ class SentenceRows:
     negations: np.ndarray       # how many negation words each sentence has
     tokens: tuple[tuple[int, ...], ...]   # word hashes in order, for the longest common subsequence
     quote_sets: tuple[frozenset[str], ...]   # the quoted phrases themselves (a quote inside a longer one counts)
-    learned: LearnedRows        # word + bigram sets under the learned term weights, content stems, substitutes
+    learned: LearnedRows        # word + bigram sets under the learned term weights, content stems (term_weights)
 
     def __len__(self) -> int:
         return len(self.tokens)

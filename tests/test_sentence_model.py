@@ -174,3 +174,15 @@ def test_substitutes_are_counted_as_the_plain_definition_says_on_real_pairs(news
         plain_b = sum(any(learned.are_substitutes(np.array([u]), np.array([v]))[0] for u in x) for v in y)
         assert (found_a[k], found_b[k]) == (plain_a, plain_b), k
     assert found_a.sum() > 0
+
+
+def test_the_scans_cut_is_the_one_chosen_on_all_training_pairs():
+    """``--train-model`` records the F1 cut on all MSRP pairs; the scan's ``sentence_probability``
+    must be that cut (rounded), or a retrained model would be used at a stale cut."""
+    import json
+
+    from dedup.sentences import MODEL_PATH
+    from dedup.settings import ParaphraseSettings
+
+    chosen = json.loads(MODEL_PATH.read_text(encoding="utf-8"))["f1_cut_on_all_pairs"]
+    assert ParaphraseSettings().sentence_probability == pytest.approx(chosen, abs=0.01)
