@@ -7,11 +7,13 @@ weighted by IDF (a rare word left unmatched says more than a common one); the lo
 common subsequence of words (both ways: LCS and its insert/delete rate) and a TER-like
 word edit rate (Levenshtein over words, substitutions counted once); METEOR-style
 unigram F-mean over stems; shared, conflicting and one-sided figures, names, negations
-and quotes; content words left unmatched; length ratio.  A logistic regression turns them into a
-probability that the two say the same thing.  Its weights are fitted on the
-training split of the Microsoft Research Paraphrase Corpus by
-``python benchmarks/msrp.py --train-model`` and shipped with the word IDF it was
-trained with in ``sentence_model.json`` (the corpus itself is not shipped).
+and quotes; content words left unmatched; length ratio; and eight from word knowledge learned
+from labelled pairs (``term_weights``: TF-KLD term weights, learned substitutes).  A logistic
+regression turns them into a probability that the two say the same thing.  Its weights are fitted
+on the training split of the Microsoft Research Paraphrase Corpus by
+``python benchmarks/msrp.py --train-model`` and shipped with the word IDF it was trained with in
+``sentence_model.json`` and the learned terms in ``term_weights.npz`` (the corpus itself is not
+shipped).
 
 Nothing here is fitted on the corpus being scanned: every feature is hashed
 (``HashingVectorizer``) and weighted by the shipped IDF, so a sentence pair scores
@@ -34,9 +36,11 @@ from typing import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from . import term_weights
 from .arrays import locate
 from .evidence import distinctive, names, numbers, quotes
 from .sklearn_parts import ENGLISH_STOP_WORDS, murmurhash3_32   # not scikit-learn's package import: a second
+from .term_weights import TERMS_PATH, LearnedRows, LearnedTerms
 
 MODEL_PATH = Path(__file__).with_name("sentence_model.json")
 FEATURES = (
@@ -47,7 +51,7 @@ FEATURES = (
     "negation_conflict", "quote_shared", "length_ratio", "length_gap", "length_min",
     "idf_containment_min", "idf_containment_max", "unmatched_content_idf_min", "unmatched_content_idf_max",
     "unmatched_content_min", "unmatched_content_max", "number_unmatched_min", "number_unmatched_max",
-    "word_edit_rate",
+    "word_edit_rate", *term_weights.FEATURES,
 )
 HASHED = 2 ** 20          # hashed feature columns: a collision inside one sentence pair is negligible
 WORD = re.compile(r"\w+")
@@ -139,10 +143,16 @@ def counts(rows: np.ndarray, columns: np.ndarray, n_rows: int, binary: bool = Fa
 @dataclass(frozen=True)
 class WordWeights:
     """Inverse document frequency of words over sentences of real news (shipped, not fitted
-    on what is scanned): the most common words by name, every other word ``default``."""
+    on what is scanned): the most common words by name, every other word ``default``; and the
+    term weights and substitutes learned from labelled pairs (``term_weights``; None: none)."""
 
     idf: dict[str, float]
     default: float
+    learned: LearnedTerms | None = None
+
+    @cached_property
+    def learned_terms(self) -> LearnedTerms:
+        return self.learned if self.learned is not None else LearnedTerms.empty(HASHED)
 
     @classmethod
     def count(cls, sentences: Iterable[str], keep: int = 8000) -> "WordWeights":
@@ -211,6 +221,7 @@ class SentenceRows:
     negations: np.ndarray       # how many negation words each sentence has
     tokens: tuple[tuple[int, ...], ...]   # word hashes in order, for the longest common subsequence
     quote_sets: tuple[frozenset[str], ...]   # the quoted phrases themselves (a quote inside a longer one counts)
+    learned: LearnedRows        # word + bigram sets under the learned term weights, content stems (term_weights)
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -259,7 +270,19 @@ class SentenceRows:
             negations=np.bincount(words.rows[np.isin(words.hashes, _NEGATION_HASHES)], minlength=n).astype(float),
             tokens=_token_ids(words),
             quote_sets=tuple(quoted),
+            learned=learned_rows(words, content, weights.learned_terms),
         )
+
+
+def learned_rows(words: HashedTokens, content: HashedTokens, learned: LearnedTerms) -> LearnedRows:
+    """The sentences' binary word + bigram sets and content-stem sets under the ``learned`` terms
+    (with ``LearnedTerms.empty``, the plain sets: what ``benchmarks/term_kld.py`` fits them on)."""
+    n = words.n_rows
+    unigrams, bigrams = words.grams(1), words.grams(2)
+    terms = counts(np.concatenate([unigrams[0], bigrams[0]]), np.concatenate([unigrams[1], bigrams[1]]), n,
+                   binary=True)
+    stems = counts(content.rows, (content.stems % HASHED).astype(np.int64), n, binary=True)
+    return learned.rows(terms, stems)
 
 
 _NEGATION_HASHES = np.array([murmurhash3_32(w, positive=True) for w in NEGATIONS], dtype=np.uint64)
@@ -390,6 +413,7 @@ def pair_features(a: SentenceRows, rows_a: np.ndarray, b: SentenceRows, rows_b: 
     columns += _one_sided(figures_shared, figures_a, figures_b)
     edits = np.array([_word_edits(a.tokens[i], b.tokens[j]) for i, j in pairs], dtype=float)
     columns.append(edits / np.maximum(np.maximum(length_a, length_b), 1))
+    columns += term_weights.pair_columns(a.learned[rows_a], b.learned[rows_b])
     return np.stack(columns, axis=1).astype(np.float64)
 
 
@@ -498,7 +522,8 @@ class SentenceModel:
         self.weights = weights if weights is not None else WordWeights({}, 1.0)
 
     @classmethod
-    def fit(cls, features: np.ndarray, labels: np.ndarray, weights: WordWeights, C: float = 1.0) -> "SentenceModel":
+    def fit(cls, features: np.ndarray, labels: np.ndarray, weights: WordWeights | None, C: float = 1.0
+            ) -> "SentenceModel":
         from sklearn.linear_model import LogisticRegression   # training only (benchmarks/msrp.py)
 
         mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-9
@@ -510,9 +535,14 @@ class SentenceModel:
         return 1.0 / (1.0 + np.exp(-z))
 
     def save(self, path: Path = MODEL_PATH, **provenance) -> None:
+        """The weights as JSON at ``path``; the learned term weights, if any, beside it (``TERMS_PATH``'s name)."""
+        learned = {}
+        if self.weights.learned is not None:
+            self.weights.learned.save(path.with_name(TERMS_PATH.name))
+            learned = {"learned_terms": TERMS_PATH.name}
         payload = {"features": list(FEATURES), "coefficients": self.coefficients.round(6).tolist(),
                    "intercept": round(self.intercept, 6), "mean": self.mean.round(6).tolist(),
-                   "scale": self.scale.round(6).tolist(), **provenance,
+                   "scale": self.scale.round(6).tolist(), **provenance, **learned,
                    "default_idf": self.weights.default, "idf": self.weights.idf}
         path.write_text(json.dumps(payload, indent=0, ensure_ascii=False) + "\n")
 
@@ -526,17 +556,19 @@ def _load(path: Path) -> SentenceModel:
     payload = json.loads(path.read_text(encoding="utf-8"))
     if payload["features"] != list(FEATURES) or "idf" not in payload:
         raise ValueError(f"{path}: built for other features; retrain with benchmarks/msrp.py --train-model")
+    learned = LearnedTerms.load(path.with_name(payload["learned_terms"])) if "learned_terms" in payload else None
     return SentenceModel(payload["coefficients"], payload["intercept"], payload["mean"], payload["scale"],
-                         WordWeights(payload["idf"], payload["default_idf"]))
+                         WordWeights(payload["idf"], payload["default_idf"], learned))
 
 
 def paraphrase_probability(pairs: Sequence[tuple[str, str]]) -> np.ndarray:
     """Probability that each (sentence, sentence) pair says the same thing, by the shipped
     sentence model (the one scans and ``dedup compare`` use; a scan aligns a pair at
-    ``sentence_probability``, 0.5 by default)::
+    ``sentence_probability``, 0.4 by default)::
 
-        >>> dedup.paraphrase_probability([("Meta cut 600 jobs.", "Meta laid off 600 people.")])  # doctest: +SKIP
-        array([0.71])
+        >>> dedup.paraphrase_probability([("Meta said on Wednesday it would cut 600 jobs in its AI unit.",
+        ...     "Meta told staff on Wednesday that 600 jobs in its AI unit would be cut.")])  # doctest: +SKIP
+        array([0.969])
     """
     pairs = list(pairs)
     if not pairs:
