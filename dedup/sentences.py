@@ -35,14 +35,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize
-from sklearn.utils import murmurhash3_32
 
 from . import term_weights
 from .arrays import locate
 from .evidence import distinctive, names, numbers, quotes
+from .sklearn_parts import ENGLISH_STOP_WORDS, murmurhash3_32   # not scikit-learn's package import: a second
 from .term_weights import TERMS_PATH, LearnedRows, LearnedTerms
 
 MODEL_PATH = Path(__file__).with_name("sentence_model.json")
@@ -192,7 +189,18 @@ def sublinear_idf(matrix: sp.csr_matrix, idf: np.ndarray | None) -> sp.csr_matri
     weighted.data = 1.0 + np.log(weighted.data)
     if idf is not None:
         weighted.data *= idf[weighted.indices]
-    return normalize(weighted)
+    return _unit_rows(weighted)
+
+
+def _unit_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """In place: each non-empty row divided by its L2 norm, to the bit as scikit-learn's ``normalize``
+    does it (squares in the data's type, summed in float64 in row order, quotients in float64)."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=(matrix.data * matrix.data).astype(np.float64),
+                                minlength=matrix.shape[0]))
+    norms[norms == 0] = 1.0
+    matrix.data = (matrix.data / norms[rows]).astype(matrix.data.dtype)
+    return matrix
 
 
 @dataclass(frozen=True)
@@ -516,6 +524,8 @@ class SentenceModel:
     @classmethod
     def fit(cls, features: np.ndarray, labels: np.ndarray, weights: WordWeights | None, C: float = 1.0
             ) -> "SentenceModel":
+        from sklearn.linear_model import LogisticRegression   # training only (benchmarks/msrp.py)
+
         mean, scale = features.mean(axis=0), features.std(axis=0) + 1e-9
         regression = LogisticRegression(C=C, max_iter=5000).fit((features - mean) / scale, labels)
         return cls(regression.coef_[0], regression.intercept_[0], mean, scale, weights)

@@ -11,7 +11,7 @@ from dedup.records import DUPLICATE, EXCERPT, PARAPHRASE
 from dedup.settings import ParaphraseSettings
 from synth import word_slice
 
-from .conftest import SEED_000, SEED_001, SEED_002, doc
+from .conftest import SEED_000, SEED_001, SEED_002, SEEDS, doc, seed_text
 
 # Real sentences from the seeds: 000's memo sentence and 001's retelling of it.
 MEMO_000 = ("In a private note shared with colleagues and later leaked to industry insiders, he likened the "
@@ -317,3 +317,44 @@ def test_a_pair_whose_verbatim_overlap_rules_out_a_paraphrase_is_not_aligned(see
     unknown, known = finder.compare_many([(a, b, None, None), (a, b, None, overlap)], context)
     assert len(unknown.alignments) >= 10            # every sentence of 000 aligns with itself
     assert known.alignments == () and known.similarity == unknown.similarity
+
+
+def test_a_full_scan_does_not_import_the_scikit_learn_package_yet_hashes_as_it_does():
+    # The stage's hashed columns and stop words are scikit-learn's own, loaded as leaf modules:
+    # the package import (scipy.stats and more) is over a second of a scan.
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom dedup import Scanner\nfrom dedup.load import load_path\n"
+            f"report = Scanner().scan(load_path({str(SEEDS)!r}))\n"
+            "print(sum(p.relation == 'paraphrase' for p in report.pairs), 'sklearn' in sys.modules)")
+    found, package = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                    check=True).stdout.split()
+    assert int(found) >= 1 and package == "False"
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    from sklearn.utils import murmurhash3_32
+
+    from dedup import sklearn_parts
+    text = seed_text(SEED_000)
+    assert [sklearn_parts.murmurhash3_32(w, positive=True) for w in text.split()] == \
+        [murmurhash3_32(w, positive=True) for w in text.split()]
+    assert sklearn_parts.ENGLISH_STOP_WORDS == ENGLISH_STOP_WORDS
+
+
+def test_sentence_rows_are_normalised_to_the_bit_as_scikit_learn_does():
+    from sklearn.preprocessing import normalize
+
+    from dedup.sentences import HashedTokens, counts, sublinear_idf
+    from dedup.text import sentences
+
+    text = seed_text(SEED_001)
+    words = HashedTokens.of([text[s:e] for s, e in sentences(text)] + [""])   # an empty row too
+    raw = counts(*words.chars(), words.n_rows)
+    idf = np.random.default_rng(1).uniform(1, 12, raw.shape[1]).astype(np.float32)
+    ours = sublinear_idf(raw, idf)
+    weighted = raw.copy()
+    weighted.data = (1.0 + np.log(weighted.data)) * idf[weighted.indices]
+    theirs = normalize(weighted)
+    assert ours.dtype == theirs.dtype == np.float32 and ours.nnz > 1000
+    assert (ours.indptr == theirs.indptr).all() and (ours.indices == theirs.indices).all()
+    assert (ours.data == theirs.data).all()

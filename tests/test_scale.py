@@ -250,6 +250,18 @@ def test_text_model_in_small_blocks_and_chunks_weighs_as_the_whole(newscycle, mo
     assert _same(whole.char_rows(np.array([5, 2, 5])), whole.char_rows(everyone)[[5, 2, 5]])
 
 
+def test_character_rows_kept_from_the_fit_are_those_made_again_from_the_texts(newscycle, monkeypatch):
+    texts = [d.text for d in newscycle]
+    kept = TextModel().fit(texts)
+    monkeypatch.setattr(dedup.paraphrase, "KEEP_CHAR_ENTRIES", kept.char_counts_.nnz - 1)   # one entry too many
+    made = TextModel().fit(texts)
+    assert kept.char_counts_ is not None and made.char_counts_ is None
+    some = np.array([7, 0, 7, len(texts) - 1])
+    assert _same(kept.char_rows(some), made.char_rows(some))
+    rows, cols = np.arange(len(texts) - 1), np.arange(1, len(texts))
+    assert np.array_equal(kept.cosines(rows, cols), made.cosines(rows, cols))
+
+
 def test_neighbour_scores_skip_only_pairs_that_cannot_reach_the_threshold(newscycle):
     model = TextModel().fit([d.text for d in newscycle])
     n = len(newscycle)
