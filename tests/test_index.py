@@ -432,8 +432,8 @@ def test_kept_shingles_bound_the_aligner_s_seeds_under_any_chrome(seeds):
     from collections import Counter
 
     from dedup.core import Context, verify_verbatim
-    from dedup.index.prepare import all_shingles, analyze_for_verification, analyze_with_chrome, seeds as seeds_of, \
-        short_lines
+    from dedup.index.prepare import all_shingles, analyze_for_verification, analyze_with_chrome, has_seeds, \
+        seeds as seeds_of, short_lines
     context = Context()
     docs = site_stream(24, seed=5) + [Document(name, text) for name, text in seeds.items()]
     kept = {d.id: all_shingles(d, context) for d in docs}
@@ -449,6 +449,7 @@ def test_kept_shingles_bound_the_aligner_s_seeds_under_any_chrome(seeds):
             if a is not b:
                 bound = min(seeds_of(a.fingerprint.shingles, kept[b.id]), 2)
                 passages = bool(verify_verbatim(a, b, context).passages)
+                assert [has_seeds(a.fingerprint.shingles, kept[b.id], n) for n in (1, 2)] == [bound >= 1, bound >= 2]
                 assert bound == 2 or not passages
                 found[bound, passages] += 1
     assert found[0, False] and found[1, False] and found[2, True]
@@ -497,3 +498,26 @@ def test_a_candidate_ruled_out_by_its_kept_shingles_gets_the_verdict_verificatio
                 assert keeping.compare(incoming, other, set()).found == verifying.compare(incoming, other, set()).found
     assert keeping.counts["ruled out"] > 0 and keeping.counts["shingles checked"] > keeping.counts["ruled out"]
     assert not verifying.counts["shingles checked"]
+
+
+def test_short_lines_are_the_normalised_lines_of_few_words(seeds):
+    """The chrome counts are kept by a document's short lines; lines are passed over by their word
+    count before normalising them only where normalising cannot change it (ASCII).  Real text, also
+    with its spaces made non-breaking or zero-width and its quotes curly (NFKC and the folds apply)."""
+    from dedup.chrome import line_key
+    from dedup.core import Context
+    from dedup.index.prepare import short_lines
+    from dedup.text import lines
+    context = Context()
+    most = context.settings.chrome.repeat_max_words
+    docs = site_stream(30, seed=3) + [Document(n, t) for n, t in seeds.items()]
+    variants = {"nbsp": lambda t: t.replace(" ", "\u00a0"), "zero-width": lambda t: t.replace(" ", " \u200b "),
+                "curly": lambda t: t.replace("'", "\u2019").replace(" - ", " \u2014 "), "plain": lambda t: t}
+    found = 0
+    for doc in docs:
+        for change in variants.values():
+            text = change(doc.text)
+            expected = {k for k in (line_key(text[s:e]) for s, e in lines(text)) if k and len(k.split()) <= most}
+            assert set(short_lines(Document(doc.id, text), context)) == expected
+            found += len(expected)
+    assert found

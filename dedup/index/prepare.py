@@ -143,7 +143,7 @@ class Verifier:
         kept = self._shingles.get((other_id, digest))
         if kept is None:
             return False
-        enough = seeds(analysis.fingerprint.shingles, kept) >= self._seeds_needed
+        enough = has_seeds(analysis.fingerprint.shingles, kept, self._seeds_needed)
         self.counts.update(("shingles checked",) if enough else ("shingles checked", "ruled out"))
         return not enough
 
@@ -270,6 +270,17 @@ def all_shingles(doc: Document, context: Context, analysis: DocumentAnalysis | N
 def seeds(shingles: np.ndarray, kept: np.ndarray) -> int:
     """Pairs of positions with the same hash, one in ``shingles``, one in ``kept`` (sorted)."""
     return int((np.searchsorted(kept, shingles, side="right") - np.searchsorted(kept, shingles, side="left")).sum())
+
+
+def has_seeds(shingles: np.ndarray, kept: np.ndarray, needed: int) -> bool:
+    """``seeds(shingles, kept) >= needed``, searching ``kept`` once: each position of ``shingles``
+    found in it gives at least one seed, so only when fewer than ``needed`` are found are their
+    seeds counted."""
+    if not len(kept):
+        return needed <= 0
+    at = np.searchsorted(kept, shingles)
+    found = shingles[kept[np.minimum(at, len(kept) - 1)] == shingles]
+    return len(found) >= needed or seeds(found, kept) >= needed
 
 
 def ranked(hits: dict[str, int], limit: int) -> list[str]:
