@@ -47,7 +47,8 @@ from .postings import KEY
 CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
 ANALYSES_KEPT = 512   # indexed documents whose analysis is kept for the next comparisons
 MIN_AHEAD = 48    # documents in a batch before the worker is used
-CHUNK = 24        # documents per task: the first chunk is analysed here while the worker starts on the rest
+CHUNK = 24        # documents per task
+FIRST = 8         # documents analysed here while the worker starts on the next ones (its first task as small)
 _FOLD = np.uint64(32)
 
 
@@ -63,6 +64,7 @@ class Prepared:
     stored: np.ndarray | None = None        # bucket ids it is stored under (every other window)
     hits: dict[str, int] | None = None      # committed documents in its buckets (None: not looked up yet)
     checked: dict[str, "Comparison"] = field(default_factory=dict)   # the first of them, verified
+    record: StoredDocument | None = None    # the document as stored (digest, compressed text), made ahead
 
 
 @dataclass(frozen=True)
@@ -300,16 +302,17 @@ def prepare_ahead(docs: Sequence[Document], context: Context, verifier: Verifier
         lines = short_lines(doc, context)
         chrome = frozenset(key for key in lines if key in verifier.seen_chrome)
         query, stored = banding.query_and_stored(analysis.sketch)
-        verifier.remember(doc, StoredDocument.digest_of(doc.text), analysis)   # if it is admitted, it is a candidate
+        record = StoredDocument.of(doc, packed=True)
+        verifier.remember(doc, record.digest, analysis)   # if it is admitted, it is a candidate
         analysis = without_sketch(analysis)   # the bucket ids are made: the rest need not travel back
         if reader is None or query is None:
-            prepared.append(Prepared(lines, chrome, analysis, query, stored))
+            prepared.append(Prepared(lines, chrome, analysis, query, stored, record=record))
             continue
         hits = reader.lookup(query)
         hits.pop(doc.id, None)
         checked = {other_id: verifier.compare(analysis, other_id, set(lines))
                    for other_id in ranked(hits, candidates[i])}
-        prepared.append(Prepared(lines, chrome, analysis, query, stored, hits, checked))
+        prepared.append(Prepared(lines, chrome, analysis, query, stored, hits, checked, record))
     return prepared
 
 
@@ -339,13 +342,14 @@ class Preparer:
         worker = self._start()
         new_chrome = known_chrome - self._sent
         self._sent |= new_chrome
-        chunks = [docs[start:start + CHUNK] for start in range(CHUNK, len(docs), CHUNK)]
+        starts = [start for start in (FIRST, *range(2 * FIRST, len(docs), CHUNK)) if start < len(docs)]
+        chunks = [docs[start:end] for start, end in zip(starts, starts[1:] + [len(docs)])]
         # A thread writes while this one reads: requests and answers both outgrow a pipe's buffer.
         writer = threading.Thread(target=_send, args=(worker.stdin, chunks, new_chrome, self.share), daemon=True)
         writer.start()
         received, began, waited = 0, time.perf_counter(), 0.0
         try:
-            for doc in docs[:CHUNK]:   # meanwhile the worker starts on the next chunks
+            for doc in docs[:FIRST]:   # meanwhile the worker starts on the next chunks
                 yield Prepared(short_lines(doc, self.context))
             for _ in chunks:
                 asked = time.perf_counter()
