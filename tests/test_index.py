@@ -351,18 +351,23 @@ def test_add_all_with_a_worker_gives_the_verdicts_of_add_one_by_one(tmp_path):
     """The worker analyses, looks up and verifies ahead against the committed documents; the
     index keeps that work only where it still holds (no chrome change, no candidate in the open
     batch), so the verdicts are exactly those of ``add`` in one process."""
+    from dedup.index import prepare
     docs = site_stream(240, seed=8)
     with Index.open(tmp_path / "one-by-one.index", Settings.of(jobs=1)) as index:
         expected = []
         for start in range(0, len(docs), 80):
             with index.batch():
                 expected += [index.add(d) for d in docs[start:start + 80]]
-    with Index.open(tmp_path / "ahead.index", Settings.of(jobs=2)) as index:
-        found = []
-        for start in range(0, len(docs), 80):
-            found += index.add_all(docs[start:start + 80])
-        assert index._preparer._worker is not None   # the worker did take part
-    assert verdicts_of(found) == verdicts_of(expected)
+    # whichever share of the work the worker is given (analysing from the lead-th document of a
+    # group on, verifying a share of them), as the balance between the two processes moves it
+    for lead, share in ((prepare.FIRST, 1.0), (40, 0.0), (prepare.MAX_LEAD, 0.5)):
+        with Index.open(tmp_path / f"ahead-{lead}.index", Settings.of(jobs=2)) as index:
+            found = []
+            for start in range(0, len(docs), 80):
+                index._preparer.lead, index._preparer.share = lead, share
+                found += index.add_all(docs[start:start + 80])
+            assert index._preparer._worker is not None   # the worker did take part
+        assert verdicts_of(found) == verdicts_of(expected)
     relations = {v.relation for v in expected}
     assert {"new", "duplicate"} <= relations and len(relations) >= 3   # the stream has copies to find
 

@@ -49,6 +49,7 @@ ANALYSES_KEPT = 512   # indexed documents whose analysis is kept for the next co
 MIN_AHEAD = 48    # documents in a batch before the worker is used
 CHUNK = 24        # documents per task
 FIRST = 8         # documents analysed here while the worker starts on the next ones (its first task as small)
+MAX_LEAD = 128    # at most so many documents of a group analysed here when the worker falls behind
 _FOLD = np.uint64(32)
 
 
@@ -332,6 +333,7 @@ class Preparer:
         self._worker: subprocess.Popen | None = None
         self._sent: set[str] = set()   # chrome lines the worker was told of
         self.share = 0.5   # of the documents whose candidates the worker verifies (the rest: this process)
+        self.lead = FIRST   # documents of a group analysed here, while the worker starts on the next ones
         self.waited = [0.0, 0.0]   # seconds this process waited for the worker, of seconds handing out (benchmarks)
 
     def prepare(self, docs: Sequence[Document], known_chrome: set[str]) -> Iterator[Prepared]:
@@ -342,14 +344,15 @@ class Preparer:
         worker = self._start()
         new_chrome = known_chrome - self._sent
         self._sent |= new_chrome
-        starts = [start for start in (FIRST, *range(2 * FIRST, len(docs), CHUNK)) if start < len(docs)]
+        lead = self.lead
+        starts = [start for start in (lead, *range(lead + FIRST, len(docs), CHUNK)) if start < len(docs)]
         chunks = [docs[start:end] for start, end in zip(starts, starts[1:] + [len(docs)])]
         # A thread writes while this one reads: requests and answers both outgrow a pipe's buffer.
         writer = threading.Thread(target=_send, args=(worker.stdin, chunks, new_chrome, self.share), daemon=True)
         writer.start()
         received, began, waited = 0, time.perf_counter(), 0.0
         try:
-            for doc in docs[:FIRST]:   # meanwhile the worker starts on the next chunks
+            for doc in docs[:lead]:   # meanwhile the worker starts on the next chunks
                 yield Prepared(short_lines(doc, self.context))
             for _ in chunks:
                 asked = time.perf_counter()
@@ -371,12 +374,18 @@ class Preparer:
                 raise
 
     def _balance(self, idle: float) -> None:
-        """Give the worker less verifying when this process waited for it, more when it never did
-        (which process verifies changes no verdict)."""
+        """Give the worker less work when this process waited for it (less verifying; verifying none,
+        fewer documents to analyse), more when it never did (which process does what changes no verdict)."""
         if idle > 0.05:
-            self.share = max(0.0, self.share - 0.125)
+            if self.share > 0:
+                self.share = max(0.0, self.share - 0.125)
+            else:
+                self.lead = min(MAX_LEAD, self.lead + FIRST)
         elif idle < 0.01:
-            self.share = min(1.0, self.share + 0.125)
+            if self.lead > FIRST:
+                self.lead -= FIRST
+            else:
+                self.share = min(1.0, self.share + 0.125)
 
     def close(self) -> None:
         if self._worker is not None:
