@@ -319,6 +319,7 @@ def test_in_memory_postings_answer_as_a_plain_dict_would(seeds):
 
     context, rng = Context(), random.Random(2)
     postings, plain = Postings(buffer_size=3000), {}
+    queries, found, most_runs = [], 0, 0
     texts = [edit_words(seeds[name], rate, rng) for name in seeds for rate in (0.0, 0.05, 0.2, 0.5)] * 3
     for doc, text in enumerate(texts):
         buckets = buckets_of(text, all_windows=False)
@@ -328,7 +329,15 @@ def test_in_memory_postings_answer_as_a_plain_dict_would(seeds):
         query = buckets_of(texts[doc // 2], all_windows=True)
         docs, counts = postings.lookup(query)
         assert dict(zip(docs.tolist(), counts.tolist())) == Counter(d for b in query.tolist() for d in plain.get(b, []))
-    assert len(postings) == sum(len(v) for v in plain.values()) and len(postings._runs) >= 1
+        queries.append(query)
+        most_runs = max(most_runs, len(postings._runs))
+        if doc % 7 == 6:   # several documents looked up together: each gets what it gets alone
+            together = postings.lookup_many(queries)
+            assert [(d.tolist(), c.tolist()) for d, c in together] == \
+                [(d.tolist(), c.tolist()) for d, c in map(postings.lookup, queries)]
+            found += sum(len(d) for d, _ in together)
+            queries = []
+    assert found and len(postings) == sum(len(v) for v in plain.values()) and most_runs >= 2
 
 
 # -- documents analysed ahead in a worker process (Index.add_all) ---------------------------

@@ -126,17 +126,29 @@ class Postings:
 
     def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(document keys, how many of the ``query`` buckets (distinct) each is in)."""
-        query = np.asarray(query, dtype=KEY)
-        query = query[self._occupied.may_hold(query)]
-        found = [run.find(query) for run in self._runs] if len(query) else []
+        return self.lookup_many([query])[0]
+
+    def lookup_many(self, queries: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``lookup`` of each query, all searched together: each run is searched once for all of
+        them (the fixed cost of a numpy call is most of a lookup's cost for one document)."""
+        query = np.concatenate([np.asarray(q, dtype=KEY) for q in queries]) if queries else np.empty(0, KEY)
+        asker = np.repeat(np.arange(len(queries), dtype=np.uint64), [len(q) for q in queries])
+        wanted = self._occupied.may_hold(query)
+        query, asker = query[wanted], asker[wanted]
+        found = [run.find(query, asker) for run in self._runs] if len(query) else []
         if self._buffer.size:
-            extra = self._buffer.lookup(query.tolist())
-            if extra:
-                found.append(np.asarray(extra, dtype=DOC))
-        found = [docs for docs in found if len(docs)]
+            for i, one in enumerate(queries):
+                extra = self._buffer.lookup(query[asker == i].tolist())
+                if extra:
+                    found.append((np.full(len(extra), i, dtype=np.uint64), np.asarray(extra, dtype=DOC)))
+        found = [pair for pair in found if len(pair[0])]
         if not found:
-            return np.empty(0, dtype=DOC), np.empty(0, dtype=np.int64)
-        return counted(np.concatenate(found))
+            return [(np.empty(0, dtype=DOC), np.empty(0, dtype=np.int64)) for _ in queries]
+        # one number per (query, document): the query in the high 32 bits, so sorting groups by query
+        pairs, counts = counted(np.concatenate([(a << np.uint64(32)) | d.astype(np.uint64) for a, d in found]))
+        bounds = np.searchsorted(pairs >> np.uint64(32), np.arange(len(queries) + 1, dtype=np.uint64))
+        docs = (pairs & np.uint64(0xFFFFFFFF)).astype(DOC)
+        return [(docs[lo:hi], counts[lo:hi]) for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
 
     def _seal(self) -> None:
         if not self._buffer.size:
@@ -178,14 +190,15 @@ class Run:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def find(self, query: np.ndarray) -> np.ndarray:
-        """The documents of every posting whose bucket is in ``query`` (distinct buckets)."""
+    def find(self, query: np.ndarray, asker: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For every posting whose bucket is in ``query`` (each query's buckets distinct): who asked
+        for it (``asker`` of that bucket) and its document."""
         slots = query >> self.shift
         lo, hi = self.starts[slots].astype(np.int64), self.starts[slots + 1].astype(np.int64)
         some = hi > lo
         if not some.any():
-            return np.empty(0, dtype=DOC)
+            return asker[:0], np.empty(0, dtype=DOC)
         lo, sizes = lo[some], (hi - lo)[some]
         at = _ranges(lo, sizes)
-        hit = at[self.keys[at] == np.repeat(query[some], sizes)]
-        return self.docs[hit]
+        hit = self.keys[at] == np.repeat(query[some], sizes)
+        return np.repeat(asker[some], sizes)[hit], self.docs[at[hit]]

@@ -299,21 +299,23 @@ def prepare_ahead(docs: Sequence[Document], context: Context, verifier: Verifier
     verify its first ``candidates[i]`` candidates."""
     _assume_chrome(context, verifier.seen_chrome)
     prepared = []
-    for i, (doc, analysis) in enumerate(zip(docs, analyze_many(docs, context))):
+    for doc, analysis in zip(docs, analyze_many(docs, context)):
         lines = short_lines(doc, context)
         chrome = frozenset(key for key in lines if key in verifier.seen_chrome)
         query, stored = banding.query_and_stored(analysis.sketch)
         record = StoredDocument.of(doc, packed=True)
         verifier.remember(doc, record.digest, analysis)   # if it is admitted, it is a candidate
         analysis = without_sketch(analysis)   # the bucket ids are made: the rest need not travel back
-        if reader is None or query is None:
-            prepared.append(Prepared(lines, chrome, analysis, query, stored, record=record))
-            continue
-        hits = reader.lookup(query)
-        hits.pop(doc.id, None)
-        checked = {other_id: verifier.compare(analysis, other_id, set(lines))
+        prepared.append(Prepared(lines, chrome, analysis, query, stored, record=record))
+    if reader is None:
+        return prepared
+    asked = [i for i, p in enumerate(prepared) if p.query is not None]
+    for i, hits in zip(asked, reader.lookup_many([prepared[i].query for i in asked])):
+        hits.pop(docs[i].id, None)
+        lines = set(prepared[i].lines)
+        checked = {other_id: verifier.compare(prepared[i].analysis, other_id, lines)
                    for other_id in ranked(hits, candidates[i])}
-        prepared.append(Prepared(lines, chrome, analysis, query, stored, hits, checked, record))
+        prepared[i] = replace(prepared[i], hits=hits, checked=checked)
     return prepared
 
 
