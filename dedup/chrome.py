@@ -203,7 +203,12 @@ class ChromeDetector:
     @staticmethod
     def _short_lines(doc: Document, max_words: int):
         for start, end in lines(doc.text):
-            key = line_key(doc.text[start:end])
+            line = doc.text[start:end]
+            # An ASCII line's key has as many words as the line (normalising only folds case and
+            # spaces, a link stays one word): a paragraph is passed over without normalising it.
+            if line.isascii() and len(line.split(None, max_words)) > max_words:
+                continue
+            key = line_key(line)
             if key and len(key.split()) <= max_words:
                 yield key, (start, end)
 

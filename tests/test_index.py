@@ -302,7 +302,7 @@ def test_a_line_repeated_in_enough_indexed_documents_is_chrome_in_filter_as_in_s
         assert verdict.matches[0][0] == "site-0"
 
 
-def test_in_memory_postings_answer_as_a_plain_dict_would(seeds):
+def test_in_memory_postings_answer_as_a_plain_dict_would(seeds, monkeypatch):
     """The bucket -> documents index (sorted runs merged as they grow, plus a dict buffer) finds
     exactly the documents a dict of lists finds, with the same counts, whatever was sealed or merged."""
     import random
@@ -310,8 +310,9 @@ def test_in_memory_postings_answer_as_a_plain_dict_would(seeds):
 
     from dedup.core import Context, analyze
     from dedup.index import bucket_ids
-    from dedup.index.postings import Postings
+    from dedup.index.postings import Postings, Run
     from synth import edit_words
+    monkeypatch.setattr(Run, "COUNTED", 997)   # a run's directory counted in several slices
 
     def buckets_of(text: str, all_windows: bool):
         sketch = analyze(Document("x", text), context).sketch
@@ -319,6 +320,7 @@ def test_in_memory_postings_answer_as_a_plain_dict_would(seeds):
 
     context, rng = Context(), random.Random(2)
     postings, plain = Postings(buffer_size=3000), {}
+    queries, found, most_runs = [], 0, 0
     texts = [edit_words(seeds[name], rate, rng) for name in seeds for rate in (0.0, 0.05, 0.2, 0.5)] * 3
     for doc, text in enumerate(texts):
         buckets = buckets_of(text, all_windows=False)
@@ -328,7 +330,15 @@ def test_in_memory_postings_answer_as_a_plain_dict_would(seeds):
         query = buckets_of(texts[doc // 2], all_windows=True)
         docs, counts = postings.lookup(query)
         assert dict(zip(docs.tolist(), counts.tolist())) == Counter(d for b in query.tolist() for d in plain.get(b, []))
-    assert len(postings) == sum(len(v) for v in plain.values()) and len(postings._runs) >= 1
+        queries.append(query)
+        most_runs = max(most_runs, len(postings._runs))
+        if doc % 7 == 6:   # several documents looked up together: each gets what it gets alone
+            together = postings.lookup_many(queries)
+            assert [(d.tolist(), c.tolist()) for d, c in together] == \
+                [(d.tolist(), c.tolist()) for d, c in map(postings.lookup, queries)]
+            found += sum(len(d) for d, _ in together)
+            queries = []
+    assert found and len(postings) == sum(len(v) for v in plain.values()) and most_runs >= 2
 
 
 # -- documents analysed ahead in a worker process (Index.add_all) ---------------------------
@@ -351,18 +361,23 @@ def test_add_all_with_a_worker_gives_the_verdicts_of_add_one_by_one(tmp_path):
     """The worker analyses, looks up and verifies ahead against the committed documents; the
     index keeps that work only where it still holds (no chrome change, no candidate in the open
     batch), so the verdicts are exactly those of ``add`` in one process."""
+    from dedup.index import prepare
     docs = site_stream(240, seed=8)
     with Index.open(tmp_path / "one-by-one.index", Settings.of(jobs=1)) as index:
         expected = []
         for start in range(0, len(docs), 80):
             with index.batch():
                 expected += [index.add(d) for d in docs[start:start + 80]]
-    with Index.open(tmp_path / "ahead.index", Settings.of(jobs=2)) as index:
-        found = []
-        for start in range(0, len(docs), 80):
-            found += index.add_all(docs[start:start + 80])
-        assert index._preparer._worker is not None   # the worker did take part
-    assert verdicts_of(found) == verdicts_of(expected)
+    # whichever share of the work the worker is given (analysing from the lead-th document of a
+    # group on, verifying a share of them), as the balance between the two processes moves it
+    for lead, share in ((prepare.FIRST, 1.0), (40, 0.0), (prepare.MAX_LEAD, 0.5)):
+        with Index.open(tmp_path / f"ahead-{lead}.index", Settings.of(jobs=2)) as index:
+            found = []
+            for start in range(0, len(docs), 80):
+                index._preparer.lead, index._preparer.share = lead, share
+                found += index.add_all(docs[start:start + 80])
+            assert index._preparer._worker is not None   # the worker did take part
+        assert verdicts_of(found) == verdicts_of(expected)
     relations = {v.relation for v in expected}
     assert {"new", "duplicate"} <= relations and len(relations) >= 3   # the stream has copies to find
 
@@ -432,8 +447,8 @@ def test_kept_shingles_bound_the_aligner_s_seeds_under_any_chrome(seeds):
     from collections import Counter
 
     from dedup.core import Context, verify_verbatim
-    from dedup.index.prepare import all_shingles, analyze_for_verification, analyze_with_chrome, seeds as seeds_of, \
-        short_lines
+    from dedup.index.prepare import all_shingles, analyze_for_verification, analyze_with_chrome, has_seeds, \
+        seeds as seeds_of, short_lines
     context = Context()
     docs = site_stream(24, seed=5) + [Document(name, text) for name, text in seeds.items()]
     kept = {d.id: all_shingles(d, context) for d in docs}
@@ -449,6 +464,7 @@ def test_kept_shingles_bound_the_aligner_s_seeds_under_any_chrome(seeds):
             if a is not b:
                 bound = min(seeds_of(a.fingerprint.shingles, kept[b.id]), 2)
                 passages = bool(verify_verbatim(a, b, context).passages)
+                assert [has_seeds(a.fingerprint.shingles, kept[b.id], n) for n in (1, 2)] == [bound >= 1, bound >= 2]
                 assert bound == 2 or not passages
                 found[bound, passages] += 1
     assert found[0, False] and found[1, False] and found[2, True]
@@ -497,3 +513,26 @@ def test_a_candidate_ruled_out_by_its_kept_shingles_gets_the_verdict_verificatio
                 assert keeping.compare(incoming, other, set()).found == verifying.compare(incoming, other, set()).found
     assert keeping.counts["ruled out"] > 0 and keeping.counts["shingles checked"] > keeping.counts["ruled out"]
     assert not verifying.counts["shingles checked"]
+
+
+def test_short_lines_are_the_normalised_lines_of_few_words(seeds):
+    """The chrome counts are kept by a document's short lines; lines are passed over by their word
+    count before normalising them only where normalising cannot change it (ASCII).  Real text, also
+    with its spaces made non-breaking or zero-width and its quotes curly (NFKC and the folds apply)."""
+    from dedup.chrome import line_key
+    from dedup.core import Context
+    from dedup.index.prepare import short_lines
+    from dedup.text import lines
+    context = Context()
+    most = context.settings.chrome.repeat_max_words
+    docs = site_stream(30, seed=3) + [Document(n, t) for n, t in seeds.items()]
+    variants = {"nbsp": lambda t: t.replace(" ", "\u00a0"), "zero-width": lambda t: t.replace(" ", " \u200b "),
+                "curly": lambda t: t.replace("'", "\u2019").replace(" - ", " \u2014 "), "plain": lambda t: t}
+    found = 0
+    for doc in docs:
+        for change in variants.values():
+            text = change(doc.text)
+            expected = {k for k in (line_key(text[s:e]) for s, e in lines(text)) if k and len(k.split()) <= most}
+            assert set(short_lines(Document(doc.id, text), context)) == expected
+            found += len(expected)
+    assert found

@@ -40,7 +40,7 @@ from ..records import DUPLICATE, EXCERPT, OVERLAP, Document
 from ..settings import Settings
 from .backend import (Batch, Conflict, Entry, IndexBackend, IndexDamaged, IndexError_, IndexLocked, IndexMismatch,
                       IndexUnreachable, NoSpace, StoredDocument)
-from .postings import BucketMap
+from .postings import KEY, BucketMap
 from .prepare import (CONTAINS, Banding, Prepared, Preparer, Verifier, analyze_with_chrome, bucket_ids,  # noqa: F401
                       line_hash, ranked, short_lines)
 
@@ -52,6 +52,7 @@ NEW = "new"
 ALREADY_SEEN = "already_seen"
 DUPLICATE_RELATIONS = (DUPLICATE, EXCERPT, ALREADY_SEEN)
 T = TypeVar("T")
+_PENDING_SHIFT = KEY(12)
 
 
 @dataclass(frozen=True)
@@ -91,16 +92,22 @@ class _Pending:
         self.batch = Batch()
         self.docs: dict[str, StoredDocument] = {}
         self.postings = BucketMap()
+        # Most buckets a document is looked up by hold none of the batch's: a small map (one flag per
+        # 4,096 bucket ids, ~10% set by a batch of 256 articles) says so without a Python integer for each.
+        self.occupied = np.zeros(1 << 20, dtype=bool)
         self.lines: Counter[int] = Counter()
 
     def add(self, entry: Entry) -> None:
         self.batch.entries.append(entry)
         self.docs[entry.doc.id] = entry.doc
         self.postings.add(entry.doc.id, entry.buckets.tolist())
+        self.occupied[entry.buckets >> _PENDING_SHIFT] = True
         self.lines.update(entry.lines.tolist())
 
     def lookup(self, buckets: np.ndarray, hits: dict[str, int]) -> None:
-        found = Counter(self.postings.lookup(buckets.tolist()))
+        if not self.docs:
+            return
+        found = Counter(self.postings.lookup(buckets[self.occupied[buckets >> _PENDING_SHIFT]].tolist()))
         for doc_id, count in found.items():
             hits[doc_id] = max(hits.get(doc_id, 0), count)
 
@@ -258,7 +265,7 @@ class Index:
         verdict, judged = self._judge(doc, prepared)
         if verdict.is_duplicate or judged is None:
             return verdict
-        stored = StoredDocument.of(doc)
+        stored = prepared.record if prepared is not None and prepared.record is not None else StoredDocument.of(doc)
         self._pending.add(Entry(stored, judged.stored, np.array(sorted(judged.lines.values()), dtype=np.int64)))
         self._verifier.remember(doc, stored.digest, judged.analysis, judged.lines, judged.chrome)
         return Verdict(verdict.doc_id, verdict.relation, verdict.matches, added=True)
@@ -284,8 +291,9 @@ class Index:
 
         A document ``prepared`` ahead keeps its analysis when the chrome it assumed is the
         chrome the index's counts give now; otherwise it is analysed again here."""
-        stored = self._stored(doc.id)
-        if stored is not None and stored.digest == StoredDocument.digest_of(doc.text):
+        stored = self._digest(doc.id)   # of an indexed version of it (its text is not read)
+        digest = prepared.record.digest if prepared is not None and prepared.record is not None else None
+        if stored is not None and stored == (digest or StoredDocument.digest_of(doc.text)):
             return Verdict(doc.id, ALREADY_SEEN, [(doc.id, 1.0)]), None
         if prepared is None:
             prepared = Prepared(short_lines(doc, self.context))

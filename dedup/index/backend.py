@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Protocol, Sequence
 
 import numpy as np
@@ -84,26 +84,29 @@ class StoredDocument:
     date: str | None = None
     url: str | None = None
     source: str | None = None
+    packed: bytes = field(default=b"", compare=False, repr=False)   # the text compressed, if done ahead
 
     @staticmethod
     def digest_of(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @classmethod
-    def of(cls, doc: Document) -> "StoredDocument":
-        return cls(id=doc.id, text=doc.text, digest=cls.digest_of(doc.text), title=doc.title, date=doc.date,
-                   url=doc.url, source=doc.source)
+    def of(cls, doc: Document, *, packed: bool = False) -> "StoredDocument":
+        """``doc`` as stored; ``packed``: its text compressed now (by the worker analysing it ahead)."""
+        stored = cls(id=doc.id, text=doc.text, digest=cls.digest_of(doc.text), title=doc.title, date=doc.date,
+                     url=doc.url, source=doc.source)
+        return replace(stored, packed=stored.pack_text()) if packed else stored
 
     def to_document(self) -> Document:
         return Document(id=self.id, text=self.text, title=self.title, date=self.date, url=self.url,
                         source=self.source)
 
     def pack_text(self) -> bytes:
-        return zlib.compress(self.text.encode("utf-8"), 6)
+        return self.packed or zlib.compress(self.text.encode("utf-8"), 6)
 
     def pack_meta(self) -> str:
         meta = asdict(self)
-        del meta["text"], meta["id"], meta["digest"]
+        del meta["text"], meta["id"], meta["digest"], meta["packed"]
         return json.dumps({k: v for k, v in meta.items() if v}, sort_keys=True)
 
     @classmethod

@@ -47,7 +47,9 @@ from .postings import KEY
 CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
 ANALYSES_KEPT = 512   # indexed documents whose analysis is kept for the next comparisons
 MIN_AHEAD = 48    # documents in a batch before the worker is used
-CHUNK = 24        # documents per task: the first chunk is analysed here while the worker starts on the rest
+CHUNK = 24        # documents per task
+FIRST = 8         # documents analysed here while the worker starts on the next ones (its first task as small)
+MAX_LEAD = 128    # at most so many documents of a group analysed here when the worker falls behind
 _FOLD = np.uint64(32)
 
 
@@ -63,6 +65,7 @@ class Prepared:
     stored: np.ndarray | None = None        # bucket ids it is stored under (every other window)
     hits: dict[str, int] | None = None      # committed documents in its buckets (None: not looked up yet)
     checked: dict[str, "Comparison"] = field(default_factory=dict)   # the first of them, verified
+    record: StoredDocument | None = None    # the document as stored (digest, compressed text), made ahead
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,7 @@ class Verifier:
         kept = self._shingles.get((other_id, digest))
         if kept is None:
             return False
-        enough = seeds(analysis.fingerprint.shingles, kept) >= self._seeds_needed
+        enough = has_seeds(analysis.fingerprint.shingles, kept, self._seeds_needed)
         self.counts.update(("shingles checked",) if enough else ("shingles checked", "ruled out"))
         return not enough
 
@@ -272,6 +275,17 @@ def seeds(shingles: np.ndarray, kept: np.ndarray) -> int:
     return int((np.searchsorted(kept, shingles, side="right") - np.searchsorted(kept, shingles, side="left")).sum())
 
 
+def has_seeds(shingles: np.ndarray, kept: np.ndarray, needed: int) -> bool:
+    """``seeds(shingles, kept) >= needed``, searching ``kept`` once: each position of ``shingles``
+    found in it gives at least one seed, so only when fewer than ``needed`` are found are their
+    seeds counted."""
+    if not len(kept):
+        return needed <= 0
+    at = np.searchsorted(kept, shingles)
+    found = shingles[kept[np.minimum(at, len(kept) - 1)] == shingles]
+    return len(found) >= needed or seeds(found, kept) >= needed
+
+
 def ranked(hits: dict[str, int], limit: int) -> list[str]:
     """The candidates verified: those in most of the document's buckets first (ties by id)."""
     return sorted(hits, key=lambda k: (-hits[k], k))[:limit]
@@ -285,20 +299,23 @@ def prepare_ahead(docs: Sequence[Document], context: Context, verifier: Verifier
     verify its first ``candidates[i]`` candidates."""
     _assume_chrome(context, verifier.seen_chrome)
     prepared = []
-    for i, (doc, analysis) in enumerate(zip(docs, analyze_many(docs, context))):
+    for doc, analysis in zip(docs, analyze_many(docs, context)):
         lines = short_lines(doc, context)
         chrome = frozenset(key for key in lines if key in verifier.seen_chrome)
         query, stored = banding.query_and_stored(analysis.sketch)
-        verifier.remember(doc, StoredDocument.digest_of(doc.text), analysis)   # if it is admitted, it is a candidate
+        record = StoredDocument.of(doc, packed=True)
+        verifier.remember(doc, record.digest, analysis)   # if it is admitted, it is a candidate
         analysis = without_sketch(analysis)   # the bucket ids are made: the rest need not travel back
-        if reader is None or query is None:
-            prepared.append(Prepared(lines, chrome, analysis, query, stored))
-            continue
-        hits = reader.lookup(query)
-        hits.pop(doc.id, None)
-        checked = {other_id: verifier.compare(analysis, other_id, set(lines))
+        prepared.append(Prepared(lines, chrome, analysis, query, stored, record=record))
+    if reader is None:
+        return prepared
+    asked = [i for i, p in enumerate(prepared) if p.query is not None]
+    for i, hits in zip(asked, reader.lookup_many([prepared[i].query for i in asked])):
+        hits.pop(docs[i].id, None)
+        lines = set(prepared[i].lines)
+        checked = {other_id: verifier.compare(prepared[i].analysis, other_id, lines)
                    for other_id in ranked(hits, candidates[i])}
-        prepared.append(Prepared(lines, chrome, analysis, query, stored, hits, checked))
+        prepared[i] = replace(prepared[i], hits=hits, checked=checked)
     return prepared
 
 
@@ -318,6 +335,7 @@ class Preparer:
         self._worker: subprocess.Popen | None = None
         self._sent: set[str] = set()   # chrome lines the worker was told of
         self.share = 0.5   # of the documents whose candidates the worker verifies (the rest: this process)
+        self.lead = FIRST   # documents of a group analysed here, while the worker starts on the next ones
         self.waited = [0.0, 0.0]   # seconds this process waited for the worker, of seconds handing out (benchmarks)
 
     def prepare(self, docs: Sequence[Document], known_chrome: set[str]) -> Iterator[Prepared]:
@@ -328,13 +346,15 @@ class Preparer:
         worker = self._start()
         new_chrome = known_chrome - self._sent
         self._sent |= new_chrome
-        chunks = [docs[start:start + CHUNK] for start in range(CHUNK, len(docs), CHUNK)]
+        lead = self.lead
+        starts = [start for start in (lead, *range(lead + FIRST, len(docs), CHUNK)) if start < len(docs)]
+        chunks = [docs[start:end] for start, end in zip(starts, starts[1:] + [len(docs)])]
         # A thread writes while this one reads: requests and answers both outgrow a pipe's buffer.
         writer = threading.Thread(target=_send, args=(worker.stdin, chunks, new_chrome, self.share), daemon=True)
         writer.start()
         received, began, waited = 0, time.perf_counter(), 0.0
         try:
-            for doc in docs[:CHUNK]:   # meanwhile the worker starts on the next chunks
+            for doc in docs[:lead]:   # meanwhile the worker starts on the next chunks
                 yield Prepared(short_lines(doc, self.context))
             for _ in chunks:
                 asked = time.perf_counter()
@@ -356,12 +376,18 @@ class Preparer:
                 raise
 
     def _balance(self, idle: float) -> None:
-        """Give the worker less verifying when this process waited for it, more when it never did
-        (which process verifies changes no verdict)."""
+        """Give the worker less work when this process waited for it (less verifying; verifying none,
+        fewer documents to analyse), more when it never did (which process does what changes no verdict)."""
         if idle > 0.05:
-            self.share = max(0.0, self.share - 0.125)
+            if self.share > 0:
+                self.share = max(0.0, self.share - 0.125)
+            else:
+                self.lead = min(MAX_LEAD, self.lead + FIRST)
         elif idle < 0.01:
-            self.share = min(1.0, self.share + 0.125)
+            if self.lead > FIRST:
+                self.lead -= FIRST
+            else:
+                self.share = min(1.0, self.share + 0.125)
 
     def close(self) -> None:
         if self._worker is not None:

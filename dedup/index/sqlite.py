@@ -184,9 +184,15 @@ class SQLiteBackend:
     # -- reading -----------------------------------------------------------------
 
     def lookup(self, buckets: np.ndarray) -> dict[str, int]:
+        return self.lookup_many([buckets])[0]
+
+    def lookup_many(self, queries: list[np.ndarray]) -> list[dict[str, int]]:
+        """``lookup`` of each of ``queries``, searched together."""
         if not self._in_transaction:
             self._sync()
-        keys, counts = self.postings.lookup(buckets)
+        return [self._documents(keys, counts) for keys, counts in self.postings.lookup_many(queries)]
+
+    def _documents(self, keys: np.ndarray, counts: np.ndarray) -> dict[str, int]:
         found: dict[str, int] = {}
         ids = self._ids
         for key, count in zip(keys.tolist(), counts.tolist()):
