@@ -56,6 +56,7 @@ from ..records import Document, LoadWarning, ScanReport, Skipped, Source
 from ..settings import Section, Settings, param
 from . import EngineResult
 from .components import connected_components
+from .spark_lineage import distributed_lineage
 from .datasets import DATASETS, document_row, pair_row, parents_of, reject_row, skipped_row, source_row, write_counts
 
 log = logging.getLogger(__name__)
@@ -292,6 +293,14 @@ class ExecutorScanner(Scanner):
         found = dict(both.mapPartitions(lambda items: align_partition(items, shared.value, settings)).collect())
         self.engine.counts["aligned_pairs"] = self.engine.counts.get("aligned_pairs", 0) + len(jobs)
         return [found[n] for n in range(len(jobs))]
+
+    def lineage(self, analyses, pairs):
+        """Lineage on the executors (``spark_lineage``): the pairs joined with their documents'
+        metadata from the kept analyses, not from the driver's."""
+        start = time.perf_counter()   # inside the driver step: timed, its shuffles counted there
+        found = distributed_lineage(self.settings.lineage, self.kept, list(pairs), self.engine.partitions)
+        self.engine.timings["lineage (in driver)"] = round(time.perf_counter() - start, 2)
+        return found
 
 
 # -- families, on executors ------------------------------------------------------------
