@@ -10,7 +10,8 @@ each call runs and what is shuffled between them:
       chrome: count short lines per document (reduceByKey)  -> Context, broadcast
       ``core.analyze`` each document once, batched          -> analyses (kept, spilled to disk)
                                                                and LSH keys (``candidates.bucket_keys``)
-      groupBy bucket (oversized buckets capped, counted)    -> verbatim candidate pairs
+      bucket keys as numpy arrays, paired per bucket partition -> verbatim candidate pairs
+        by ``candidates.NumpyEngine`` (oversized buckets chained, counted)
       each candidate pair joined with its two analyses      -> ``core.verify_verbatim``
     on the driver (``Scanner.conclude``, the local engine's own code):
       the analyses and the verbatim evidence collected from the executors (nothing analysed
@@ -46,7 +47,7 @@ from typing import Iterable, Iterator
 import numpy as np
 from pyspark import StorageLevel
 
-from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, banding, bucket_keys
+from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, NumpyEngine, banding, bucket_keys
 from ..chrome import ChromeDetector
 from ..core import Context, DocumentAnalysis, PairEvidence, analyze, verify_verbatim
 from ..lineage import assemble_families, family_links
@@ -219,18 +220,65 @@ def analyses_of(keyed):
     return keyed.mapValues(lambda found: found.analysis)
 
 
-# -- candidate pairs from buckets ---------------------------------------------------
+# -- candidate pairs from buckets: numpy arrays shuffled, not one row per posting ------------
 
-def pairs_of_bucket(members: Iterable[str], cap: int, oversized) -> list[tuple[str, str]]:
-    """All pairs of a bucket's documents, or, past ``cap`` documents, a chain through them
-    (``candidates.NumpyEngine``'s rule: the family stays connected, the stage stays linear)."""
-    docs = sorted(set(members))
-    if len(docs) < 2:
-        return []
-    if len(docs) > cap:
-        oversized.add(1)
-        return list(zip(docs[:-1], docs[1:]))
-    return [(docs[x], docs[y]) for x in range(len(docs)) for y in range(x + 1, len(docs))]
+DOCUMENTS_PER_LSH_PARTITION = 2000   # ~700 postings a document: ~1.4 M postings (~25 MB) a bucket partition
+
+
+def postings_by_partition(items: Iterable[tuple[int, np.ndarray]], parts: int) -> Iterator[tuple[int, tuple]]:
+    """A partition's postings, (bucket keys, document numbers) as two arrays per target partition
+    (key modulo ``parts``): the shuffle moves a few arrays per pair of partitions, not a Python
+    row per posting (69 M of them at 100k articles)."""
+    numbers, keys = [], []
+    for number, found in items:
+        keys.append(found)
+        numbers.append(np.full(len(found), number, dtype=np.int64))
+    if not keys:
+        return
+    keys, numbers = np.concatenate(keys), np.concatenate(numbers)
+    target = (keys % np.uint64(parts)).astype(np.int64)
+    order = np.argsort(target, kind="stable")
+    bounds = np.searchsorted(target[order], np.arange(parts + 1))
+    for part in range(parts):
+        chosen = order[bounds[part]:bounds[part + 1]]
+        if len(chosen):
+            yield part, (keys[chosen], numbers[chosen])
+
+
+def bucket_pairs(chunks: Iterable[tuple[int, tuple[np.ndarray, np.ndarray]]], engine: NumpyEngine,
+                 total: int) -> Iterator[tuple[str, object]]:
+    """The candidate pairs of one partition's buckets, by the local engine's own rule
+    (``candidates.NumpyEngine``: all pairs of a bucket's documents, a chain past ``max_bucket``),
+    as codes ``i * total + j`` of document numbers; and the partition's bucket counts."""
+    chunks = [chunk for _, chunk in chunks]
+    if not chunks:
+        return
+    keys = np.concatenate([k for k, _ in chunks])
+    numbers = np.concatenate([n for _, n in chunks])
+    found: set[tuple[int, int]] = set()
+    engine._collect(keys, numbers, found)
+    order = np.lexsort((numbers, keys))   # each document once per bucket: a bucket's size counts documents
+    keys, numbers = keys[order], numbers[order]
+    once = np.r_[True, (keys[1:] != keys[:-1]) | (numbers[1:] != numbers[:-1])]
+    sizes = np.unique(keys[once], return_counts=True)[1]
+    sizes = sizes[sizes > 1]
+    yield "counts", (len(keys), len(sizes), int(sizes.max(initial=0)), int((sizes > engine.max_bucket).sum()))
+    yield "codes", np.fromiter((i * total + j for i, j in found), dtype=np.int64, count=len(found))
+
+
+def distinct_codes(chunks: Iterable[tuple[int, np.ndarray]]) -> Iterator[int]:
+    """One partition's pair codes, each once."""
+    codes = [c for _, c in chunks]
+    if codes:
+        yield from np.unique(np.concatenate(codes)).tolist()
+
+
+def by_code_partition(codes: np.ndarray, parts: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Pair codes split by code modulo ``parts`` (one pair found in several buckets meets itself)."""
+    for part in range(parts):
+        chosen = codes[codes % parts == part]
+        if len(chosen):
+            yield part, chosen
 
 
 # -- one document's candidate pairs, on an executor -----------------------------------
@@ -476,29 +524,38 @@ class SparkEngine:
                                        preservesPartitioning=True).persist(SPILL)
 
     def lsh_pairs(self, keyed):
-        """Verbatim candidates: documents sharing an LSH bucket (documents or windows table).  The
-        postings are grouped in the JVM (a DataFrame ``groupBy`` on the keys as longs): grouping
-        millions of them in Python workers was the step that grew fastest."""
-        from pyspark.sql import functions as F
-
+        """Verbatim candidates: documents sharing an LSH bucket (documents or windows table).
+        Documents are numbered in id order; each analyse partition sends its postings as numpy
+        arrays split by key to ``DOCUMENTS_PER_LSH_PARTITION``-sized bucket partitions, where
+        ``candidates.NumpyEngine`` pairs them (its cap, its chain: the local answers); the pair
+        codes are made distinct the same way and named by id again.  One Python row per posting
+        (a DataFrame groupBy of 69 M rows at 100k articles) was where the 100k run stalled."""
         sc = self.session().sparkContext
         cap = self.settings.candidates.max_bucket
-        oversized = sc.accumulator(0)
-        postings = self.session().createDataFrame(
-            keyed.flatMap(lambda kv: [(key, kv[0]) for key in kv[1].keys.view(np.int64).tolist()]),
-            "key long, id string")
-        buckets = (postings.groupBy("key").agg(F.collect_set("id").alias("ids"))
-                   .filter(F.size("ids") > 1).persist(SPILL))
-        colliding, largest = buckets.agg(F.count(F.lit(1)), F.max(F.size("ids"))).first()
-        pairs = (buckets.rdd.flatMap(lambda row: pairs_of_bucket(row.ids, cap, oversized))
-                 .distinct(self.partitions).persist(SPILL))
-        self.counts.update(lsh_keys=postings.count(), colliding_buckets=colliding, largest_bucket=largest or 0,
-                           lsh_candidates=pairs.count())
-        self.counts["oversized_buckets"] = oversized.value
-        if oversized.value:
+        ids = keyed.keys().sortBy(lambda doc_id: doc_id, numPartitions=self.partitions).zipWithIndex().persist(SPILL)
+        total = ids.count()
+        parts = max(self.partitions, -(-total // DOCUMENTS_PER_LSH_PARTITION))
+        numbered = keyed.mapValues(lambda found: found.keys).join(ids, self.partitions).values()   # (keys, number)
+        engine = NumpyEngine(self.settings.sketch.num_perm, cap)
+        found = (numbered.map(lambda kn: (kn[1], kn[0])).mapPartitions(lambda items: postings_by_partition(items, parts))
+                 .partitionBy(parts, lambda part: part).mapPartitions(lambda chunks: bucket_pairs(chunks, engine, total))
+                 .persist(SPILL))
+        counts = found.filter(lambda t: t[0] == "counts").values().collect()
+        codes = (found.filter(lambda t: t[0] == "codes").flatMap(lambda t: by_code_partition(t[1], parts))
+                 .partitionBy(parts, lambda part: part).mapPartitions(distinct_codes))
+        names = ids.map(lambda kv: (kv[1], kv[0]))
+        first = codes.map(lambda code: (code // total, code % total)).join(names, self.partitions)
+        pairs = (first.map(lambda kv: (kv[1][0], kv[1][1])).join(names, self.partitions)
+                 .map(lambda kv: (kv[1][0], kv[1][1])).persist(SPILL))   # (id a, id b), a < b as numbers are
+        oversized = sum(c[3] for c in counts)
+        self.counts.update(lsh_keys=sum(c[0] for c in counts), colliding_buckets=sum(c[1] for c in counts),
+                           largest_bucket=max((c[2] for c in counts), default=0), lsh_candidates=pairs.count(),
+                           oversized_buckets=oversized, lsh_partitions=parts)
+        if oversized:
             log.warning("%d LSH buckets held more than %d documents: their members were linked as a chain, "
-                        "not all pairs (max_bucket)", oversized.value, cap)
-        buckets.unpersist()
+                        "not all pairs (max_bucket)", oversized, cap)
+        found.unpersist()
+        ids.unpersist()
         return pairs
 
     def verbatim_pairs(self, analyses, lsh, shared) -> list[PairEvidence]:
