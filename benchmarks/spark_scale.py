@@ -110,7 +110,7 @@ def measure(engine: str, path: Path) -> dict:
             runner = make_engine("spark", session=session, partitions=4 * cores, summary_max_documents=10**9)
             result = runner.scan(str(path))
             timings = runner.timings
-    return {"seconds": timer.seconds, "cpu_s": memory.cpu_s, "peak_mb": memory.peak_mb, "pairs": len(result.report.pairs),
+    return {"load_average": round(os.getloadavg()[0], 1), "seconds": timer.seconds, "cpu_s": memory.cpu_s, "peak_mb": memory.peak_mb, "pairs": len(result.report.pairs),
             "digest": answers_digest(result.report.pairs), "counts": result.counts, "stages": timings}
 
 
@@ -153,6 +153,7 @@ def main() -> None:
                 result.update(engine=ENGINES[engine], n=n, docs_per_s=n / result["seconds"])
                 rows.append(result)
                 print(f"  n={n:>7} {ENGINES[engine]:<16} {result['seconds']:8.1f}s {result['cpu_s']:8.1f} CPU s "
+                      f"load {result['load_average']:.1f} answers {result['digest']} "
                       f"{result['peak_mb']:8.0f} MB  "
                       + ", ".join(f"{k} {v:.0f}s" for k, v in result["stages"].items()), file=sys.stderr)
     for row in rows:
@@ -160,7 +161,7 @@ def main() -> None:
         row["same_as_local"] = "yes" if local and local["digest"] == row["digest"] else ("-" if not local else "NO")
         row["vs_local"] = row["seconds"] / local["seconds"] if local else float("nan")
     print_table(rows, [("articles", "{n:,}"), ("engine", "{engine}"), ("seconds", "{seconds:.1f}"),
-                       ("CPU s", "{cpu_s:.1f}"), ("docs/s", "{docs_per_s:.0f}"),
+                       ("CPU s", "{cpu_s:.1f}"), ("docs/s", "{docs_per_s:.0f}"), ("load", "{load_average:.1f}"),
                        ("× local time", "{vs_local:.2f}"),
                        ("peak MB (tree)", "{peak_mb:,.0f}"), ("pairs", "{pairs:,}"),
                        ("same answers", "{same_as_local}")])

@@ -1,5 +1,5 @@
-"""The Spark engine: the local scanner's answers, the per-document and per-pair work and the
-families on a cluster's executors, the other corpus-level steps on the driver through
+"""The Spark engine: the local scanner's answers, the per-document and per-pair work, lineage and
+the families on a cluster's executors, the other corpus-level steps on the driver through
 ``pipeline.Scanner`` itself.
 
 Every rule is the analysis core's, the pipeline's or lineage's; this module only decides where
@@ -15,20 +15,22 @@ each call runs and what is shuffled between them:
       each candidate pair joined with its two analyses      -> ``core.verify_verbatim``
     on the driver (``Scanner.conclude``, the local engine's own code):
       the analyses and the verbatim evidence collected from the executors (nothing analysed
-      again), then shared passages, story groups and the paraphrase stage (text model, TF-IDF
-      neighbours, sentence alignment), ``classify.decide``, lineage (directions, sources,
-      origins) -> the pairs of the ScanReport
+      again), then shared passages, story groups and the paraphrase stage's text model and
+      TF-IDF neighbours, ``classify.decide`` -> the decided pairs
     on executors again:
+      sentence alignment of the pairs the paraphrase stage picks (``ExecutorScanner.align_pairs``)
+      lineage (``spark_lineage``): the decided pairs joined with their documents' metadata,
+      corpus-wide outlet facts broadcast -> directions, siblings, edges, absent sources, origins
       families: ``lineage.family_links`` of the pairs (the substantive ones), connected by
       ``components.connected_components`` (large-star / small-star), assembled with
       ``lineage.assemble_families``; the documents dataset joins each document with its family
       and parents, never collected.
 
-So the answers are the local engine's by construction.  The price: the driver holds every
-document's analysis and every verbatim pair, as the local engine does.  At 10M articles that
-driver step does not fit one machine: distributing the rest of the corpus-level steps
-(shared-passage counting, story groups, the paraphrase stage, lineage over pairs joined with
-metadata) is what remains to be done.
+So the answers are the local engine's by construction.  The price: the driver still holds every
+document's analysis and every verbatim pair for shared passages, story groups and the text model,
+as the local engine does.  At 10M articles that driver step does not fit one machine:
+distributing it (shared-passage counting, the text model fitted on a sample and broadcast,
+neighbours by a term join) is what remains to be done.
 """
 
 from __future__ import annotations
@@ -180,8 +182,9 @@ def duplicate_rows(doc_id: str, found: list[tuple[Document, str, int | None]]) -
 
 @dataclass(frozen=True)
 class AnalysedDocument:
-    """A document's analysis (made once, on an executor) and its LSH bucket keys (documents and
-    windows tables, uint64)."""
+    """A document's analysis (made once, on an executor; its window signatures dropped, as the
+    local scanner drops them after its candidates) and its LSH bucket keys (documents and windows
+    tables, uint64)."""
 
     analysis: DocumentAnalysis
     keys: np.ndarray
@@ -212,7 +215,8 @@ def _analyse_batch(batch, context, doc_band, window_band):
             keys[a.id] = [documents[n], windows[owners == n].ravel()]
     for a in analyses:
         found = np.unique(np.concatenate(keys[a.id])) if keys[a.id] else np.empty(0, np.uint64)
-        yield a.id, AnalysedDocument(a, found)
+        # the window signatures made the keys; kept, they would be most of what is shuffled and collected
+        yield a.id, AnalysedDocument(a.without_windows(), found)
 
 
 def analyses_of(keyed):

@@ -101,7 +101,9 @@ def distributed_lineage(settings: LineageSettings, analyses, pairs: list[Pair], 
     report; families are left to the engine's connected components."""
     sc = analyses.context
     builder = LineageBuilder(settings)
-    facts = sc.broadcast(outlet_facts(builder, analyses.mapValues(lambda a: a.document)))
+    metadata = analyses.mapValues(lambda a: replace(a.document, text="")).persist(SPILL)   # read 3 times, kept small
+    facts = sc.broadcast(outlet_facts(builder, metadata))
+    metadata.unpersist()
     credited = credited_documents(builder, analyses, facts).persist(SPILL)
     directed = directed_pairs(builder, sc.parallelize(pairs, partitions), credited, partitions).persist(SPILL)
     sources = absent_sources(credited)
