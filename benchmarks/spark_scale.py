@@ -16,6 +16,8 @@ workers), whether the Spark answers equal the local ones (pairs, relations, dire
 the Spark job's own counts: LSH postings, colliding buckets, the largest bucket, candidate
 pairs of each kind, bytes shuffled.  From the per-document rates, a projection for 10M
 articles (linear: the generated corpus keeps the same share of related articles at any size).
+The driver JVM's heap is capped at 6 GB (``SPARK_SCALE_DRIVER_MEMORY`` to change it); the load
+average at the end of each run is printed with it (the machine is shared).
 """
 
 from __future__ import annotations
@@ -104,7 +106,8 @@ def measure(engine: str, path: Path) -> dict:
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             cores = 1 if engine == "spark1" else 2
             session = (SparkSession.builder.master(f"local[{cores}]").appName("dedup-bench")
-                       .config("spark.ui.enabled", "false").config("spark.driver.memory", "6g")
+                       .config("spark.ui.enabled", "false")
+                       .config("spark.driver.memory", os.environ.get("SPARK_SCALE_DRIVER_MEMORY", "6g"))
                        .config("spark.sql.shuffle.partitions", str(4 * cores)).getOrCreate())
             session.sparkContext.setLogLevel("ERROR")
             runner = make_engine("spark", session=session, partitions=4 * cores, summary_max_documents=10**9)

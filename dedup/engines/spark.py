@@ -573,7 +573,7 @@ class SparkEngine:
                  skipped: list[Skipped]) -> ScanReport:
         """The corpus-level steps on the driver, by the local engine's own ``Scanner.conclude``,
         on the executors' analyses (collected, not made again)."""
-        ordered = sorted(analyses.values().collect(), key=lambda a: a.id)
+        ordered = sorted(analyses.values().toLocalIterator(), key=lambda a: a.id)   # a partition at a time
         index = {a.id: n for n, a in enumerate(ordered)}
         evidence = {(index[e.a], index[e.b]): e for e in verbatim}
         corpus = Corpus(documents=[a.document for a in ordered], skipped=skipped, warnings=list(self.warnings))
