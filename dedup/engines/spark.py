@@ -59,8 +59,8 @@ from ..records import Document, LoadWarning, ScanReport, Skipped, Source
 from ..settings import Section, Settings, param
 from . import EngineResult
 from .components import connected_components
-from .spark_lineage import distributed_lineage
 from .datasets import DATASETS, document_row, pair_row, parents_of, reject_row, skipped_row, source_row, write_counts
+from .spark_lineage import distributed_lineage
 
 log = logging.getLogger(__name__)
 
