@@ -16,6 +16,8 @@ workers), whether the Spark answers equal the local ones (pairs, relations, dire
 the Spark job's own counts: LSH postings, colliding buckets, the largest bucket, candidate
 pairs of each kind, bytes shuffled.  From the per-document rates, a projection for 10M
 articles (linear: the generated corpus keeps the same share of related articles at any size).
+The driver JVM's heap is capped at 6 GB (``SPARK_SCALE_DRIVER_MEMORY`` to change it); the load
+average at the end of each run is printed with it (the machine is shared).
 """
 
 from __future__ import annotations
@@ -104,13 +106,14 @@ def measure(engine: str, path: Path) -> dict:
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
             cores = 1 if engine == "spark1" else 2
             session = (SparkSession.builder.master(f"local[{cores}]").appName("dedup-bench")
-                       .config("spark.ui.enabled", "false").config("spark.driver.memory", "6g")
+                       .config("spark.ui.enabled", "false")
+                       .config("spark.driver.memory", os.environ.get("SPARK_SCALE_DRIVER_MEMORY", "6g"))
                        .config("spark.sql.shuffle.partitions", str(4 * cores)).getOrCreate())
             session.sparkContext.setLogLevel("ERROR")
             runner = make_engine("spark", session=session, partitions=4 * cores, summary_max_documents=10**9)
             result = runner.scan(str(path))
             timings = runner.timings
-    return {"seconds": timer.seconds, "cpu_s": memory.cpu_s, "peak_mb": memory.peak_mb, "pairs": len(result.report.pairs),
+    return {"load_average": round(os.getloadavg()[0], 1), "seconds": timer.seconds, "cpu_s": memory.cpu_s, "peak_mb": memory.peak_mb, "pairs": len(result.report.pairs),
             "digest": answers_digest(result.report.pairs), "counts": result.counts, "stages": timings}
 
 
@@ -153,6 +156,7 @@ def main() -> None:
                 result.update(engine=ENGINES[engine], n=n, docs_per_s=n / result["seconds"])
                 rows.append(result)
                 print(f"  n={n:>7} {ENGINES[engine]:<16} {result['seconds']:8.1f}s {result['cpu_s']:8.1f} CPU s "
+                      f"load {result['load_average']:.1f} answers {result['digest']} "
                       f"{result['peak_mb']:8.0f} MB  "
                       + ", ".join(f"{k} {v:.0f}s" for k, v in result["stages"].items()), file=sys.stderr)
     for row in rows:
@@ -160,7 +164,7 @@ def main() -> None:
         row["same_as_local"] = "yes" if local and local["digest"] == row["digest"] else ("-" if not local else "NO")
         row["vs_local"] = row["seconds"] / local["seconds"] if local else float("nan")
     print_table(rows, [("articles", "{n:,}"), ("engine", "{engine}"), ("seconds", "{seconds:.1f}"),
-                       ("CPU s", "{cpu_s:.1f}"), ("docs/s", "{docs_per_s:.0f}"),
+                       ("CPU s", "{cpu_s:.1f}"), ("docs/s", "{docs_per_s:.0f}"), ("load", "{load_average:.1f}"),
                        ("× local time", "{vs_local:.2f}"),
                        ("peak MB (tree)", "{peak_mb:,.0f}"), ("pairs", "{pairs:,}"),
                        ("same answers", "{same_as_local}")])

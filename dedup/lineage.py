@@ -140,6 +140,29 @@ class Reading:
 
 
 @dataclass(frozen=True)
+class OutletFacts:
+    """The corpus-wide facts lineage reads each document against, one entry per outlet or host
+    (not per document: small enough for the Spark engine to broadcast)."""
+
+    named: dict[str, str]     # url host -> the outlet name documents on it give in their source field
+    present: frozenset[str]   # the outlets of the corpus's documents (a credit to one is not to an absent source)
+    spelled: dict[str, str]   # squashed name a domain spells ("albanygazette") -> the outlet known by that domain
+
+
+@dataclass(frozen=True)
+class Credited:
+    """One document as lineage's per-pair and per-document steps use it (``LineageBuilder.credit``):
+    its ``Reading`` and what it credits, named as the corpus knows the outlets."""
+
+    document: Document
+    outlet: str | None
+    reading: Reading
+    wire: Citation | None                 # the wire whose story it runs (never its own outlet)
+    cites: dict[str, list[Citation]]      # outlet -> the credits to it
+    absent: dict[str, list[Citation]]     # the same, for outlets not in the corpus
+
+
+@dataclass(frozen=True)
 class Lineage:
     """The lineage stage's answer: each pair with its direction, the derivation edges, the
     absent sources and the story families (the one definition every output renders)."""
@@ -308,40 +331,71 @@ class LineageBuilder:
         """Decide each pair's direction and return the lineage graph: the pairs with their
         directions, edges, absent sources, story families.  ``texts`` are the documents' texts
         with chrome blanked (a photo credit "AP" is not an attribution); wire datelines and
-        bylines are read from the full text (a byline line may be chrome)."""
+        bylines are read from the full text (a byline line may be chrome).
+
+        Built from per-document and per-pair pieces (``outlet_facts``, ``credit``, ``directed``,
+        ``sibling_check``, ``pair_edge``, ``source_edges``, ``origin_of``) so that the Spark
+        engine runs the very same steps as joins on its executors."""
         texts = [d.text for d in documents] if texts is None else texts
-        by_id = {d.id: d for d in documents}
-        outlet = self._outlets(documents)
-        present = {name for name in outlet.values() if name}
-        reads = self.read(documents, texts)
-        wires = {d.id: r.wire for d, r in zip(documents, reads)
-                 if r.wire and not self.matcher.is_own(r.wire.outlet, d)}
-        spelled = self._spelled(documents, outlet)
-        cites = {d.id: self._cited(r.citations, d, wires.get(d.id), spelled) for d, r in zip(documents, reads)}
-        absent = {d: {name: c for name, c in cited.items() if name not in present} for d, cited in cites.items()}
-        readings = {d.id: r for d, r in zip(documents, reads)}
-        directed = [with_direction(pair, self.direct(pair, by_id[pair.a], by_id[pair.b], outlet, cites, absent, wires,
-                                                     readings))
-                    for pair in pairs]
+        facts = self.outlet_facts(documents)
+        credited = {d.id: self.credit(d, r, facts) for d, r in zip(documents, self.read(documents, texts))}
+        directed = [self.directed(pair, credited[pair.a], credited[pair.b]) for pair in pairs]
         directed = _siblings_of_common_parent(directed)
-        edges = []
-        for pair in directed:
-            if pair.direction in (A_FROM_B, B_FROM_A):
-                child, parent = (pair.a, pair.b) if pair.direction == A_FROM_B else (pair.b, pair.a)
-                edges.append(Edge(child, parent, pair.relation, pair.confidence, tuple(pair.evidence)))
-        sources = self._sources(absent)
-        for source in sources:
-            for doc_id in source.cited_by:
-                found = absent[doc_id][source.name]
-                wire = [c for c in found if c.wire]
-                edges.append(Edge(doc_id, source.id, WIRE_COPY if wire else "cites", 0.9,
-                                  tuple(f"carries the {source.name} {c.snippet}" for c in wire[:1])
-                                  + tuple(f'credits {source.name}: "…{c.snippet}…"' for c in found if not c.wire)[:3]))
+        sources = self._sources({doc_id: c.absent for doc_id, c in credited.items()})
+        edges = [e for e in map(pair_edge, directed) if e is not None]
+        edges += [e for c in credited.values() for e in source_edges(c)]
         share = self.settings.family_min_share
         edges = sorted(edges, key=lambda e: (e.child, e.parent))
+        outlet = {doc_id: c.outlet for doc_id, c in credited.items()}
         origins = origins_of(documents, directed, edges, outlet, sources, share)
         return Lineage(tuple(directed), families_of(directed, sources, share), tuple(sources), tuple(edges),
-                       outlets=outlet, wires={d: w.outlet for d, w in wires.items()}, origins=origins)
+                       outlets=outlet, wires={doc_id: c.wire.outlet for doc_id, c in credited.items() if c.wire},
+                       origins=origins)
+
+    # -- per document and per pair: the pieces ``build`` joins (the Spark engine joins them on executors)
+
+    def outlet_facts(self, documents: Sequence[Document]) -> "OutletFacts":
+        """The corpus-wide facts about outlets: which name each url host goes by (the first
+        document, in ``documents``' order, naming it), the outlets present, the names domains
+        spell (the last document's)."""
+        named: dict[str, str] = {}
+        for doc in documents:
+            found = self.host_name(doc)
+            if found:
+                named.setdefault(*found)
+        outlets = [self.outlet(doc, named) for doc in documents]
+        spelled = {}
+        for doc, name in zip(documents, outlets):
+            label = spelled_label(doc, name)
+            if label:
+                spelled[label] = name
+        return OutletFacts(named, frozenset(name for name in outlets if name), spelled)
+
+    def host_name(self, doc: Document) -> tuple[str, str] | None:
+        """(url host, the outlet name the document gives in its source field), when it has both."""
+        host = _host(doc.url)
+        return (host, self.matcher.canonical(doc.source)) if host and doc.source and doc.source.strip() else None
+
+    def outlet(self, doc: Document, named: dict[str, str]) -> str | None:
+        """The document's outlet; a url host that other documents name in their ``source`` field
+        (``named``) takes that name, so one outlet is one outlet whether or not a page says its name."""
+        return named.get(_host(doc.url) or "") or self.matcher.outlet_of(doc)
+
+    def credit(self, doc: Document, reading: Reading, facts: "OutletFacts") -> "Credited":
+        """What lineage knows of one document against the corpus's ``facts``: its outlet, the wire
+        whose story it runs, the outlets it credits and which of them are absent."""
+        wire = reading.wire if reading.wire and not self.matcher.is_own(reading.wire.outlet, doc) else None
+        cites = self._cited(reading.citations, doc, wire, facts.spelled)
+        absent = {name: c for name, c in cites.items() if name not in facts.present}
+        return Credited(doc, self.outlet(doc, facts.named), reading, wire, cites, absent)
+
+    def directed(self, pair: Pair, a: "Credited", b: "Credited") -> Pair:
+        """The pair with its direction, from its two documents' ``Credited`` alone."""
+        both = (a, b)
+        return with_direction(pair, self.direct(
+            pair, a.document, b.document, {c.document.id: c.outlet for c in both},
+            {c.document.id: c.cites for c in both}, {c.document.id: c.absent for c in both},
+            {c.document.id: c.wire for c in both if c.wire}, {c.document.id: c.reading for c in both}))
 
     def read(self, documents: Sequence[Document], texts: Sequence[str]) -> list[Reading]:
         """Each document's ``Reading`` (``texts``: the documents' texts with chrome blanked), on
@@ -349,28 +403,6 @@ class LineageBuilder:
         read = partial(_read_chunk, self.matcher)
         return [r for chunk in map_shared(read, (documents, texts), range(len(documents)), self.CHUNK, self.jobs)
                 for r in chunk]
-
-    def _outlets(self, documents: Sequence[Document]) -> dict[str, str | None]:
-        """Each document's outlet; a url host that other documents name in their ``source`` field
-        takes that name, so one outlet is one outlet whether or not a page says its name."""
-        named = {}
-        for doc in documents:
-            host = _host(doc.url)
-            if host and doc.source and doc.source.strip():
-                named.setdefault(host, self.matcher.canonical(doc.source))
-        return {d.id: named.get(_host(d.url) or "") or self.matcher.outlet_of(d) for d in documents}
-
-    def _spelled(self, documents: Sequence[Document], outlet: dict[str, str | None]) -> dict[str, str]:
-        """Squashed names ("albanygazette") of outlets known only by their domain, to the outlet."""
-        spelled = {}
-        for doc in documents:
-            name = outlet[doc.id]
-            host = _host(doc.url)
-            if name and host and name == host:
-                label = _squash(next((x for x in host.split(".") if x not in _GENERIC_HOST_LABELS), ""))
-                if len(label) >= 3:
-                    spelled[label] = name
-        return spelled
 
     def _cited(self, citations: list[Citation], doc: Document, wire: Citation | None,
                present: dict[str, str]) -> dict[str, list[Citation]]:
@@ -500,24 +532,61 @@ def _read_chunk(matcher: OutletMatcher, corpus: tuple[Sequence[Document], Sequen
 
 def _siblings_of_common_parent(pairs: list[Pair]) -> list[Pair]:
     """Two documents that both derive from a third, with no credit between them, are siblings (two
-    copies of one original), not a chain decided by a few hours between them.  Only a parent both
-    derive from more surely than this pair's own direction counts: a weak guess (containment
-    of an overlap) never overrides publication dates."""
+    copies of one original), not a chain decided by a few hours between them (``sibling_check``)."""
     parents: dict[str, dict[str, float]] = defaultdict(dict)
+    for child, parent, confidence in parent_links(pairs):
+        parents[child][parent] = confidence
+    return [sibling_check(p, parents.get(p.a, {}), parents.get(p.b, {})) for p in pairs]
+
+
+def parent_links(pairs: Iterable[Pair]) -> Iterable[tuple[str, str, float]]:
+    """(child, parent, confidence) of each directed pair."""
     for p in pairs:
         if p.direction in (A_FROM_B, B_FROM_A):
-            child, parent = (p.a, p.b) if p.direction == A_FROM_B else (p.b, p.a)
-            parents[child][parent] = p.confidence
-    out = []
-    for p in pairs:
-        if p.direction in (A_FROM_B, B_FROM_A) and not any(" credits " in e for e in p.evidence):
-            common = sorted(c for c in set(parents[p.a]) & set(parents[p.b])
-                            if c not in (p.a, p.b) and min(parents[p.a][c], parents[p.b][c]) > p.confidence)
-            if common:
-                p = replace(p, direction=SIBLINGS, confidence=0.6,
-                            evidence=p.evidence + (f"both derive from {common[0]}: siblings, not one from the other",))
-        out.append(p)
-    return out
+            yield (p.a, p.b, p.confidence) if p.direction == A_FROM_B else (p.b, p.a, p.confidence)
+
+
+def sibling_check(p: Pair, parents_a: dict[str, float], parents_b: dict[str, float]) -> Pair:
+    """The pair as siblings when both its documents derive from a third (``parents_*``: parent ->
+    confidence, from ``parent_links``).  Only a parent both derive from more surely than this
+    pair's own direction counts: a weak guess (containment of an overlap) never overrides
+    publication dates."""
+    if p.direction in (A_FROM_B, B_FROM_A) and not any(" credits " in e for e in p.evidence):
+        common = sorted(c for c in set(parents_a) & set(parents_b)
+                        if c not in (p.a, p.b) and min(parents_a[c], parents_b[c]) > p.confidence)
+        if common:
+            p = replace(p, direction=SIBLINGS, confidence=0.6,
+                        evidence=p.evidence + (f"both derive from {common[0]}: siblings, not one from the other",))
+    return p
+
+
+def pair_edge(pair: Pair) -> Edge | None:
+    """The derivation edge of a directed pair (None for siblings and unknown directions)."""
+    if pair.direction not in (A_FROM_B, B_FROM_A):
+        return None
+    child, parent = (pair.a, pair.b) if pair.direction == A_FROM_B else (pair.b, pair.a)
+    return Edge(child, parent, pair.relation, pair.confidence, tuple(pair.evidence))
+
+
+def source_edges(credited: Credited) -> list[Edge]:
+    """The document's edges to the absent sources it credits (a wire copy when it runs the wire's story)."""
+    edges = []
+    for name, found in credited.absent.items():
+        wire = [c for c in found if c.wire]
+        edges.append(Edge(credited.document.id, source_id(name), WIRE_COPY if wire else "cites", 0.9,
+                          tuple(f"carries the {name} {c.snippet}" for c in wire[:1])
+                          + tuple(f'credits {name}: "…{c.snippet}…"' for c in found if not c.wire)[:3]))
+    return edges
+
+
+def spelled_label(doc: Document, outlet: str | None) -> str | None:
+    """The squashed name ("albanygazette") of a document's outlet known only by its domain."""
+    host = _host(doc.url)
+    if outlet and host and outlet == host:
+        label = _squash(next((x for x in host.split(".") if x not in _GENERIC_HOST_LABELS), ""))
+        if len(label) >= 3:
+            return label
+    return None
 
 
 def _common_wire(a: str, b: str, wires: dict, absent: dict) -> str | None:
@@ -642,10 +711,10 @@ def origins_of(documents: Sequence[Document], pairs: Sequence[Pair], edges: Sequ
     names = {s.id: s.name for s in sources}
     by_pair = {frozenset((p.a, p.b)): p for p in pairs}
     parent_edges: dict[str, list[Edge]] = defaultdict(list)
-    source_edges: dict[str, list[Edge]] = defaultdict(list)
+    to_sources: dict[str, list[Edge]] = defaultdict(list)
     for e in edges:
         if e.parent.startswith("source:"):
-            source_edges[e.child].append(e)
+            to_sources[e.child].append(e)
         elif substantive(by_pair[frozenset((e.child, e.parent))], min_share):
             parent_edges[e.child].append(e)
     siblings_by: dict[str, str] = {}   # document -> evidence of the siblings pairs it is in
@@ -653,23 +722,26 @@ def origins_of(documents: Sequence[Document], pairs: Sequence[Pair], edges: Sequ
         if substantive(p, min_share) and p.direction == SIBLINGS:
             for doc in (p.a, p.b):
                 siblings_by[doc] = siblings_by.get(doc, "") + " ".join(p.evidence)
-    out = []
-    for doc in documents:
-        name = outlet.get(doc.id)
-        if parent_edges[doc.id]:
-            best = min(parent_edges[doc.id], key=lambda e: (_RELATION_RANK.get(e.relation, 9), -e.confidence, e.parent))
-            kind = {DUPLICATE: REPRINT, PARAPHRASE: RETELLING}.get(best.relation, EXCERPT_OF)
-            out.append(Origin(doc.id, name, kind, best.parent, best.relation))
-            continue
-        wire = [e for e in source_edges[doc.id] if e.relation == WIRE_COPY]
-        cites = [e for e in source_edges[doc.id] if e.relation != WIRE_COPY]
-        if wire:
-            out.append(Origin(doc.id, name, WIRE_REPRINT, wire[0].parent, WIRE_COPY))
-        elif retold := [e for e in cites if names.get(e.parent, e.parent) in siblings_by.get(doc.id, "")]:
-            out.append(Origin(doc.id, name, RETELLING, retold[0].parent, "cites"))
-        else:
-            out.append(Origin(doc.id, name, ORIGINAL))
-    return tuple(out)
+    return tuple(origin_of(doc.id, outlet.get(doc.id), parent_edges[doc.id], to_sources[doc.id],
+                           siblings_by.get(doc.id, ""), names) for doc in documents)
+
+
+def origin_of(doc_id: str, outlet: str | None, parent_edges: Sequence[Edge], to_sources: Sequence[Edge],
+              siblings: str, names: dict[str, str]) -> Origin:
+    """One document's kind and strongest parent from its own edges: to documents by substantive
+    pairs, to absent sources; ``siblings``: the evidence of the substantive siblings pairs it is
+    in (in pair order); ``names``: source id -> name."""
+    if parent_edges:
+        best = min(parent_edges, key=lambda e: (_RELATION_RANK.get(e.relation, 9), -e.confidence, e.parent))
+        kind = {DUPLICATE: REPRINT, PARAPHRASE: RETELLING}.get(best.relation, EXCERPT_OF)
+        return Origin(doc_id, outlet, kind, best.parent, best.relation)
+    wire = [e for e in to_sources if e.relation == WIRE_COPY]
+    cites = [e for e in to_sources if e.relation != WIRE_COPY]
+    if wire:
+        return Origin(doc_id, outlet, WIRE_REPRINT, wire[0].parent, WIRE_COPY)
+    if retold := [e for e in cites if names.get(e.parent, e.parent) in siblings]:
+        return Origin(doc_id, outlet, RETELLING, retold[0].parent, "cites")
+    return Origin(doc_id, outlet, ORIGINAL)
 
 
 def originality(origins: Sequence[Origin]) -> dict:

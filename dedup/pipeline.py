@@ -20,7 +20,7 @@ from .candidates import CandidateFinder
 from .classify import Decision, decide, make_pair, verbatim_relation
 from .core import Context, DocumentAnalysis, PairEvidence, verify, verify_verbatim
 from .fanout import map_shared
-from .lineage import LineageBuilder
+from .lineage import Lineage, LineageBuilder
 from .load import Corpus
 from .passages import SharedPassageFinder, SharedPassages
 from .records import OVERLAP, PARAPHRASE, Document, Pair, ProgressCallback, ScanReport
@@ -227,8 +227,7 @@ class Scanner:
 
     def report(self, corpus: Corpus, analyses: Sequence[DocumentAnalysis], pairs: Sequence[Pair],
                shared: SharedPassages | None = None) -> ScanReport:
-        builder = LineageBuilder(self.settings.lineage, jobs=self.settings.execution.jobs)
-        lineage = builder.build([a.document for a in analyses], pairs, [a.evidence_text for a in analyses])
+        lineage = self.lineage(analyses, pairs)
         return ScanReport(
             documents=[a.document for a in analyses],
             skipped=sorted(corpus.skipped, key=lambda s: (s.path, s.line or 0)),
@@ -243,6 +242,12 @@ class Scanner:
             shared_passages=list(shared.passages) if shared else [],
             pairs_dropped_as_shared=shared.pairs_dropped if shared else 0,
         )
+
+    def lineage(self, analyses: Sequence[DocumentAnalysis], pairs: Sequence[Pair]) -> Lineage:
+        """Directions, derivation edges, absent sources, origins and families of the decided pairs
+        (the Spark engine computes these on its executors, by the same ``LineageBuilder`` pieces)."""
+        builder = LineageBuilder(self.settings.lineage, jobs=self.settings.execution.jobs)
+        return builder.build([a.document for a in analyses], pairs, [a.evidence_text for a in analyses])
 
     # -- one pair in detail -----------------------------------------------
 

@@ -92,6 +92,7 @@ def assert_same_answers(local, spark) -> None:
     assert spark.families == local.families
     assert [s.to_json() for s in spark.sources] == [s.to_json() for s in local.sources]
     assert [e.to_json() for e in spark.edges] == [e.to_json() for e in local.edges]
+    assert [o.to_json() for o in spark.origins] == [o.to_json() for o in local.origins]
 
 
 @pytest.fixture(scope="module")
@@ -119,6 +120,56 @@ def kind_of(reject: tuple[int, str]) -> tuple[int, str]:
     with its newline, so json names the column of that newline, Spark parses the line alone."""
     line, reason = reject
     return (line, "malformed JSON") if reason.startswith("malformed JSON") else (line, reason)
+
+
+HOSTS = ("www.albanygazette.com", "news.example-daily.com", "www.nypost.com", "blog.riverside.net")
+
+
+def lineage_records(n: int) -> list[dict]:
+    """Generated articles whose lineage needs the corpus-wide facts: some urls on hosts that other
+    documents name in their source field, outlets known only by their domain (credited by the name
+    the domain spells), wire datelines and credits to absent outlets, crawl times."""
+    records = generated_records(n)
+    for i, record in enumerate(records[3:]):
+        host = HOSTS[i % len(HOSTS)]
+        if i % 4 != 3:
+            record["url"] = f"https://{host}/story/{i}"
+        if host.startswith("news.example") and i % 8 == 1:
+            record["source"] = "Example Daily"   # names the host for the documents on it without a source
+        elif host != "news.example-daily.com":
+            record.pop("source", None)
+        if i % 6 == 0:
+            record["text"] = "WASHINGTON (AP) — " + record["text"]
+        elif i % 6 == 2:
+            record["text"] += " The Albany Gazette first reported the story, according to the Riverside Ledger."
+        if i % 7 == 0:
+            record["crawled_at"] = f"2024-03-{1 + i % 27:02d}T{i % 24:02d}:15:00Z"
+    return records
+
+
+def test_lineage_on_executors_is_the_local_lineage(session, tmp_path, monkeypatch):
+    """Directions, sources, edges, origins and families computed on the executors (the pairs joined
+    with per-document metadata, corpus-wide outlet facts broadcast) equal the local engine's, on
+    a corpus where those facts decide answers; the driver never runs ``LineageBuilder.build``."""
+    from dedup.lineage import LineageBuilder
+
+    path = tmp_path / "news.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in lineage_records(240)) + "\n", encoding="utf-8")
+    local = make_engine("local").scan(str(path))
+    report = local.report
+    assert any(s.name == "Associated Press" for s in report.sources)   # wire datelines of an absent wire
+    assert any(e.relation == "wire copy" for e in report.edges)
+    assert any(o.outlet == "Example Daily" and o.document not in {r["id"] for r in lineage_records(240)
+                                                                   if r.get("source")} for o in report.origins)
+    assert any(" credits " in e for p in report.pairs for e in p.evidence) or report.sources
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("lineage built on the driver")
+
+    monkeypatch.setattr(LineageBuilder, "build", refuse)
+    spark = make_engine("spark", session=session).scan(str(path))
+    assert_same_answers(report, spark.report)
+    assert spark.report.families == report.families
 
 
 def test_bad_records_are_rejected_and_counted_not_fatal(generated_results):

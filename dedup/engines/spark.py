@@ -1,5 +1,5 @@
-"""The Spark engine: the local scanner's answers, the per-document and per-pair work and the
-families on a cluster's executors, the other corpus-level steps on the driver through
+"""The Spark engine: the local scanner's answers, the per-document and per-pair work, lineage and
+the families on a cluster's executors, the other corpus-level steps on the driver through
 ``pipeline.Scanner`` itself.
 
 Every rule is the analysis core's, the pipeline's or lineage's; this module only decides where
@@ -10,24 +10,27 @@ each call runs and what is shuffled between them:
       chrome: count short lines per document (reduceByKey)  -> Context, broadcast
       ``core.analyze`` each document once, batched          -> analyses (kept, spilled to disk)
                                                                and LSH keys (``candidates.bucket_keys``)
-      groupBy bucket (oversized buckets capped, counted)    -> verbatim candidate pairs
+      bucket keys as numpy arrays, paired per bucket partition -> verbatim candidate pairs
+        by ``candidates.NumpyEngine`` (oversized buckets chained, counted)
       each candidate pair joined with its two analyses      -> ``core.verify_verbatim``
     on the driver (``Scanner.conclude``, the local engine's own code):
       the analyses and the verbatim evidence collected from the executors (nothing analysed
-      again), then shared passages, story groups and the paraphrase stage (text model, TF-IDF
-      neighbours, sentence alignment), ``classify.decide``, lineage (directions, sources,
-      origins) -> the pairs of the ScanReport
+      again), then shared passages, story groups and the paraphrase stage's text model and
+      TF-IDF neighbours, ``classify.decide`` -> the decided pairs
     on executors again:
+      sentence alignment of the pairs the paraphrase stage picks (``ExecutorScanner.align_pairs``)
+      lineage (``spark_lineage``): the decided pairs joined with their documents' metadata,
+      corpus-wide outlet facts broadcast -> directions, siblings, edges, absent sources, origins
       families: ``lineage.family_links`` of the pairs (the substantive ones), connected by
       ``components.connected_components`` (large-star / small-star), assembled with
       ``lineage.assemble_families``; the documents dataset joins each document with its family
       and parents, never collected.
 
-So the answers are the local engine's by construction.  The price: the driver holds every
-document's analysis and every verbatim pair, as the local engine does.  At 10M articles that
-driver step does not fit one machine: distributing the rest of the corpus-level steps
-(shared-passage counting, story groups, the paraphrase stage, lineage over pairs joined with
-metadata) is what remains to be done.
+So the answers are the local engine's by construction.  The price: the driver still holds every
+document's analysis and every verbatim pair for shared passages, story groups and the text model,
+as the local engine does.  At 10M articles that driver step does not fit one machine:
+distributing it (shared-passage counting, the text model fitted on a sample and broadcast,
+neighbours by a term join) is what remains to be done.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from typing import Iterable, Iterator
 import numpy as np
 from pyspark import StorageLevel
 
-from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, banding, bucket_keys
+from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, NumpyEngine, banding, bucket_keys
 from ..chrome import ChromeDetector
 from ..core import Context, DocumentAnalysis, PairEvidence, analyze, verify_verbatim
 from ..lineage import assemble_families, family_links
@@ -57,6 +60,7 @@ from ..settings import Section, Settings, param
 from . import EngineResult
 from .components import connected_components
 from .datasets import DATASETS, document_row, pair_row, parents_of, reject_row, skipped_row, source_row, write_counts
+from .spark_lineage import distributed_lineage
 
 log = logging.getLogger(__name__)
 
@@ -178,8 +182,9 @@ def duplicate_rows(doc_id: str, found: list[tuple[Document, str, int | None]]) -
 
 @dataclass(frozen=True)
 class AnalysedDocument:
-    """A document's analysis (made once, on an executor) and its LSH bucket keys (documents and
-    windows tables, uint64)."""
+    """A document's analysis (made once, on an executor; its window signatures dropped, as the
+    local scanner drops them after its candidates) and its LSH bucket keys (documents and windows
+    tables, uint64)."""
 
     analysis: DocumentAnalysis
     keys: np.ndarray
@@ -210,7 +215,8 @@ def _analyse_batch(batch, context, doc_band, window_band):
             keys[a.id] = [documents[n], windows[owners == n].ravel()]
     for a in analyses:
         found = np.unique(np.concatenate(keys[a.id])) if keys[a.id] else np.empty(0, np.uint64)
-        yield a.id, AnalysedDocument(a, found)
+        # the window signatures made the keys; kept, they would be most of what is shuffled and collected
+        yield a.id, AnalysedDocument(a.without_windows(), found)
 
 
 def analyses_of(keyed):
@@ -218,18 +224,65 @@ def analyses_of(keyed):
     return keyed.mapValues(lambda found: found.analysis)
 
 
-# -- candidate pairs from buckets ---------------------------------------------------
+# -- candidate pairs from buckets: numpy arrays shuffled, not one row per posting ------------
 
-def pairs_of_bucket(members: Iterable[str], cap: int, oversized) -> list[tuple[str, str]]:
-    """All pairs of a bucket's documents, or, past ``cap`` documents, a chain through them
-    (``candidates.NumpyEngine``'s rule: the family stays connected, the stage stays linear)."""
-    docs = sorted(set(members))
-    if len(docs) < 2:
-        return []
-    if len(docs) > cap:
-        oversized.add(1)
-        return list(zip(docs[:-1], docs[1:]))
-    return [(docs[x], docs[y]) for x in range(len(docs)) for y in range(x + 1, len(docs))]
+DOCUMENTS_PER_LSH_PARTITION = 2000   # ~700 postings a document: ~1.4 M postings (~25 MB) a bucket partition
+
+
+def postings_by_partition(items: Iterable[tuple[int, np.ndarray]], parts: int) -> Iterator[tuple[int, tuple]]:
+    """A partition's postings, (bucket keys, document numbers) as two arrays per target partition
+    (key modulo ``parts``): the shuffle moves a few arrays per pair of partitions, not a Python
+    row per posting (69 M of them at 100k articles)."""
+    numbers, keys = [], []
+    for number, found in items:
+        keys.append(found)
+        numbers.append(np.full(len(found), number, dtype=np.int64))
+    if not keys:
+        return
+    keys, numbers = np.concatenate(keys), np.concatenate(numbers)
+    target = (keys % np.uint64(parts)).astype(np.int64)
+    order = np.argsort(target, kind="stable")
+    bounds = np.searchsorted(target[order], np.arange(parts + 1))
+    for part in range(parts):
+        chosen = order[bounds[part]:bounds[part + 1]]
+        if len(chosen):
+            yield part, (keys[chosen], numbers[chosen])
+
+
+def bucket_pairs(chunks: Iterable[tuple[int, tuple[np.ndarray, np.ndarray]]], engine: NumpyEngine,
+                 total: int) -> Iterator[tuple[str, object]]:
+    """The candidate pairs of one partition's buckets, by the local engine's own rule
+    (``candidates.NumpyEngine``: all pairs of a bucket's documents, a chain past ``max_bucket``),
+    as codes ``i * total + j`` of document numbers; and the partition's bucket counts."""
+    chunks = [chunk for _, chunk in chunks]
+    if not chunks:
+        return
+    keys = np.concatenate([k for k, _ in chunks])
+    numbers = np.concatenate([n for _, n in chunks])
+    found: set[tuple[int, int]] = set()
+    engine._collect(keys, numbers, found)
+    order = np.lexsort((numbers, keys))   # each document once per bucket: a bucket's size counts documents
+    keys, numbers = keys[order], numbers[order]
+    once = np.r_[True, (keys[1:] != keys[:-1]) | (numbers[1:] != numbers[:-1])]
+    sizes = np.unique(keys[once], return_counts=True)[1]
+    sizes = sizes[sizes > 1]
+    yield "counts", (len(keys), len(sizes), int(sizes.max(initial=0)), int((sizes > engine.max_bucket).sum()))
+    yield "codes", np.fromiter((i * total + j for i, j in found), dtype=np.int64, count=len(found))
+
+
+def distinct_codes(chunks: Iterable[tuple[int, np.ndarray]]) -> Iterator[int]:
+    """One partition's pair codes, each once."""
+    codes = [c for _, c in chunks]
+    if codes:
+        yield from np.unique(np.concatenate(codes)).tolist()
+
+
+def by_code_partition(codes: np.ndarray, parts: int) -> Iterator[tuple[int, np.ndarray]]:
+    """Pair codes split by code modulo ``parts`` (one pair found in several buckets meets itself)."""
+    for part in range(parts):
+        chosen = codes[codes % parts == part]
+        if len(chosen):
+            yield part, chosen
 
 
 # -- one document's candidate pairs, on an executor -----------------------------------
@@ -292,6 +345,14 @@ class ExecutorScanner(Scanner):
         found = dict(both.mapPartitions(lambda items: align_partition(items, shared.value, settings)).collect())
         self.engine.counts["aligned_pairs"] = self.engine.counts.get("aligned_pairs", 0) + len(jobs)
         return [found[n] for n in range(len(jobs))]
+
+    def lineage(self, analyses, pairs):
+        """Lineage on the executors (``spark_lineage``): the pairs joined with their documents'
+        metadata from the kept analyses, not from the driver's."""
+        start = time.perf_counter()   # inside the driver step: timed, its shuffles counted there
+        found = distributed_lineage(self.settings.lineage, self.kept, list(pairs), self.engine.partitions)
+        self.engine.timings["lineage (in driver)"] = round(time.perf_counter() - start, 2)
+        return found
 
 
 # -- families, on executors ------------------------------------------------------------
@@ -467,29 +528,38 @@ class SparkEngine:
                                        preservesPartitioning=True).persist(SPILL)
 
     def lsh_pairs(self, keyed):
-        """Verbatim candidates: documents sharing an LSH bucket (documents or windows table).  The
-        postings are grouped in the JVM (a DataFrame ``groupBy`` on the keys as longs): grouping
-        millions of them in Python workers was the step that grew fastest."""
-        from pyspark.sql import functions as F
-
+        """Verbatim candidates: documents sharing an LSH bucket (documents or windows table).
+        Documents are numbered in id order; each analyse partition sends its postings as numpy
+        arrays split by key to ``DOCUMENTS_PER_LSH_PARTITION``-sized bucket partitions, where
+        ``candidates.NumpyEngine`` pairs them (its cap, its chain: the local answers); the pair
+        codes are made distinct the same way and named by id again.  One Python row per posting
+        (a DataFrame groupBy of 69 M rows at 100k articles) was where the 100k run stalled."""
         sc = self.session().sparkContext
         cap = self.settings.candidates.max_bucket
-        oversized = sc.accumulator(0)
-        postings = self.session().createDataFrame(
-            keyed.flatMap(lambda kv: [(key, kv[0]) for key in kv[1].keys.view(np.int64).tolist()]),
-            "key long, id string")
-        buckets = (postings.groupBy("key").agg(F.collect_set("id").alias("ids"))
-                   .filter(F.size("ids") > 1).persist(SPILL))
-        colliding, largest = buckets.agg(F.count(F.lit(1)), F.max(F.size("ids"))).first()
-        pairs = (buckets.rdd.flatMap(lambda row: pairs_of_bucket(row.ids, cap, oversized))
-                 .distinct(self.partitions).persist(SPILL))
-        self.counts.update(lsh_keys=postings.count(), colliding_buckets=colliding, largest_bucket=largest or 0,
-                           lsh_candidates=pairs.count())
-        self.counts["oversized_buckets"] = oversized.value
-        if oversized.value:
+        ids = keyed.keys().sortBy(lambda doc_id: doc_id, numPartitions=self.partitions).zipWithIndex().persist(SPILL)
+        total = ids.count()
+        parts = max(self.partitions, -(-total // DOCUMENTS_PER_LSH_PARTITION))
+        numbered = keyed.mapValues(lambda found: found.keys).join(ids, self.partitions).values()   # (keys, number)
+        engine = NumpyEngine(self.settings.sketch.num_perm, cap)
+        found = (numbered.map(lambda kn: (kn[1], kn[0])).mapPartitions(lambda items: postings_by_partition(items, parts))
+                 .partitionBy(parts, lambda part: part).mapPartitions(lambda chunks: bucket_pairs(chunks, engine, total))
+                 .persist(SPILL))
+        counts = found.filter(lambda t: t[0] == "counts").values().collect()
+        codes = (found.filter(lambda t: t[0] == "codes").flatMap(lambda t: by_code_partition(t[1], parts))
+                 .partitionBy(parts, lambda part: part).mapPartitions(distinct_codes))
+        names = ids.map(lambda kv: (kv[1], kv[0]))
+        first = codes.map(lambda code: (code // total, code % total)).join(names, self.partitions)
+        pairs = (first.map(lambda kv: (kv[1][0], kv[1][1])).join(names, self.partitions)
+                 .map(lambda kv: (kv[1][0], kv[1][1])).persist(SPILL))   # (id a, id b), a < b as numbers are
+        oversized = sum(c[3] for c in counts)
+        self.counts.update(lsh_keys=sum(c[0] for c in counts), colliding_buckets=sum(c[1] for c in counts),
+                           largest_bucket=max((c[2] for c in counts), default=0), lsh_candidates=pairs.count(),
+                           oversized_buckets=oversized, lsh_partitions=parts)
+        if oversized:
             log.warning("%d LSH buckets held more than %d documents: their members were linked as a chain, "
-                        "not all pairs (max_bucket)", oversized.value, cap)
-        buckets.unpersist()
+                        "not all pairs (max_bucket)", oversized, cap)
+        found.unpersist()
+        ids.unpersist()
         return pairs
 
     def verbatim_pairs(self, analyses, lsh, shared) -> list[PairEvidence]:
@@ -503,7 +573,7 @@ class SparkEngine:
                  skipped: list[Skipped]) -> ScanReport:
         """The corpus-level steps on the driver, by the local engine's own ``Scanner.conclude``,
         on the executors' analyses (collected, not made again)."""
-        ordered = sorted(analyses.values().collect(), key=lambda a: a.id)
+        ordered = sorted(analyses.values().toLocalIterator(), key=lambda a: a.id)   # a partition at a time
         index = {a.id: n for n, a in enumerate(ordered)}
         evidence = {(index[e.a], index[e.b]): e for e in verbatim}
         corpus = Corpus(documents=[a.document for a in ordered], skipped=skipped, warnings=list(self.warnings))
