@@ -531,7 +531,9 @@ class SentenceModel:
         return cls(regression.coef_[0], regression.intercept_[0], mean, scale, weights)
 
     def probability(self, features: np.ndarray) -> np.ndarray:
-        z = ((features - self.mean) / self.scale) @ self.coefficients + self.intercept
+        # A row-wise sum, not ``@``: a BLAS matrix-vector product's last bits depend on a row's
+        # place in the batch, and a sentence pair must score the same in a scan and alone.
+        z = (((features - self.mean) / self.scale) * self.coefficients).sum(axis=-1) + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 
     def save(self, path: Path = MODEL_PATH, **provenance) -> None:

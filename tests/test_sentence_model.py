@@ -80,6 +80,20 @@ def test_paraphrase_probability_reads_the_model_the_scan_uses(seeds):
     assert found[0] >= found[1] >= cut > found[2]
 
 
+
+def test_a_pair_scores_the_same_to_the_bit_alone_and_anywhere_in_a_batch(news_pairs):
+    """``dedup compare A B`` scores a pair alone; a scan scores it in a batch of thousands: both
+    must give the very same probability, or a pair at the cut could be aligned in one and not the
+    other. Real fixture pairs, tiled into a batch big enough for a BLAS kernel to block it."""
+    a, b, _ = labelled_pairs(news_pairs)
+    model = SentenceModel.load()
+    features = SentenceFeatures(model.weights).transform(a, b, paired=True)
+    batch = np.tile(features, (max(1, 600 // len(features)), 1))
+    together = model.probability(batch)
+    alone = np.array([model.probability(row[None, :])[0] for row in batch])
+    assert np.array_equal(together, alone)
+    assert np.array_equal(model.probability(batch[7:]), together[7:])
+
 # -- fitting (benchmarks/term_kld.py), on the fixture's real sentences -----------------------
 
 def labelled_pairs(news_pairs) -> tuple[list[str], list[str], np.ndarray]:
