@@ -19,7 +19,7 @@ from .align import Overlap
 from .candidates import CandidateFinder
 from .classify import Decision, decide, make_pair, verbatim_relation
 from .core import Context, DocumentAnalysis, PairEvidence, verify, verify_verbatim
-from .fanout import map_shared
+from .fanout import map_shared, resolve_jobs
 from .lineage import Lineage, LineageBuilder
 from .load import Corpus
 from .passages import SharedPassageFinder, SharedPassages
@@ -30,6 +30,8 @@ from .workers import analyze_all
 NO_RELATION = "none"
 VERIFY_CHUNK = 1000   # candidate pairs verified per task (a progress step; a worker's share of the stage)
 ALIGN_BATCH = 256   # pairs aligned together: their sentence pairs scored in one call, the batch's memory bounded
+ALIGN_PART = 8 * ALIGN_BATCH   # at most this many pairs a task of the alignment (a progress step)
+MIN_PARALLEL_ALIGN = ALIGN_BATCH   # fewer pairs are aligned in this process (starting workers costs more)
 
 
 @dataclass(frozen=True)
@@ -189,32 +191,23 @@ class Scanner:
     def align_pairs(self, analyses: Sequence[DocumentAnalysis], context: Context, jobs: Sequence[AlignJob],
                     progress: ProgressCallback | None = None) -> list[PairEvidence]:
         """What ``core.verify`` finds for each job's pair (its verbatim overlap unless known, its
-        sentences aligned), ``ALIGN_BATCH`` jobs at a time: their candidate sentence pairs are
-        scored together, and a pair whose known overlap rules out a paraphrase is not aligned
-        (``ParaphraseFinder.compare_many``).  Jobs are taken in an order that keeps each
-        document's pairs close together (``_local_order``), and what was prepared for a document
-        is dropped after its last pair, so the stage holds a band of documents, not all of them.
-        The Spark engine runs these on its executors: each result is a function of the pair
-        and the context alone."""
+        sentences aligned).  Jobs are taken in an order that keeps each document's pairs close
+        together (``_local_order``) and cut into parts of consecutive jobs, aligned on ``--jobs``
+        processes from ``MIN_PARALLEL_ALIGN`` jobs (``_align_part``: the workers inherit the
+        analyses and the context; only jobs and evidence travel).  Each result is a function of
+        the pair and the context alone, so the parts may run anywhere, in any process: the Spark
+        engine runs these on its executors."""
         order = _local_order(jobs)
-        last: dict[str, int] = {}   # document id -> the batch of its last pair
-        for position, k in enumerate(order):
-            for doc in (jobs[k].i, jobs[k].j):
-                last[analyses[doc].id] = position // ALIGN_BATCH
-        done_after: dict[int, list[str]] = {}
-        for doc_id, batch_number in last.items():
-            done_after.setdefault(batch_number, []).append(doc_id)
+        ordered = [jobs[k] for k in order]
         found: list[PairEvidence | None] = [None] * len(jobs)
-        for batch_number, start in enumerate(range(0, len(order), ALIGN_BATCH)):
-            batch = [jobs[k] for k in order[start:start + ALIGN_BATCH]]
-            sentences = context.paraphraser.compare_many(
-                [(analyses[job.i], analyses[job.j], job.similarity, job.overlap) for job in batch], context)
-            for k, job, aligned in zip(order[start:start + ALIGN_BATCH], batch, sentences):
-                a, b = analyses[job.i], analyses[job.j]
-                overlap = job.overlap if job.overlap is not None else verify_verbatim(a, b, context)
-                found[k] = PairEvidence(a.id, b.id, overlap, aligned)
-            context.paraphraser.forget(done_after.get(batch_number, ()))
-            _tick(progress, "paraphrase", start + len(batch), len(jobs))
+        done = 0
+        part = _part_size(len(jobs), self.settings.execution.jobs)
+        for evidence in map_shared(_align_part, (analyses, context), ordered, part, self.settings.execution.jobs,
+                                   min_parallel=MIN_PARALLEL_ALIGN):
+            for k, pair in zip(order[done:done + len(evidence)], evidence):
+                found[k] = pair
+            done += len(evidence)
+            _tick(progress, "paraphrase", done, len(jobs))
         return found
 
     def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:
@@ -306,6 +299,40 @@ def _local_order(jobs: Sequence[AlignJob]) -> list[int]:
     rank[reverse_cuthill_mckee((graph + graph.T).tocsr(), symmetric_mode=True)] = np.arange(len(nodes))
     ranked = np.sort(rank[local], axis=1)
     return np.lexsort((ranked[:, 1], ranked[:, 0])).tolist()
+
+
+def _part_size(n_jobs: int, jobs: int) -> int:
+    """Jobs per part of ``align_pairs``: about a quarter of each process's share, so that parts of
+    uneven cost even out among the processes, within ``ALIGN_BATCH`` and ``ALIGN_PART``."""
+    return min(ALIGN_PART, max(ALIGN_BATCH, -(-n_jobs // (4 * resolve_jobs(jobs)))))
+
+
+def _align_part(shared: tuple[Sequence[DocumentAnalysis], Context], jobs: Sequence[AlignJob]) -> list[PairEvidence]:
+    """``Scanner.align_pairs`` of consecutive jobs, in one process, ``ALIGN_BATCH`` at a time: a
+    batch's candidate sentence pairs are scored together, and a pair whose known overlap rules
+    out a paraphrase is not aligned (``ParaphraseFinder.compare_many``).  What was prepared for a
+    document is dropped after its last batch in the part, so a process holds a band of
+    documents, not all of them (the next part, perhaps in another process, prepares its own)."""
+    analyses, context = shared
+    stage = context.paraphraser
+    last: dict[str, int] = {}   # document id -> the batch of its last pair
+    for position, job in enumerate(jobs):
+        for doc in (job.i, job.j):
+            last[analyses[doc].id] = position // ALIGN_BATCH
+    done_after: dict[int, list[str]] = {}
+    for doc_id, batch_number in last.items():
+        done_after.setdefault(batch_number, []).append(doc_id)
+    found = []
+    for batch_number, start in enumerate(range(0, len(jobs), ALIGN_BATCH)):
+        batch = jobs[start:start + ALIGN_BATCH]
+        sentences = stage.compare_many([(analyses[job.i], analyses[job.j], job.similarity, job.overlap)
+                                        for job in batch], context)
+        for job, aligned in zip(batch, sentences):
+            a, b = analyses[job.i], analyses[job.j]
+            overlap = job.overlap if job.overlap is not None else verify_verbatim(a, b, context)
+            found.append(PairEvidence(a.id, b.id, overlap, aligned))
+        stage.forget(done_after.get(batch_number, ()))
+    return found
 
 
 def _verify_chunk(shared: tuple[Sequence[DocumentAnalysis], Context], pairs: Sequence[tuple[int, int]]

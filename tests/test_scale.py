@@ -51,6 +51,22 @@ def test_scan_on_two_processes_reports_what_one_process_does(newscycle, monkeypa
     assert two == one
 
 
+def test_sentence_alignment_in_parts_on_two_processes_reports_what_one_process_does(newscycle, monkeypatch):
+    # Pairs cut into parts of a few batches of a few pairs, each part on a worker that prepares
+    # its own documents' sentences, the retold seed 000~001 and its reprint's inheritance included.
+    seeds = [Document(p.stem, p.read_text(encoding="utf-8")) for p in sorted(SEEDS.glob("*.txt"))]
+    corpus = newscycle + seeds + [Document("reprint_000", seeds[0].text)]
+    one = Scanner(Settings.of(jobs=1)).scan(corpus).to_json()
+    del one["parameters"]
+    monkeypatch.setattr(dedup.pipeline, "MIN_PARALLEL_ALIGN", 0)
+    monkeypatch.setattr(dedup.pipeline, "ALIGN_BATCH", 3)
+    monkeypatch.setattr(dedup.pipeline, "ALIGN_PART", 7)
+    two = Scanner(Settings.of(jobs=2)).scan(corpus).to_json()
+    del two["parameters"]
+    assert two == one
+    assert dedup.pipeline._part_size(100, 2) == 7 and dedup.pipeline._part_size(10, 2) == 3
+
+
 def _flat_outlet_pattern(matcher: OutletMatcher) -> re.Pattern:
     """Every outlet alias tried in turn at every word, longest first (the plain form)."""
     patterns = []
