@@ -316,7 +316,8 @@ def align_partition(items: Iterable[tuple[int, AlignJob, DocumentAnalysis, Docum
     items = list(items)
     analyses = [x for _, _, a, b in items for x in (a, b)]
     jobs = [replace(job, i=2 * k, j=2 * k + 1) for k, (_, job, _, _) in enumerate(items)]
-    return [(n, found) for (n, *_), found in zip(items, Scanner(settings).align_pairs(analyses, context, jobs))]
+    one_process = settings.updated(jobs=1)   # an executor task is one slot: Spark gives the parallelism
+    return [(n, found) for (n, *_), found in zip(items, Scanner(one_process).align_pairs(analyses, context, jobs))]
 
 
 class ExecutorScanner(Scanner):
