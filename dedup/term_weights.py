@@ -23,10 +23,13 @@ a pair's features are then row-wise products.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+
+from .arrays import locate
 
 TERMS_PATH = Path(__file__).with_name("term_weights.npz")
 FEATURES = ("kld_cosine", "kld_unmatched_min", "kld_unmatched_max", "kld_shared_share", "kld_shared_min",
@@ -56,17 +59,17 @@ class LearnedTerms:
         """From a weight per column (those within ``tolerance`` of ``default`` dropped) and
         substitute stem pairs ((n, 2) hashed columns)."""
         keep = np.flatnonzero(np.abs(weights - default) > tolerance)
-        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
         return cls(keep.astype(np.int64), weights[keep].astype(np.float32), float(default),
-                   np.unique(pair_keys(pairs[:, 0], pairs[:, 1], width)), width)
+                   _substitute_keys(pairs, width), width)
 
     def are_substitutes(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
         """Whether each stem column pair (u[k], v[k]) is a learned substitute (either order)."""
-        return _member(pair_keys(np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64), self.width),
-                       self.substitutes)
+        return locate(pair_keys(np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64), self.width),
+                      self.substitutes)[1]
 
+    @cached_property
     def column_weights(self) -> np.ndarray:
-        """The weight of every hashed column (dense, made when sentences are prepared)."""
+        """The weight of every hashed column (dense, 4 MB: made once, read for every sentence batch)."""
         dense = np.full(self.width, self.default, dtype=np.float32)
         dense[self.columns] = self.weights
         return dense
@@ -75,7 +78,7 @@ class LearnedTerms:
         """What each sentence brings, from its binary word + bigram set ``terms`` and its binary
         content-stem set ``stems``."""
         root = terms.astype(np.float32, copy=True)
-        root.data = np.sqrt(self.column_weights()[root.indices])
+        root.data = np.sqrt(self.column_weights[root.indices])
         return LearnedRows(root, stems.astype(np.float32), self)
 
     def save(self, path: Path = TERMS_PATH) -> None:
@@ -88,9 +91,9 @@ class LearnedTerms:
     def load(cls, path: Path = TERMS_PATH) -> "LearnedTerms":
         try:
             with np.load(path) as found:
-                pairs, width = found["substitutes"].astype(np.int64), int(found["width"])
+                width = int(found["width"])
                 return cls(found["columns"].astype(np.int64), found["weights"].astype(np.float32),
-                           float(found["default"]), np.unique(pair_keys(pairs[:, 0], pairs[:, 1], width)), width)
+                           float(found["default"]), _substitute_keys(found["substitutes"], width), width)
         except (OSError, KeyError, ValueError) as error:
             raise ValueError(f"{path}: cannot read the learned term weights ({error}); "
                              "retrain with benchmarks/msrp.py --train-model") from None
@@ -101,12 +104,10 @@ def pair_keys(u: np.ndarray, v: np.ndarray, width: int) -> np.ndarray:
     return np.minimum(u, v) * width + np.maximum(u, v)
 
 
-def _member(keys: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """Whether each key is in the sorted ``table``."""
-    if not len(table):
-        return np.zeros(len(keys), dtype=bool)
-    position = np.minimum(np.searchsorted(table, keys), len(table) - 1)
-    return table[position] == keys
+def _substitute_keys(pairs: np.ndarray, width: int) -> np.ndarray:
+    """Substitute stem pairs ((n, 2) hashed columns) as the sorted distinct keys ``are_substitutes`` searches."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    return np.unique(pair_keys(pairs[:, 0], pairs[:, 1], width))
 
 
 @dataclass(frozen=True)

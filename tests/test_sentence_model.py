@@ -58,7 +58,7 @@ def test_learned_substitutes_raise_real_paraphrases_and_only_where_one_is_used()
 
 def test_learned_term_weights_rank_a_negation_above_words_every_sentence_shares():
     """A negation on one side only tells a paraphrase from a contradiction; "said" and "the" do not."""
-    weights = SentenceModel.load().weights.learned.column_weights()
+    weights = SentenceModel.load().weights.learned.column_weights
     assert weights[word_hash("not")] > 10 * max(weights[word_hash("said")], weights[word_hash("the")])
     statement = "The prime minister said the government would not raise the retirement age this year."
     reworded = "The government would not raise the retirement age this year, the prime minister said."
@@ -155,7 +155,7 @@ def test_learned_terms_round_trip_through_their_file(tmp_path, news_pairs):
     learned = fit(PairSets.of_texts(a, b), np.arange(len(labels)), labels, tolerance=0.0)
     learned.save(tmp_path / "terms.npz")
     loaded = LearnedTerms.load(tmp_path / "terms.npz")
-    assert np.allclose(loaded.column_weights(), learned.column_weights(), rtol=1e-3, atol=1e-4)   # float16
+    assert np.allclose(loaded.column_weights, learned.column_weights, rtol=1e-3, atol=1e-4)   # float16
     assert np.array_equal(loaded.substitutes, learned.substitutes) and len(loaded.substitutes)
 
 
