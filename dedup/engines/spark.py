@@ -240,13 +240,18 @@ def postings_by_partition(items: Iterable[tuple[int, np.ndarray]], parts: int) -
     if not keys:
         return
     keys, numbers = np.concatenate(keys), np.concatenate(numbers)
-    target = (keys % np.uint64(parts)).astype(np.int64)
+    yield from by_part((keys % np.uint64(parts)).astype(np.int64), parts, keys, numbers)
+
+
+def by_part(target: np.ndarray, parts: int, *arrays: np.ndarray) -> Iterator[tuple[int, tuple[np.ndarray, ...]]]:
+    """``arrays`` split by each entry's ``target`` partition (one stable sort, not a pass per part):
+    (part, the arrays' entries for it) for every part that has any."""
     order = np.argsort(target, kind="stable")
     bounds = np.searchsorted(target[order], np.arange(parts + 1))
     for part in range(parts):
         chosen = order[bounds[part]:bounds[part + 1]]
         if len(chosen):
-            yield part, (keys[chosen], numbers[chosen])
+            yield part, tuple(array[chosen] for array in arrays)
 
 
 def bucket_pairs(chunks: Iterable[tuple[int, tuple[np.ndarray, np.ndarray]]], engine: NumpyEngine,
@@ -279,10 +284,8 @@ def distinct_codes(chunks: Iterable[tuple[int, np.ndarray]]) -> Iterator[int]:
 
 def by_code_partition(codes: np.ndarray, parts: int) -> Iterator[tuple[int, np.ndarray]]:
     """Pair codes split by code modulo ``parts`` (one pair found in several buckets meets itself)."""
-    for part in range(parts):
-        chosen = codes[codes % parts == part]
-        if len(chosen):
-            yield part, chosen
+    for part, (chosen,) in by_part(codes % parts, parts, codes):
+        yield part, chosen
 
 
 # -- one document's candidate pairs, on an executor -----------------------------------
