@@ -505,8 +505,12 @@ class LineageBuilder:
         for doc_id, cited in absent.items():
             for name in cited:
                 cited_by[name].append(doc_id)
-        return [Source(id=source_id(name), name=name, cited_by=tuple(sorted(ids)))
-                for name, ids in sorted(cited_by.items())]
+        return [cited_source(name, ids) for name, ids in sorted(cited_by.items())]
+
+
+def cited_source(name: str, cited_by: Iterable[str]) -> Source:
+    """The absent source ``name`` with the documents crediting it, in id order."""
+    return Source(id=source_id(name), name=name, cited_by=tuple(sorted(cited_by)))
 
 
 def republished(text: str) -> bool:

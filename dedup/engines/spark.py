@@ -538,7 +538,6 @@ class SparkEngine:
         ``candidates.NumpyEngine`` pairs them (its cap, its chain: the local answers); the pair
         codes are made distinct the same way and named by id again.  One Python row per posting
         (a DataFrame groupBy of 69 M rows at 100k articles) was where the 100k run stalled."""
-        sc = self.session().sparkContext
         cap = self.settings.candidates.max_bucket
         ids = keyed.keys().sortBy(lambda doc_id: doc_id, numPartitions=self.partitions).zipWithIndex().persist(SPILL)
         total = ids.count()

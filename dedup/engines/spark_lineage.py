@@ -23,8 +23,8 @@ from dataclasses import replace
 
 from pyspark import StorageLevel
 
-from ..lineage import (SIBLINGS, Credited, Lineage, LineageBuilder, OutletFacts, Reading, origin_of, pair_edge,
-                       parent_links, sibling_check, source_edges, source_id, spelled_label, substantive)
+from ..lineage import (SIBLINGS, Credited, Lineage, LineageBuilder, OutletFacts, Reading, cited_source, origin_of,
+                       pair_edge, parent_links, sibling_check, source_edges, spelled_label, substantive)
 from ..records import Pair, Source
 from ..settings import LineageSettings
 
@@ -73,9 +73,9 @@ def directed_pairs(builder: LineageBuilder, pairs, credited, partitions: int):
 
 
 def absent_sources(credited) -> list[Source]:
-    """The absent sources, each with the documents crediting it (``LineageBuilder._sources``)."""
+    """The absent sources, each with the documents crediting it (``lineage.cited_source``, as ``build``)."""
     found = (credited.flatMap(lambda kv: [(name, kv[0]) for name in kv[1].absent]).groupByKey()
-             .map(lambda kv: Source(id=source_id(kv[0]), name=kv[0], cited_by=tuple(sorted(kv[1])))).collect())
+             .map(lambda kv: cited_source(*kv)).collect())
     return sorted(found, key=lambda s: s.name)
 
 
