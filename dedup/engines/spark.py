@@ -44,7 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from operator import add
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 from pyspark import StorageLevel
@@ -61,6 +61,9 @@ from . import EngineResult
 from .components import connected_components
 from .datasets import DATASETS, document_row, pair_row, parents_of, reject_row, skipped_row, source_row, write_counts
 from .spark_lineage import distributed_lineage
+
+if TYPE_CHECKING:
+    from .spark_paraphrase import DistributedTextModel
 
 log = logging.getLogger(__name__)
 
@@ -331,13 +334,36 @@ class ExecutorScanner(Scanner):
         super().__init__(settings)
         self.engine = engine
         self.kept = analyses   # (id, DocumentAnalysis) on the executors
+        self.text: "DistributedTextModel | None" = None   # the paraphrase stage's text model, on the executors
+
+    def numbered(self):
+        """(number, analysis) of the kept analyses, numbered in id order: the driver's indices."""
+        ids = self.kept.keys().sortBy(lambda doc_id: doc_id, numPartitions=self.engine.partitions).zipWithIndex()
+        return ids.join(self.kept, self.engine.partitions).values()
+
+    def paraphrase_candidates(self, analyses, context, verbatim, overlaps, progress=None):
+        """``Scanner.paraphrase_candidates`` with the text model fitted and searched on the executors
+        (``spark_paraphrase``); the driver's paraphrase stage holds no text model, and aligns nothing
+        itself (``align_pairs``)."""
+        from ..paraphrase import ParaphraseFinder, StoryGroups
+        from .spark_paraphrase import DistributedTextModel
+
+        groups = StoryGroups.of_verbatim(analyses, verbatim, self.settings.relation)
+        context.paraphraser = ParaphraseFinder(self.settings.paraphrase)
+        start = time.perf_counter()
+        self.text = DistributedTextModel(self.engine.session().sparkContext, self.settings.paraphrase,
+                                         self.engine.partitions).fit(self.numbered(), groups.group)
+        candidates = self.text.candidates(overlaps)
+        self.engine.counts.update(self.text.counts)
+        self.engine.timings["text model and neighbours (in driver)"] = round(time.perf_counter() - start, 2)
+        return groups, candidates
 
     def align_pairs(self, analyses, context, jobs, progress=None) -> list[PairEvidence]:
         if not jobs:
             return []
-        stage = context.paraphraser
-        jobs = [job if job.similarity is not None else   # the text model stays on the driver
-                replace(job, similarity=stage.similarity(context, analyses[job.i], analyses[job.j])) for job in jobs]
+        missing = [(job.i, job.j) for job in jobs if job.similarity is None]   # scored on the executors
+        cosines = dict(zip(missing, self.text.cosines_of(missing)))
+        jobs = [job if job.similarity is not None else replace(job, similarity=cosines[(job.i, job.j)]) for job in jobs]
         sc = self.engine.session().sparkContext
         shared, settings = sc.broadcast(executor_context(context)), self.settings
         needed = sc.broadcast({analyses[k].id for job in jobs for k in (job.i, job.j)})
@@ -580,7 +606,11 @@ class SparkEngine:
         index = {a.id: n for n, a in enumerate(ordered)}
         evidence = {(index[e.a], index[e.b]): e for e in verbatim}
         corpus = Corpus(documents=[a.document for a in ordered], skipped=skipped, warnings=list(self.warnings))
-        return ExecutorScanner(self.settings, self, analyses).conclude(corpus, context, ordered, evidence)
+        scanner = ExecutorScanner(self.settings, self, analyses)
+        report = scanner.conclude(corpus, context, ordered, evidence)
+        if scanner.text is not None:
+            scanner.text.unpersist()
+        return report
 
     def family_components(self, pairs):
         """(document, family id) on the executors for every document in a substantive pair: the
