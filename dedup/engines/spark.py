@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import sys
 import time
 from contextlib import contextmanager
@@ -352,7 +353,7 @@ class ExecutorScanner(Scanner):
         context.paraphraser = ParaphraseFinder(self.settings.paraphrase)
         start = time.perf_counter()
         self.text = DistributedTextModel(self.engine.session().sparkContext, self.settings.paraphrase,
-                                         self.engine.partitions).fit(self.numbered(), groups.group)
+                                         self.engine.partitions, self.engine.measured).fit(self.numbered(), groups.group)
         candidates = self.text.candidates(overlaps)
         self.engine.counts.update(self.text.counts)
         self.engine.timings["text model and neighbours (in driver)"] = round(time.perf_counter() - start, 2)
@@ -372,7 +373,8 @@ class ExecutorScanner(Scanner):
                                   self.engine.partitions)
         by_second = by_first.join(kept).map(lambda kv: (kv[1][0][2], (kv[1][0][0], kv[1][0][1], kv[1][1])))
         both = by_second.join(kept).map(lambda kv: (*kv[1][0], kv[1][1]))   # (n, job, analysis a, analysis b)
-        found = dict(both.mapPartitions(lambda items: align_partition(items, shared.value, settings)).collect())
+        found = dict(self.engine.measured(both.mapPartitions(lambda items: align_partition(items, shared.value, settings)),
+                                          "alignments").collect())
         self.engine.counts["aligned_pairs"] = self.engine.counts.get("aligned_pairs", 0) + len(jobs)
         return [found[n] for n in range(len(jobs))]
 
@@ -383,6 +385,11 @@ class ExecutorScanner(Scanner):
         found = distributed_lineage(self.settings.lineage, self.kept, list(pairs), self.engine.partitions)
         self.engine.timings["lineage (in driver)"] = round(time.perf_counter() - start, 2)
         return found
+
+
+def _counted(item, counter):
+    counter.add(len(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)))
+    return item
 
 
 # -- families, on executors ------------------------------------------------------------
@@ -408,6 +415,7 @@ class SparkEngine:
         self.counts: dict[str, int] = {}
         self.timings: dict[str, float] = {}   # seconds per step of the last scan
         self.warnings: list[LoadWarning] = []   # what was read but not used (a date of "nan"), as the loader says it
+        self._collected: dict = {}   # what -> accumulator of the bytes collected to the driver (``measured``)
 
     # -- session and input --------------------------------------------------
 
@@ -496,7 +504,7 @@ class SparkEngine:
     def scan(self, source: str, out: str | None = None) -> EngineResult:
         check_source(source)   # before starting a JVM for nothing
         sc = self.session().sparkContext
-        self.counts, self.timings = {}, {}
+        self.counts, self.timings, self._collected = {}, {}, {}
         with self.step("read"):
             documents, rejects = self.read(source)
             rejects = rejects.persist(SPILL)
@@ -533,6 +541,7 @@ class SparkEngine:
             with self.step("write"):
                 self.write(out, report, self.document_rows(analyses, roots, report.edges), rejects)
         self.counts["shuffle_bytes"] = sum(v for k, v in self.counts.items() if k.startswith("shuffle_bytes_"))
+        self.counts.update(self.collected_bytes())
         if out is not None:
             write_counts(Path(out), {**self.counts, "seconds": self.timings})
         return EngineResult(report if n <= self.spark.summary_max_documents else None, dict(self.counts), out)
@@ -596,13 +605,15 @@ class SparkEngine:
         the pairs that share a passage are collected (the driver's steps need them all)."""
         second = lsh.map(lambda ab: (ab[1], ab[0])).join(analyses).map(lambda kv: (kv[1][0], kv[1][1]))
         grouped = second.groupByKey(self.partitions).join(analyses)   # a: ([analysis b], analysis a)
-        return grouped.flatMap(lambda kv: verify_all(kv[1][1], kv[1][0], shared.value)).collect()
+        return self.measured(grouped.flatMap(lambda kv: verify_all(kv[1][1], kv[1][0], shared.value)),
+                             "verbatim").collect()
 
     def conclude(self, analyses, context: Context, verbatim: list[PairEvidence],
                  skipped: list[Skipped]) -> ScanReport:
         """The corpus-level steps on the driver, by the local engine's own ``Scanner.conclude``,
         on the executors' analyses (collected, not made again)."""
-        ordered = sorted(analyses.values().toLocalIterator(), key=lambda a: a.id)   # a partition at a time
+        ordered = sorted(self.measured(analyses.values(), "analyses").toLocalIterator(),   # a partition at a time
+                         key=lambda a: a.id)
         index = {a.id: n for n, a in enumerate(ordered)}
         evidence = {(index[e.a], index[e.b]): e for e in verbatim}
         corpus = Corpus(documents=[a.document for a in ordered], skipped=skipped, warnings=list(self.warnings))
@@ -663,6 +674,18 @@ class SparkEngine:
         except Exception as err:   # a Spark version without it: say so, do not fail the scan
             log.warning("shuffle sizes unavailable: %s", str(err).splitlines()[0])
             return 0
+
+    def measured(self, rdd, what: str):
+        """``rdd``, each element it hands the driver counted in ``collected_bytes_<what>`` (pickled,
+        as the driver receives it): what the driver is sent, measured where it is sent from."""
+        counter = self._collected.get(what)
+        if counter is None:
+            counter = self._collected[what] = self.session().sparkContext.accumulator(0)
+        return rdd.map(lambda item: _counted(item, counter))
+
+    def collected_bytes(self) -> dict[str, int]:
+        found = {f"collected_bytes_{what}": counter.value for what, counter in self._collected.items()}
+        return {**found, "collected_bytes": sum(found.values())}
 
     @contextmanager
     def step(self, name: str):

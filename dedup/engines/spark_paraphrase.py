@@ -24,7 +24,7 @@ partition that scores one of its pairs, not once per pair.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -210,8 +210,10 @@ class DistributedTextModel:
     ``TextModel`` (neighbours, cosines of given pairs), answered there.  ``group`` is each
     document's story representative (``StoryGroups.group``, documents numbered in id order)."""
 
-    def __init__(self, sc, settings: ParaphraseSettings, partitions: int) -> None:
+    def __init__(self, sc, settings: ParaphraseSettings, partitions: int,
+                 measured: Callable = lambda rdd, what: rdd) -> None:
         self.sc, self.settings, self.parts = sc, settings, partitions
+        self.measured = measured   # counts what is collected to the driver (``SparkEngine.measured``)
         self.counts: dict[str, int] = {}
 
     def fit(self, numbered, group: Sequence[int]) -> "DistributedTextModel":
@@ -243,7 +245,8 @@ class DistributedTextModel:
         scores = self.cosines(once, at_least=s.min_similarity)
         by_pair = shortlist.map(lambda rc: ((min(rc), max(rc)), rc))
         scored = by_pair.join(scores, parts).map(lambda kv: (kv[1][0][0], (kv[1][0][1], kv[1][1])))
-        found = dict(scored.groupByKey(parts).mapPartitions(lambda items: best_of_rows(items, s)).collect())
+        found = dict(self.measured(scored.groupByKey(parts).mapPartitions(lambda items: best_of_rows(items, s)),
+                                   "paraphrase_candidates").collect())
         self.counts.update(shortlisted_pairs=shortlist.count(), neighbour_pairs=len(found))
         shortlist.unpersist()
         return found
@@ -264,7 +267,8 @@ class DistributedTextModel:
         """The cosine of each given pair (a list), in order."""
         if not pairs:
             return []
-        found = dict(self.cosines(self.sc.parallelize(list(set(pairs)), self.parts)).collect())
+        found = dict(self.measured(self.cosines(self.sc.parallelize(list(set(pairs)), self.parts)),
+                                   "paraphrase_candidates").collect())
         return [found[pair] for pair in pairs]
 
     def candidates(self, extra: Sequence[tuple[int, int]] = ()) -> dict[tuple[int, int], float]:
