@@ -337,10 +337,13 @@ class ExecutorScanner(Scanner):
         self.kept = analyses   # (id, DocumentAnalysis) on the executors
         self.text: "DistributedTextModel | None" = None   # the paraphrase stage's text model, on the executors
 
-    def numbered(self):
-        """(number, analysis) of the kept analyses, numbered in id order: the driver's indices."""
-        ids = self.kept.keys().sortBy(lambda doc_id: doc_id, numPartitions=self.engine.partitions).zipWithIndex()
-        return ids.join(self.kept, self.engine.partitions).values()
+    def numbered_texts(self):
+        """(number, evidence text) of the kept analyses, numbered in id order (the driver's indices;
+        the LSH step's numbers when it ran): only the texts are joined, not the analyses."""
+        ids = self.engine.ids
+        if ids is None:
+            ids = self.kept.keys().sortBy(lambda doc_id: doc_id, numPartitions=self.engine.partitions).zipWithIndex()
+        return ids.join(self.kept.mapValues(lambda a: a.evidence_text), self.engine.partitions).values()
 
     def paraphrase_candidates(self, analyses, context, verbatim, overlaps, progress=None):
         """``Scanner.paraphrase_candidates`` with the text model fitted and searched on the executors
@@ -353,7 +356,7 @@ class ExecutorScanner(Scanner):
         context.paraphraser = ParaphraseFinder(self.settings.paraphrase)
         start = time.perf_counter()
         self.text = DistributedTextModel(self.engine.session().sparkContext, self.settings.paraphrase,
-                                         self.engine.partitions, self.engine.measured).fit(self.numbered(), groups.group)
+                                         self.engine.partitions, self.engine.measured).fit(self.numbered_texts(), groups.group)
         candidates = self.text.candidates(overlaps)
         self.engine.counts.update(self.text.counts)
         self.engine.timings["text model and neighbours (in driver)"] = round(time.perf_counter() - start, 2)
@@ -416,6 +419,7 @@ class SparkEngine:
         self.timings: dict[str, float] = {}   # seconds per step of the last scan
         self.warnings: list[LoadWarning] = []   # what was read but not used (a date of "nan"), as the loader says it
         self._collected: dict = {}   # what -> accumulator of the bytes collected to the driver (``measured``)
+        self.ids = None   # (id, number in id order) of the last scan's documents, on the executors
 
     # -- session and input --------------------------------------------------
 
@@ -504,7 +508,7 @@ class SparkEngine:
     def scan(self, source: str, out: str | None = None) -> EngineResult:
         check_source(source)   # before starting a JVM for nothing
         sc = self.session().sparkContext
-        self.counts, self.timings, self._collected = {}, {}, {}
+        self.counts, self.timings, self._collected, self.ids = {}, {}, {}, None
         with self.step("read"):
             documents, rejects = self.read(source)
             rejects = rejects.persist(SPILL)
@@ -597,7 +601,7 @@ class SparkEngine:
             log.warning("%d LSH buckets held more than %d documents: their members were linked as a chain, "
                         "not all pairs (max_bucket)", oversized, cap)
         found.unpersist()
-        ids.unpersist()
+        self.ids = ids   # kept: the paraphrase stage numbers documents alike
         return pairs
 
     def verbatim_pairs(self, analyses, lsh, shared) -> list[PairEvidence]:

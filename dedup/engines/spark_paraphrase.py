@@ -70,14 +70,14 @@ def _nonzero(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return columns, counts[columns]
 
 
-def hash_partition(items: Iterable[tuple[int, object]], group: np.ndarray) -> Iterator[tuple[str, object]]:
-    """A partition's (number, analysis), ``TextModel.CHUNK`` at a time, hashed as ``TextModel.fit``
+def hash_partition(items: Iterable[tuple[int, str]], group: np.ndarray) -> Iterator[tuple[str, object]]:
+    """A partition's (number, evidence text), ``TextModel.CHUNK`` at a time, hashed as ``TextModel.fit``
     hashes them: ("rows", Rows of counts) and ("df", the chunk's story document frequencies of
     word and character features, nonzero entries only)."""
     table = _WordTable()   # each distinct word of the partition hashed once
     for chunk in _chunks(items, TextModel.CHUNK):
         numbers = np.array([n for n, _ in chunk], dtype=np.int64)
-        texts = [a.evidence_text for _, a in chunk]
+        texts = [text for _, text in chunk]
         words, chars = _document_counts(table, texts)
         is_story = group[numbers] == numbers
         yield "df", (_nonzero(_story_df(words, is_story)), _nonzero(_story_df(chars, is_story)))
@@ -217,11 +217,11 @@ class DistributedTextModel:
         self.counts: dict[str, int] = {}
 
     def fit(self, numbered, group: Sequence[int]) -> "DistributedTextModel":
-        """Rows of the (number, analysis) documents; IDF over the stories."""
+        """Rows of the (number, evidence text) documents; IDF over the stories."""
         group = np.asarray(group, dtype=np.int64)
         self.group = self.sc.broadcast(group)
         shared = self.group
-        hashed = numbered.mapPartitions(lambda items: hash_partition(items, shared.value)).persist(SPILL)
+        self.hashed = hashed = numbered.mapPartitions(lambda items: hash_partition(items, shared.value)).persist(SPILL)
         empty = (np.zeros(HASHED, dtype=np.int64), np.zeros(HASHED, dtype=np.int64))
         word_df, char_df = (hashed.filter(lambda t: t[0] == "df").values()
                             .treeAggregate(empty, _add_df, _sum_df))
@@ -229,8 +229,6 @@ class DistributedTextModel:
         word_idf, self.char_idf = self.sc.broadcast(_idf(word_df, is_story)), self.sc.broadcast(_idf(char_df, is_story))
         self.rows = hashed.filter(lambda t: t[0] == "rows").map(lambda t: _weighed(t[1], word_idf.value)).persist(SPILL)
         self.documents = self.rows.flatMap(_documents).persist(SPILL)
-        self.counts["text_model_documents"] = self.documents.count()
-        hashed.unpersist()
         return self
 
     def neighbours(self) -> dict[tuple[int, int], float]:
@@ -282,5 +280,6 @@ class DistributedTextModel:
         return found
 
     def unpersist(self) -> None:
+        self.hashed.unpersist()
         self.rows.unpersist()
         self.documents.unpersist()
