@@ -1,6 +1,6 @@
-"""The Spark engine: the local scanner's answers, the per-document and per-pair work, lineage and
-the families on a cluster's executors, the other corpus-level steps on the driver through
-``pipeline.Scanner`` itself.
+"""The Spark engine: the local scanner's answers, the per-document and per-pair work, the
+paraphrase stage's text model and neighbours, lineage and the families on a cluster's executors,
+the other corpus-level steps on the driver through ``pipeline.Scanner`` itself.
 
 Every rule is the analysis core's, the pipeline's or lineage's; this module only decides where
 each call runs and what is shuffled between them:
@@ -15,9 +15,11 @@ each call runs and what is shuffled between them:
       each candidate pair joined with its two analyses      -> ``core.verify_verbatim``
     on the driver (``Scanner.conclude``, the local engine's own code):
       the analyses and the verbatim evidence collected from the executors (nothing analysed
-      again), then shared passages, story groups and the paraphrase stage's text model and
-      TF-IDF neighbours, ``classify.decide`` -> the decided pairs
-    on executors again:
+      again), then shared passages, story groups, ``classify.decide`` -> the decided pairs
+    on executors again, called from the driver's ``conclude``:
+      the paraphrase stage's text model, fitted in parts, and each story's TF-IDF neighbours by
+      a term join (``spark_paraphrase``; ``ExecutorScanner.paraphrase_candidates``): the driver
+      fits no text model and gets the candidate pairs with their cosines
       sentence alignment of the pairs the paraphrase stage picks (``ExecutorScanner.align_pairs``)
       lineage (``spark_lineage``): the decided pairs joined with their documents' metadata,
       corpus-wide outlet facts broadcast -> directions, siblings, edges, absent sources, origins
@@ -27,10 +29,11 @@ each call runs and what is shuffled between them:
       and parents, never collected.
 
 So the answers are the local engine's by construction.  The price: the driver still holds every
-document's analysis and every verbatim pair for shared passages, story groups and the text model,
+document's analysis and every verbatim pair for shared passages, story groups and the decisions,
 as the local engine does.  At 10M articles that driver step does not fit one machine:
-distributing it (shared-passage counting, the text model fitted on a sample and broadcast,
-neighbours by a term join) is what remains to be done.
+distributing it (shared-passage counting by shingle, the passages broadcast and each pair filtered
+and decided on the executors) is what remains to be done.  What the driver is sent is counted
+(``collected_bytes_*``).
 """
 
 from __future__ import annotations

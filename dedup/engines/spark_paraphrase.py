@@ -228,7 +228,8 @@ class DistributedTextModel:
         is_story = group == np.arange(len(group))
         word_idf, self.char_idf = self.sc.broadcast(_idf(word_df, is_story)), self.sc.broadcast(_idf(char_df, is_story))
         self.rows = hashed.filter(lambda t: t[0] == "rows").map(lambda t: _weighed(t[1], word_idf.value)).persist(SPILL)
-        self.documents = self.rows.flatMap(_documents).persist(SPILL)
+        # partitioned once by number: each ``cosines`` join then moves only the rows it sends
+        self.documents = self.rows.flatMap(_documents).partitionBy(self.parts).persist(SPILL)
         return self
 
     def neighbours(self) -> dict[tuple[int, int], float]:
@@ -255,8 +256,8 @@ class DistributedTextModel:
         that needs it."""
         parts = self.parts
         keyed = pairs.map(lambda ab: (ab[0] % parts, ab))
-        needs = keyed.flatMap(lambda kv: ((kv[1][0], kv[0]), (kv[1][1], kv[0]))).distinct(parts)
-        sent = needs.join(self.documents, parts).map(lambda kv: (kv[1][0], (kv[0], kv[1][1])))
+        needs = keyed.flatMap(lambda kv: ((kv[1][0], kv[0]), (kv[1][1], kv[0]))).distinct(parts).partitionBy(parts)
+        sent = needs.join(self.documents, parts).map(lambda kv: (kv[1][0], (kv[0], kv[1][1])))   # rows stay put
         char_idf = self.char_idf
         return keyed.cogroup(sent, parts).flatMap(
             lambda kv: score_part(kv[1][0], kv[1][1], char_idf.value, at_least))
