@@ -84,14 +84,23 @@ def hash_partition(items: Iterable[tuple[int, str]], group: np.ndarray) -> Itera
         yield "rows", Rows(numbers, words, np.diff(chars.indptr) > 0, texts)
 
 
-def _add_df(total: tuple[np.ndarray, np.ndarray], found) -> tuple[np.ndarray, np.ndarray]:
-    for summed, (columns, counts) in zip(total, found):
-        summed[columns] += counts
-    return total
+def _merge_df(x, y):
+    """Two (word, character) document frequencies, each (columns, counts) of its nonzero entries,
+    summed: the tree aggregate moves the columns a partition has, not 2^20 of them."""
+    return tuple(_sum_sparse(a, b) for a, b in zip(x, y))
 
 
-def _sum_df(x: tuple[np.ndarray, np.ndarray], y: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    return x[0] + y[0], x[1] + y[1]
+def _sum_sparse(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    columns, inverse = np.unique(np.concatenate([a[0], b[0]]), return_inverse=True)
+    counts = np.zeros(len(columns), dtype=np.int64)
+    np.add.at(counts, inverse.ravel(), np.concatenate([a[1], b[1]]))
+    return columns, counts
+
+
+def _dense(found: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    dense = np.zeros(HASHED, dtype=np.int64)
+    dense[found[0]] = found[1]
+    return dense
 
 
 def _weighed(rows: Rows, idf: np.ndarray) -> Rows:
@@ -222,9 +231,9 @@ class DistributedTextModel:
         self.group = self.sc.broadcast(group)
         shared = self.group
         self.hashed = hashed = numbered.mapPartitions(lambda items: hash_partition(items, shared.value)).persist(SPILL)
-        empty = (np.zeros(HASHED, dtype=np.int64), np.zeros(HASHED, dtype=np.int64))
-        word_df, char_df = (hashed.filter(lambda t: t[0] == "df").values()
-                            .treeAggregate(empty, _add_df, _sum_df))
+        none = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        word_df, char_df = map(_dense, hashed.filter(lambda t: t[0] == "df").values()
+                               .treeAggregate((none, none), _merge_df, _merge_df))
         is_story = group == np.arange(len(group))
         word_idf, self.char_idf = self.sc.broadcast(_idf(word_df, is_story)), self.sc.broadcast(_idf(char_df, is_story))
         self.rows = hashed.filter(lambda t: t[0] == "rows").map(lambda t: _weighed(t[1], word_idf.value)).persist(SPILL)
