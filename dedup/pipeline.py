@@ -186,7 +186,8 @@ class Scanner:
 
     def paraphrase_candidates(self, analyses: Sequence[DocumentAnalysis], context: Context,
                               verbatim: dict[tuple[int, int], PairEvidence], overlaps: Sequence[tuple[int, int]],
-                              progress: ProgressCallback | None = None) -> tuple["StoryGroups", dict[tuple[int, int], float]]:
+                              progress: ProgressCallback | None = None
+                              ) -> tuple["StoryGroups", dict[tuple[int, int], float]]:
         """The story groups of the verbatim evidence and the pairs the paraphrase stage aligns first,
         (i, j) -> document cosine: each story's TF-IDF neighbours and the verbatim ``overlaps``, by a
         text model fitted over the stories (set in ``context``).  The Spark engine does this on its

@@ -114,6 +114,10 @@ def test_generated_corpus_same_pairs_directions_families(generated_results):
     assert_same_answers(local.report, spark.report)
     assert spark.counts["oversized_buckets"] == 0
     assert spark.counts["aligned_pairs"] > 0   # sentence alignment ran on the executors
+    collected = {k: v for k, v in spark.counts.items() if k.startswith("collected_bytes_")}
+    assert spark.counts["collected_bytes"] == sum(collected.values())
+    # the driver is sent the analyses and the verbatim pairs; of the paraphrase stage only its candidates
+    assert 0 < collected["collected_bytes_paraphrase_candidates"] < collected["collected_bytes_analyses"] / 100
 
 
 def kind_of(reject: tuple[int, str]) -> tuple[int, str]:

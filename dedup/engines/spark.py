@@ -359,7 +359,8 @@ class ExecutorScanner(Scanner):
         context.paraphraser = ParaphraseFinder(self.settings.paraphrase)
         start = time.perf_counter()
         self.text = DistributedTextModel(self.engine.session().sparkContext, self.settings.paraphrase,
-                                         self.engine.partitions, self.engine.measured).fit(self.numbered_texts(), groups.group)
+                                         self.engine.partitions, self.engine.measured)
+        self.text.fit(self.numbered_texts(), groups.group)
         candidates = self.text.candidates(overlaps)
         self.engine.counts.update(self.text.counts)
         self.engine.timings["text model and neighbours (in driver)"] = round(time.perf_counter() - start, 2)
@@ -379,8 +380,8 @@ class ExecutorScanner(Scanner):
                                   self.engine.partitions)
         by_second = by_first.join(kept).map(lambda kv: (kv[1][0][2], (kv[1][0][0], kv[1][0][1], kv[1][1])))
         both = by_second.join(kept).map(lambda kv: (*kv[1][0], kv[1][1]))   # (n, job, analysis a, analysis b)
-        found = dict(self.engine.measured(both.mapPartitions(lambda items: align_partition(items, shared.value, settings)),
-                                          "alignments").collect())
+        aligned = both.mapPartitions(lambda items: align_partition(items, shared.value, settings))
+        found = dict(self.engine.measured(aligned, "alignments").collect())
         self.engine.counts["aligned_pairs"] = self.engine.counts.get("aligned_pairs", 0) + len(jobs)
         return [found[n] for n in range(len(jobs))]
 
