@@ -38,7 +38,7 @@ from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, bucket_keys
 from ..classify import verbatim_relation
 from ..core import Context, DocumentAnalysis, analyze, analyze_many, verify_verbatim
 from ..records import EXCERPT, Document
-from ..sketch import Sketch
+from ..sketch import Fingerprint, Sketch
 from ..fanout import resolve_jobs
 from .backend import StoredDocument
 from .postings import KEY
@@ -372,6 +372,51 @@ def prepare_ahead(docs: Sequence[Document], context: Context, verifier: Verifier
     return prepared
 
 
+_ARRAYS = ("token_starts", "token_ends", "segments", "shingles", "shingle_tokens")   # of a Fingerprint
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A chunk's ``Prepared`` documents as the worker sends them back: each kind of array of all of
+    them concatenated (pickling an array costs ~15 µs whatever its size, and a document had 12: a
+    quarter of a millisecond a document, both sides), without what the index's process has or
+    remakes (the documents, their empty sketches)."""
+
+    rest: list[tuple]                 # per document: (lines, chrome, chrome spans, digest, packed text,
+                                      # hits, checked, looked up by nothing)
+    arrays: dict[str, np.ndarray]     # field -> all documents' values, concatenated
+    lengths: dict[str, list[int]]     # field -> each document's length
+
+
+def packed(prepared: list[Prepared]) -> Packed | list[Prepared]:
+    """``prepared`` (analysed ahead: each with its analysis and record) to send back; as they are
+    when an array's dtype differs between documents (concatenating would change it)."""
+    fields = {name: [getattr(p.analysis.fingerprint, name) for p in prepared] for name in _ARRAYS}
+    fields["query"] = [p.query if p.query is not None else p.stored[:0] for p in prepared]
+    fields["stored"] = [p.stored for p in prepared]
+    if any(len({a.dtype for a in arrays}) > 1 for arrays in fields.values()):
+        return prepared
+    rest = [(p.lines, p.chrome, p.analysis.chrome, p.record.digest, p.record.packed, p.hits, p.checked,
+             p.query is None) for p in prepared]
+    return Packed(rest, {name: np.concatenate(arrays) for name, arrays in fields.items()},
+                  {name: [len(a) for a in arrays] for name, arrays in fields.items()})
+
+
+def unpacked(answer: Packed | list[Prepared], docs: Sequence[Document], num_perm: int) -> list[Prepared]:
+    """The ``Prepared`` documents ``packed`` made of ``prepare_ahead``'s for ``docs``, equal to them."""
+    if not isinstance(answer, Packed):
+        return answer
+    arrays = {name: [part.copy() for part in np.split(values, np.cumsum(answer.lengths[name])[:-1])]
+              for name, values in answer.arrays.items()}   # copies: a kept analysis must not hold the chunk's
+    prepared = []
+    for i, (doc, (lines, chrome, spans, digest, text, hits, checked, unsearched)) in enumerate(zip(docs, answer.rest)):
+        fingerprint = Fingerprint(doc.id, *(arrays[name][i] for name in _ARRAYS))
+        analysis = DocumentAnalysis(doc, spans, fingerprint, _no_sketch(doc.id, num_perm))
+        prepared.append(Prepared(lines, chrome, analysis, None if unsearched else arrays["query"][i],
+                                 arrays["stored"][i], hits, checked, StoredDocument.known(doc, digest, text)))
+    return prepared
+
+
 class Preparer:
     """Hands out ``Prepared`` documents in order, analysed ahead by one worker process when it pays.
 
@@ -410,12 +455,12 @@ class Preparer:
         received, began, waited = 0, time.perf_counter(), 0.0
         try:
             yield from self._here(docs[:lead], known_chrome)   # meanwhile the worker starts on the next chunks
-            for _ in chunks:
+            for chunk in chunks:
                 asked = time.perf_counter()
                 answer = self._receive(worker)
                 waited += time.perf_counter() - asked
                 received += 1
-                yield from self._looked_up(answer)
+                yield from self._looked_up(unpacked(answer, chunk, self.context.settings.sketch.num_perm))
             elapsed = time.perf_counter() - began
             self.waited[0] += waited
             self.waited[1] += elapsed
@@ -479,7 +524,10 @@ class Preparer:
             package_root = str(Path(__file__).resolve().parents[2])   # import this very dedup there
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root,
                                                                           os.environ.get("PYTHONPATH")])))
-            self._worker = subprocess.Popen([sys.executable, "-c", f"from {__name__} import _main; _main()"],
+            # not the working folder first on its path (``-c`` puts it there): another checkout's dedup
+            # may be there (benchmarks run one beside another), and the worker must speak this one's protocol
+            self._worker = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.remove('') if '' in sys.path "
+                                             f"else None; from {__name__} import _main; _main()"],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
             pickle.dump((self.context, self.banding, self.index_path), self._worker.stdin)
             self._worker.stdin.flush()
@@ -521,7 +569,7 @@ def _serve(requests, answers) -> None:
         # Verifying is the part of the work that grows with the index: the worker verifies the
         # candidates of a ``share`` of the documents, the index's process those of the others.
         candidates = [max_candidates * (int((i + 1) * share) > int(i * share)) for i in range(len(docs))]
-        pickle.dump(prepare_ahead(docs, context, verifier, banding, reader, candidates), answers,
+        pickle.dump(packed(prepare_ahead(docs, context, verifier, banding, reader, candidates)), answers,
                     protocol=pickle.HIGHEST_PROTOCOL)
         answers.flush()
 
