@@ -638,3 +638,24 @@ def test_the_worker_runs_this_dedup_whatever_the_working_folder_holds(tmp_path, 
         verdicts = index.add_all(docs)
         assert index._preparer._worker is not None
     assert len(verdicts) == len(docs)
+
+
+def test_a_document_s_query_and_stored_buckets_are_its_bucket_ids(seeds):
+    """``Banding.query_and_stored`` makes each window's keys once for both: on real text (seeds,
+    a site stream, a text of one window) they are ``bucket_ids`` of all windows and of the stored ones."""
+    from dedup.core import Context, analyze
+    from dedup.index import Banding, bucket_ids
+    context, banding = Context(), Banding((25, 5), (37, 3))
+    docs = [Document(n, t) for n, t in seeds.items()] + site_stream(20, seed=1) + \
+        [Document("one window", "A b c d e f g."), Document("none", "Too short.")]
+    windows = set()
+    for doc in docs:
+        sketch = analyze(doc, context).sketch
+        query, stored = banding.query_and_stored(sketch)
+        assert np.array_equal(stored, bucket_ids(sketch, (25, 5), (37, 3), all_windows=False))
+        if sketch.empty:
+            assert query is None
+        else:
+            assert np.array_equal(query, bucket_ids(sketch, (25, 5), (37, 3), all_windows=True))
+        windows.add(min(len(sketch.windows), 3))
+    assert windows == {0, 1, 2, 3}   # empty, one window, two (all kept), more (every other one)

@@ -228,9 +228,10 @@ class Banding:
 
     def query_and_stored(self, sketch) -> tuple[np.ndarray | None, np.ndarray]:
         """The bucket ids a document is looked up by (None: an empty sketch, never looked up),
-        and those it is stored under."""
-        stored = bucket_ids(sketch, self.document, self.window, all_windows=False)
-        return None if sketch.empty else bucket_ids(sketch, self.document, self.window, all_windows=True), stored
+        and those it is stored under (``bucket_ids`` of both, each window's keys made once)."""
+        document, windows = _folded_keys(sketch, self.document, self.window)
+        stored = distinct(np.concatenate([document, windows[_stored_windows(len(windows))].ravel()]))
+        return None if sketch.empty else distinct(np.concatenate([document, windows.ravel()])), stored
 
 
 def bucket_ids(sketch, document_bands: tuple[int, int], window_bands: tuple[int, int], *,
@@ -240,15 +241,29 @@ def bucket_ids(sketch, document_bands: tuple[int, int], window_bands: tuple[int,
     Stored documents keep every other window (they tile the text without overlap);
     queries use all windows, which overlap by half, so an excerpt anywhere still
     lines up with a stored window to within a quarter of its length."""
-    windows = sketch.windows
-    if not all_windows and len(windows) > 2:
-        keep = list(range(0, len(windows), 2))
-        if keep[-1] != len(windows) - 1:
-            keep.append(len(windows) - 1)
-        windows = windows[keep]
-    keys = np.concatenate([bucket_keys(sketch.signature[None, :], *document_bands, table=DOCUMENT_TABLE).ravel(),
-                           bucket_keys(windows, *window_bands, table=WINDOW_TABLE).ravel()])
-    return distinct(((keys >> _FOLD) ^ keys).astype(KEY))
+    document, windows = _folded_keys(sketch, document_bands, window_bands)
+    if not all_windows:
+        windows = windows[_stored_windows(len(windows))]
+    return distinct(np.concatenate([document, windows.ravel()]))
+
+
+def _stored_windows(count: int) -> list[int] | slice:
+    """The windows a stored document keeps: every other one, and the last."""
+    if count <= 2:
+        return slice(None)
+    keep = list(range(0, count, 2))
+    if keep[-1] != count - 1:
+        keep.append(count - 1)
+    return keep
+
+
+def _folded_keys(sketch, document_bands: tuple[int, int], window_bands: tuple[int, int]):
+    """The 32-bit keys of the document's bands, and of each window's (one row a window)."""
+    def folded(keys: np.ndarray) -> np.ndarray:
+        return ((keys >> _FOLD) ^ keys).astype(KEY)
+
+    return (folded(bucket_keys(sketch.signature[None, :], *document_bands, table=DOCUMENT_TABLE).ravel()),
+            folded(bucket_keys(sketch.windows, *window_bands, table=WINDOW_TABLE)))
 
 
 def line_hash(key: str) -> int:
