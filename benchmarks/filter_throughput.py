@@ -129,8 +129,11 @@ def run_dedup_per_doc(n: int, msrp: Path) -> dict:
 def run_baseline(n: int, msrp: Path) -> dict:
     """The group-commit run in a process importing the baseline checkout's dedup."""
     env = dict(os.environ, PYTHONPATH=os.environ[BASELINE])
-    result = subprocess.run([sys.executable, __file__, "--worker", "dedup", "--n", str(n), "--msrp", str(msrp)],
-                            env=env, capture_output=True, text=True)
+    # run in that checkout's folder: a child process started with ``-c`` (the index's worker) imports
+    # from its working folder first, so from here it would import this checkout's dedup
+    result = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", "dedup", "--n", str(n),
+                             "--msrp", str(Path(msrp).resolve())],
+                            env=env, capture_output=True, text=True, cwd=os.environ[BASELINE])
     if result.returncode != 0:
         raise RuntimeError(f"baseline run failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

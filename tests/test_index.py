@@ -536,3 +536,126 @@ def test_short_lines_are_the_normalised_lines_of_few_words(seeds):
             assert set(short_lines(Document(doc.id, text), context)) == expected
             found += len(expected)
     assert found
+
+
+# -- the two processes' share of the work: packed answers, lookups here, candidates together ----
+
+def test_packed_answers_are_the_documents_the_worker_prepared(seeds):
+    """What the worker sends back (each kind of array of a chunk concatenated, no texts, no empty
+    sketches) is, once unpacked with the chunk's documents, what it prepared: real text, with site
+    lines taken as chrome, verified candidates, and a document too short to be looked up."""
+    import pickle
+    from dataclasses import fields
+
+    from dedup.candidates import banding as bands
+    from dedup.core import Context
+    from dedup.index.prepare import Banding, Verifier, packed, prepare_ahead, short_lines, unpacked
+    context = Context()
+    docs = site_stream(30, seed=6) + [Document("short", "Too short.")]
+    chrome = {key for doc in docs for key in short_lines(doc, context)}
+    s = context.settings
+    banding = Banding(bands(s.candidates.document_threshold, s.sketch.num_perm),
+                      bands(s.candidates.window_threshold, s.sketch.num_perm))
+    verifier = Verifier(context, lambda _: None, lambda _: None, lambda lines: dict.fromkeys(lines, 0))
+    verifier.seen_chrome |= set(sorted(chrome)[::2])
+    prepared = prepare_ahead(docs, context, verifier, banding)
+    back = unpacked(pickle.loads(pickle.dumps(packed(prepared))), docs, s.sketch.num_perm)
+    assert prepared[-1].query is None and back[-1].query is None and any(p.chrome for p in prepared)
+    for one, other in zip(prepared, back):
+        assert (one.lines, one.chrome, one.hits, one.checked) == (other.lines, other.chrome, other.hits, other.checked)
+        assert one.record == other.record and one.record.packed == other.record.packed
+        assert one.analysis.document == other.analysis.document
+        assert_same_analysis(one.analysis, other.analysis)
+        for name in ("query", "stored"):
+            mine, theirs = getattr(one, name), getattr(other, name)
+            assert (mine is None) == (theirs is None)
+            assert mine is None or (np.array_equal(mine, theirs) and mine.dtype == theirs.dtype)
+        for field in fields(one.analysis.sketch):
+            assert np.array_equal(getattr(one.analysis.sketch, field.name), getattr(other.analysis.sketch, field.name))
+        for name in ("token_starts", "token_ends", "segments", "shingles", "shingle_tokens"):
+            assert getattr(one.analysis.fingerprint, name).dtype == getattr(other.analysis.fingerprint, name).dtype
+
+
+def test_candidates_compared_together_get_the_answers_compared_one_by_one(seeds):
+    """``compare_many`` reads the candidates' line counts at once and analyses those without a kept
+    analysis together, with one chrome set for all: on real text where some candidates carry
+    lines counted as chrome and others do not, each answer (relation, share, chrome taken) is the
+    one ``compare`` gives alone, with nothing kept."""
+    from dedup.core import Context
+    from dedup.index.backend import StoredDocument
+    from dedup.index.prepare import Verifier, analyze_with_chrome, short_lines
+    context = Context(Settings.of(shingle_sets_kept=0))
+    docs = {d.id: d for d in site_stream(40, seed=7) + [Document(n, t) for n, t in seeds.items()]}
+    stored = {i: StoredDocument.of(d) for i, d in docs.items()}
+    site = {key for d in docs.values() for key in short_lines(d, context)
+            if sum(key in short_lines(o, context) for o in docs.values()) > 1}
+    counts = lambda lines: {k: 10 if k in site else 0 for k in lines}   # noqa: E731  site lines: chrome
+    together = Verifier(context, stored.get, lambda i: stored[i].digest if i in stored else None, counts)
+    alone = Verifier(context, stored.get, lambda i: stored[i].digest if i in stored else None, counts)
+    kinds = set()
+    ids = list(docs)
+    for k, doc in enumerate(docs.values()):
+        incoming = analyze_with_chrome(doc, context, frozenset())
+        others = [i for i in ids[k + 1:k + 13] if i != doc.id] + ["not-indexed"]
+        many = together.compare_many(incoming, others, set(short_lines(doc, context)))
+        for other, answer in zip(others, many):
+            one = alone.compare(incoming, other, set(short_lines(doc, context)))
+            assert (answer.found, answer.lines, answer.chrome) == (one.found, one.lines, one.chrome)
+            kinds.add((answer.found is not None, bool(answer.chrome)))
+    assert kinds >= {(True, True), (False, True), (False, False)}
+
+
+def test_lookups_made_here_or_in_the_worker_see_another_writer_s_documents(tmp_path):
+    """The documents the worker does not verify are looked up in this process, the others by the
+    worker, which reads the postings only while it verifies (catching up on what it missed): either
+    way copies of what another writer committed in between are found."""
+    docs = site_stream(240, seed=12)
+    originals, rest = docs[:120], docs[120:]
+    path = tmp_path / "shared.index"
+    with Index.open(path, Settings.of(jobs=2)) as index, Index.open(path, Settings.of(jobs=1)) as other:
+        index.add_all(rest[:60])
+        for k, share in enumerate((0.0, 1.0, 0.0, 1.0)):
+            batch = originals[30 * k:30 * k + 30]
+            admitted = [v.added for v in other.add_all(batch)]   # committed by the other writer
+            copies = [Document(f"copy-{d.id}", d.text) for d in batch] + rest[60 + 15 * k:75 + 15 * k]
+            index._preparer.lead, index._preparer.share = 8, share
+            verdicts = index.add_all(copies)
+            assert index._preparer._worker is not None
+            assert all(v.is_duplicate for v in verdicts[:len(batch)]), share
+            assert all(d.id in dict(v.matches) for v, d, added in zip(verdicts, batch, admitted) if added)
+        assert sum(admitted) > 20
+
+
+def test_the_worker_runs_this_dedup_whatever_the_working_folder_holds(tmp_path, monkeypatch):
+    """The worker is started with ``-c``, which puts the working folder first on its path: a folder
+    holding another ``dedup`` (another checkout) must not be imported by it."""
+    fake = tmp_path / "elsewhere" / "dedup"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('another dedup was imported')\n")
+    monkeypatch.chdir(fake.parent)
+    docs = site_stream(60, seed=2)
+    with Index.open(tmp_path / "w.index", Settings.of(jobs=2)) as index:
+        verdicts = index.add_all(docs)
+        assert index._preparer._worker is not None
+    assert len(verdicts) == len(docs)
+
+
+def test_a_document_s_query_and_stored_buckets_are_its_bucket_ids(seeds):
+    """``Banding.query_and_stored`` makes each window's keys once for both: on real text (seeds,
+    a site stream, a text of one window) they are ``bucket_ids`` of all windows and of the stored ones."""
+    from dedup.core import Context, analyze
+    from dedup.index import Banding, bucket_ids
+    context, banding = Context(), Banding((25, 5), (37, 3))
+    docs = [Document(n, t) for n, t in seeds.items()] + site_stream(20, seed=1) + \
+        [Document("one window", "A b c d e f g."), Document("none", "Too short.")]
+    windows = set()
+    for doc in docs:
+        sketch = analyze(doc, context).sketch
+        query, stored = banding.query_and_stored(sketch)
+        assert np.array_equal(stored, bucket_ids(sketch, (25, 5), (37, 3), all_windows=False))
+        if sketch.empty:
+            assert query is None
+        else:
+            assert np.array_equal(query, bucket_ids(sketch, (25, 5), (37, 3), all_windows=True))
+        windows.add(min(len(sketch.windows), 3))
+    assert windows == {0, 1, 2, 3}   # empty, one window, two (all kept), more (every other one)

@@ -122,7 +122,8 @@ class Index:
                                banding(self.settings.candidates.window_threshold, num_perm))
         self._pending: _Pending | None = None
         self._verifier = Verifier(self.context, self._stored, self._digest, self._line_counts)
-        self._preparer = Preparer(Context(self.settings), self.banding, getattr(backend, "path_for_readers", None))
+        self._preparer = Preparer(Context(self.settings), self.banding, getattr(backend, "path_for_readers", None),
+                                  self._lookup_many)
         self._check_parameters()
 
     @classmethod
@@ -270,6 +271,12 @@ class Index:
         self._verifier.remember(doc, stored.digest, judged.analysis, judged.lines, judged.chrome)
         return Verdict(verdict.doc_id, verdict.relation, verdict.matches, added=True)
 
+    def _lookup_many(self, queries: list[np.ndarray]) -> list[dict[str, int]]:
+        """The committed documents in each query's buckets (searched together where the backend can)."""
+        if hasattr(self.backend, "lookup_many"):
+            return self.backend.lookup_many(queries)
+        return [self.backend.lookup(query) for query in queries]
+
     def _stored(self, doc_id: str) -> StoredDocument | None:
         if self._pending is not None and doc_id in self._pending.docs:
             return self._pending.docs[doc_id]
@@ -311,21 +318,26 @@ class Index:
         if self._pending is not None:
             self._pending.lookup(query, hits)
         hits.pop(doc.id, None)   # a new version of itself is not a copy
-        found = [f for f in (self._compare(prepared, other_id) for other_id in ranked(hits, self.settings.index.max_candidates))
-                 if f]
+        found = [f for f in self._compare(prepared, ranked(hits, self.settings.index.max_candidates)) if f]
         order = (DUPLICATE, EXCERPT, OVERLAP, CONTAINS)
         found.sort(key=lambda f: (order.index(f[1]), -f[2], f[0]))
         relation = found[0][1] if found else NEW
         return Verdict(doc.id, relation, [(i, s) for i, _, s in found]), prepared
 
-    def _compare(self, prepared: Prepared, other_id: str) -> tuple[str, str, float] | None:
-        """(other id, relation of the incoming document to it, share of it inside the other), or None.
+    def _compare(self, prepared: Prepared, others: list[str]) -> list[tuple[str, str, float] | None]:
+        """For each of ``others``: (other id, relation of the incoming document to it, share of it
+        inside the other), or None.
 
         A comparison made ahead (against the committed documents) stands when the other document
-        is not in the open batch and its chrome is still what the comparison took."""
+        is not in the open batch and its chrome is still what the comparison took; the others are
+        compared here, together."""
         incoming_lines = set(prepared.lines)
-        checked = prepared.checked.get(other_id)
-        if checked is not None and (self._pending is None or other_id not in self._pending.docs) \
-                and self._verifier.chrome_for(checked.lines, incoming_lines) == checked.chrome:
-            return checked.found
-        return self._verifier.compare(prepared.analysis, other_id, incoming_lines).found
+        found = {}
+        for other_id in others:
+            checked = prepared.checked.get(other_id)
+            if checked is not None and (self._pending is None or other_id not in self._pending.docs) \
+                    and self._verifier.chrome_for(checked.lines, incoming_lines) == checked.chrome:
+                found[other_id] = checked.found
+        left = [other_id for other_id in others if other_id not in found]
+        found.update(zip(left, (c.found for c in self._verifier.compare_many(prepared.analysis, left, incoming_lines))))
+        return [found[other_id] for other_id in others]

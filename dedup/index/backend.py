@@ -93,9 +93,14 @@ class StoredDocument:
     @classmethod
     def of(cls, doc: Document, *, packed: bool = False) -> "StoredDocument":
         """``doc`` as stored; ``packed``: its text compressed now (by the worker analysing it ahead)."""
-        stored = cls(id=doc.id, text=doc.text, digest=cls.digest_of(doc.text), title=doc.title, date=doc.date,
-                     url=doc.url, source=doc.source)
+        stored = cls.known(doc, cls.digest_of(doc.text), b"")
         return replace(stored, packed=stored.pack_text()) if packed else stored
+
+    @classmethod
+    def known(cls, doc: Document, digest: str, packed: bytes) -> "StoredDocument":
+        """``of(doc, packed=True)`` from its digest and compressed text made elsewhere."""
+        return cls(id=doc.id, text=doc.text, digest=digest, title=doc.title, date=doc.date, url=doc.url,
+                   source=doc.source, packed=packed)
 
     def to_document(self) -> Document:
         return Document(id=self.id, text=self.text, title=self.title, date=self.date, url=self.url,

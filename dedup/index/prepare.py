@@ -38,7 +38,7 @@ from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, bucket_keys
 from ..classify import verbatim_relation
 from ..core import Context, DocumentAnalysis, analyze, analyze_many, verify_verbatim
 from ..records import EXCERPT, Document
-from ..sketch import Sketch
+from ..sketch import Fingerprint, Sketch
 from ..fanout import resolve_jobs
 from .backend import StoredDocument
 from .postings import KEY
@@ -118,11 +118,19 @@ class Verifier:
         return self.chrome_of({k: n + (k in incoming_lines) for k, n in self.line_counts(lines).items()})
 
     def compare(self, analysis: DocumentAnalysis, other_id: str, incoming_lines: set[str]) -> Comparison:
-        digest = self.digest(other_id)
-        other = None if digest is None or self._rules_out(analysis, other_id, digest) else self.stored(other_id)
-        if other is None:   # ruled out, or removed meanwhile by another worker
-            return Comparison(None, {}, frozenset())   # holds under any chrome
-        lines, chrome, indexed = self._indexed_analysis(other, incoming_lines)
+        return self.compare_many(analysis, [other_id], incoming_lines)[0]
+
+    def compare_many(self, analysis: DocumentAnalysis, other_ids: Sequence[str],
+                     incoming_lines: set[str]) -> list[Comparison]:
+        """``compare`` with each of ``other_ids`` (distinct): the candidates not ruled out have their
+        line counts read at once and those without a kept analysis are analysed together."""
+        others = [self._unless_ruled_out(analysis, other_id) for other_id in other_ids]
+        indexed = self._indexed_analyses([other for other in others if other is not None], incoming_lines)
+        return [Comparison(None, {}, frozenset()) if other is None   # holds under any chrome
+                else self._aligned(analysis, other.id, *indexed[other.id]) for other in others]
+
+    def _aligned(self, analysis: DocumentAnalysis, other_id: str, lines: dict[str, int], chrome: frozenset[str],
+                 indexed: DocumentAnalysis) -> Comparison:
         overlap = verify_verbatim(analysis, indexed, self.context)
         relation = verbatim_relation(overlap, self.context.settings.relation)
         if relation is None:
@@ -142,6 +150,13 @@ class Verifier:
         if analysis is not None and chrome is not None:
             self._analyses.put(key, (lines, chrome, without_sketch(analysis)))
 
+    def _unless_ruled_out(self, analysis: DocumentAnalysis, other_id: str) -> StoredDocument | None:
+        """The stored candidate, or None: ruled out by its kept shingles, or removed meanwhile."""
+        digest = self.digest(other_id)
+        if digest is None or self._rules_out(analysis, other_id, digest):
+            return None
+        return self.stored(other_id)
+
     def _rules_out(self, analysis: DocumentAnalysis, other_id: str, digest: str) -> bool:
         kept = self._shingles.get((other_id, digest))
         if kept is None:
@@ -150,19 +165,33 @@ class Verifier:
         self.counts.update(("shingles checked",) if enough else ("shingles checked", "ruled out"))
         return not enough
 
-    def _indexed_analysis(self, stored: StoredDocument, incoming_lines: set[str]):
-        cache_key = (stored.id, stored.digest)
-        cached = self._analyses.get(cache_key)
-        doc = stored.to_document()
-        lines = cached[0] if cached is not None else short_lines(doc, self.context)
-        chrome = self.chrome_for(lines, incoming_lines)
-        if cached is not None and cached[1] == chrome:
-            self.counts["kept analysis"] += 1
-            return cached
-        analysis = analyze_for_verification(doc, self.context, chrome)
-        if self._shingles.limit and not analysis.chrome:   # no chrome removed: all its shingles are here
-            self._shingles.put(cache_key, all_shingles(doc, self.context, analysis))
-        return self._analyses.put(cache_key, (lines, chrome, analysis))
+    def _indexed_analyses(self, stored: Sequence[StoredDocument], incoming_lines: set[str]) -> dict[str, tuple]:
+        """id -> (short lines, chrome ones, analysis) of each stored document, analysed with the chrome
+        the counts give now (with the incoming document's lines): a kept analysis if it took that
+        chrome, otherwise all the others analysed together.  A line's count is the same whichever
+        document carries it, so one chrome set (their union) gives each document its own."""
+        docs = [one.to_document() for one in stored]
+        cached = [self._analyses.get((one.id, one.digest)) for one in stored]
+        lines = [kept[0] if kept is not None else short_lines(doc, self.context) for kept, doc in zip(cached, docs)]
+        counts = self.line_counts({key: h for each in lines for key, h in each.items()})
+        chromes = [self.chrome_of({key: counts.get(key, 0) + (key in incoming_lines) for key in each})
+                   for each in lines]
+        found = {}
+        todo = []
+        for i, (one, kept) in enumerate(zip(stored, cached)):
+            if kept is not None and kept[1] == chromes[i]:
+                self.counts["kept analysis"] += 1
+                found[one.id] = kept
+            else:
+                todo.append(i)
+        analyses = analyze_many_for_verification([docs[i] for i in todo], self.context,
+                                                 frozenset().union(*(chromes[i] for i in todo)))
+        for i, analysis in zip(todo, analyses):
+            cache_key = (stored[i].id, stored[i].digest)
+            if self._shingles.limit and not analysis.chrome:   # no chrome removed: all its shingles are here
+                self._shingles.put(cache_key, all_shingles(docs[i], self.context, analysis))
+            found[stored[i].id] = self._analyses.put(cache_key, (lines[i], chromes[i], analysis))
+        return found
 
 
 class Recent:
@@ -199,9 +228,10 @@ class Banding:
 
     def query_and_stored(self, sketch) -> tuple[np.ndarray | None, np.ndarray]:
         """The bucket ids a document is looked up by (None: an empty sketch, never looked up),
-        and those it is stored under."""
-        stored = bucket_ids(sketch, self.document, self.window, all_windows=False)
-        return None if sketch.empty else bucket_ids(sketch, self.document, self.window, all_windows=True), stored
+        and those it is stored under (``bucket_ids`` of both, each window's keys made once)."""
+        document, windows = _folded_keys(sketch, self.document, self.window)
+        stored = distinct(np.concatenate([document, windows[_stored_windows(len(windows))].ravel()]))
+        return None if sketch.empty else distinct(np.concatenate([document, windows.ravel()])), stored
 
 
 def bucket_ids(sketch, document_bands: tuple[int, int], window_bands: tuple[int, int], *,
@@ -211,15 +241,29 @@ def bucket_ids(sketch, document_bands: tuple[int, int], window_bands: tuple[int,
     Stored documents keep every other window (they tile the text without overlap);
     queries use all windows, which overlap by half, so an excerpt anywhere still
     lines up with a stored window to within a quarter of its length."""
-    windows = sketch.windows
-    if not all_windows and len(windows) > 2:
-        keep = list(range(0, len(windows), 2))
-        if keep[-1] != len(windows) - 1:
-            keep.append(len(windows) - 1)
-        windows = windows[keep]
-    keys = np.concatenate([bucket_keys(sketch.signature[None, :], *document_bands, table=DOCUMENT_TABLE).ravel(),
-                           bucket_keys(windows, *window_bands, table=WINDOW_TABLE).ravel()])
-    return distinct(((keys >> _FOLD) ^ keys).astype(KEY))
+    document, windows = _folded_keys(sketch, document_bands, window_bands)
+    if not all_windows:
+        windows = windows[_stored_windows(len(windows))]
+    return distinct(np.concatenate([document, windows.ravel()]))
+
+
+def _stored_windows(count: int) -> list[int] | slice:
+    """The windows a stored document keeps: every other one, and the last."""
+    if count <= 2:
+        return slice(None)
+    keep = list(range(0, count, 2))
+    if keep[-1] != count - 1:
+        keep.append(count - 1)
+    return keep
+
+
+def _folded_keys(sketch, document_bands: tuple[int, int], window_bands: tuple[int, int]):
+    """The 32-bit keys of the document's bands, and of each window's (one row a window)."""
+    def folded(keys: np.ndarray) -> np.ndarray:
+        return ((keys >> _FOLD) ^ keys).astype(KEY)
+
+    return (folded(bucket_keys(sketch.signature[None, :], *document_bands, table=DOCUMENT_TABLE).ravel()),
+            folded(bucket_keys(sketch.windows, *window_bands, table=WINDOW_TABLE)))
 
 
 def line_hash(key: str) -> int:
@@ -246,10 +290,20 @@ def analyze_for_verification(doc: Document, context: Context, chrome: frozenset[
     """What verifying a pair needs of an indexed document (chrome spans, fingerprint), with ``chrome``
     taken as repeated chrome, as ``analyze_with_chrome`` would give it, but without its MinHash
     sketch (left empty): it is already in the index, only looked up, never looked up by."""
+    return analyze_many_for_verification([doc], context, chrome)[0]
+
+
+def analyze_many_for_verification(docs: Sequence[Document], context: Context,
+                                  chrome: frozenset[str] | set[str]) -> list[DocumentAnalysis]:
+    """``analyze_for_verification`` of each of ``docs``, fingerprinted in one batch (a document's
+    chrome is its own lines among ``chrome``, so one set serves them all)."""
+    if not docs:
+        return []
     _assume_chrome(context, chrome)
-    spans = tuple(context.chrome.spans(doc))
-    return DocumentAnalysis(doc, spans, context.shingler.fingerprint(doc, spans),
-                            _no_sketch(doc.id, context.settings.sketch.num_perm))
+    spans = [tuple(context.chrome.spans(doc)) for doc in docs]
+    num_perm = context.settings.sketch.num_perm
+    return [DocumentAnalysis(doc, chrome_spans, fingerprint, _no_sketch(doc.id, num_perm))
+            for doc, chrome_spans, fingerprint in zip(docs, spans, context.shingler.fingerprints(docs, spans))]
 
 
 def without_sketch(analysis: DocumentAnalysis) -> DocumentAnalysis:
@@ -291,31 +345,90 @@ def ranked(hits: dict[str, int], limit: int) -> list[str]:
     return sorted(hits, key=lambda k: (-hits[k], k))[:limit]
 
 
-def prepare_ahead(docs: Sequence[Document], context: Context, verifier: Verifier, banding: Banding,
-                  reader=None, candidates: Sequence[int] = ()) -> list[Prepared]:
-    """Analyse ``docs`` (in one batch, ``core.analyze_many``) taking as chrome their lines the
-    verifier has seen counted as chrome (a document's chrome is its own lines among them, so one
-    set serves the batch); with a ``reader`` (the committed index), also look each one up and
-    verify its first ``candidates[i]`` candidates."""
-    _assume_chrome(context, verifier.seen_chrome)
+def analysed(docs: Sequence[Document], context: Context, seen_chrome: set[str], banding: Banding,
+             remember: Callable[[Document, str, DocumentAnalysis], None] | None = None) -> list[Prepared]:
+    """``docs`` analysed in one batch (``core.analyze_many``: a third of the CPU of analysing them one
+    by one) taking as chrome their lines in ``seen_chrome`` (a document's chrome is its own lines
+    among them, so one set serves the batch), digested and compressed as stored; ``remember``
+    is given each one's analysis.  The index keeps an analysis only while that chrome holds."""
+    _assume_chrome(context, seen_chrome)
     prepared = []
     for doc, analysis in zip(docs, analyze_many(docs, context)):
         lines = short_lines(doc, context)
-        chrome = frozenset(key for key in lines if key in verifier.seen_chrome)
+        chrome = frozenset(key for key in lines if key in seen_chrome)
         query, stored = banding.query_and_stored(analysis.sketch)
         record = StoredDocument.of(doc, packed=True)
-        verifier.remember(doc, record.digest, analysis)   # if it is admitted, it is a candidate
-        analysis = without_sketch(analysis)   # the bucket ids are made: the rest need not travel back
+        if remember is not None:
+            remember(doc, record.digest, analysis)
+        analysis = without_sketch(analysis)   # the bucket ids are made: the rest need not be kept
         prepared.append(Prepared(lines, chrome, analysis, query, stored, record=record))
+    return prepared
+
+
+def prepare_ahead(docs: Sequence[Document], context: Context, verifier: Verifier, banding: Banding,
+                  reader=None, candidates: Sequence[int] = ()) -> list[Prepared]:
+    """``analysed`` (the verifier remembering each one: if it is admitted, it is a candidate);
+    with a ``reader`` (the committed index), also look each one up and verify its first
+    ``candidates[i]`` candidates."""
+    prepared = analysed(docs, context, verifier.seen_chrome, banding, verifier.remember)
     if reader is None:
         return prepared
-    asked = [i for i, p in enumerate(prepared) if p.query is not None]
+    # only those it verifies: the index's process looks the others up (with the postings it keeps
+    # anyway), so while the worker verifies none it never reads the postings, nor keeps them up to date
+    asked = [i for i, p in enumerate(prepared) if p.query is not None and candidates[i]]
+    if not asked:
+        return prepared
     for i, hits in zip(asked, reader.lookup_many([prepared[i].query for i in asked])):
         hits.pop(docs[i].id, None)
         lines = set(prepared[i].lines)
-        checked = {other_id: verifier.compare(prepared[i].analysis, other_id, lines)
-                   for other_id in ranked(hits, candidates[i])}
+        others = ranked(hits, candidates[i])
+        checked = dict(zip(others, verifier.compare_many(prepared[i].analysis, others, lines)))
         prepared[i] = replace(prepared[i], hits=hits, checked=checked)
+    return prepared
+
+
+_ARRAYS = ("token_starts", "token_ends", "segments", "shingles", "shingle_tokens")   # of a Fingerprint
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A chunk's ``Prepared`` documents as the worker sends them back: each kind of array of all of
+    them concatenated (pickling an array costs ~15 µs whatever its size, and a document had 12: a
+    quarter of a millisecond a document, both sides), without what the index's process has or
+    remakes (the documents, their empty sketches)."""
+
+    rest: list[tuple]                 # per document: (lines, chrome, chrome spans, digest, packed text,
+                                      # hits, checked, looked up by nothing)
+    arrays: dict[str, np.ndarray]     # field -> all documents' values, concatenated
+    lengths: dict[str, list[int]]     # field -> each document's length
+
+
+def packed(prepared: list[Prepared]) -> Packed | list[Prepared]:
+    """``prepared`` (analysed ahead: each with its analysis and record) to send back; as they are
+    when an array's dtype differs between documents (concatenating would change it)."""
+    fields = {name: [getattr(p.analysis.fingerprint, name) for p in prepared] for name in _ARRAYS}
+    fields["query"] = [p.query if p.query is not None else p.stored[:0] for p in prepared]
+    fields["stored"] = [p.stored for p in prepared]
+    if any(len({a.dtype for a in arrays}) > 1 for arrays in fields.values()):
+        return prepared
+    rest = [(p.lines, p.chrome, p.analysis.chrome, p.record.digest, p.record.packed, p.hits, p.checked,
+             p.query is None) for p in prepared]
+    return Packed(rest, {name: np.concatenate(arrays) for name, arrays in fields.items()},
+                  {name: [len(a) for a in arrays] for name, arrays in fields.items()})
+
+
+def unpacked(answer: Packed | list[Prepared], docs: Sequence[Document], num_perm: int) -> list[Prepared]:
+    """The ``Prepared`` documents ``packed`` made of ``prepare_ahead``'s for ``docs``, equal to them."""
+    if not isinstance(answer, Packed):
+        return answer
+    arrays = {name: [part.copy() for part in np.split(values, np.cumsum(answer.lengths[name])[:-1])]
+              for name, values in answer.arrays.items()}   # copies: a kept analysis must not hold the chunk's
+    prepared = []
+    for i, (doc, (lines, chrome, spans, digest, text, hits, checked, unsearched)) in enumerate(zip(docs, answer.rest)):
+        fingerprint = Fingerprint(doc.id, *(arrays[name][i] for name in _ARRAYS))
+        analysis = DocumentAnalysis(doc, spans, fingerprint, _no_sketch(doc.id, num_perm))
+        prepared.append(Prepared(lines, chrome, analysis, None if unsearched else arrays["query"][i],
+                                 arrays["stored"][i], hits, checked, StoredDocument.known(doc, digest, text)))
     return prepared
 
 
@@ -327,9 +440,12 @@ class Preparer:
     (SQLite's per-process lock state must not be), nothing of the caller's main module is run
     again, and it exits when its stdin closes, so when this process ends or is killed."""
 
-    def __init__(self, context: Context, banding: Banding, index_path: str | None = None) -> None:
+    def __init__(self, context: Context, banding: Banding, index_path: str | None = None,
+                 lookup_many: Callable[[list[np.ndarray]], list[dict[str, int]]] | None = None) -> None:
+        """``lookup_many``: the committed documents in each query's buckets (the index's backend)."""
         self.context = context
         self.banding = banding
+        self.lookup_many = lookup_many
         self.index_path = index_path   # an SQLite index the worker reads committed documents from
         self.enabled = resolve_jobs(context.settings.execution.jobs) > 1
         self._worker: subprocess.Popen | None = None
@@ -340,8 +456,7 @@ class Preparer:
 
     def prepare(self, docs: Sequence[Document], known_chrome: set[str]) -> Iterator[Prepared]:
         if not self.enabled or len(docs) < MIN_AHEAD:
-            for doc in docs:
-                yield Prepared(short_lines(doc, self.context))
+            yield from self._here(docs, known_chrome)
             return
         worker = self._start()
         new_chrome = known_chrome - self._sent
@@ -354,14 +469,13 @@ class Preparer:
         writer.start()
         received, began, waited = 0, time.perf_counter(), 0.0
         try:
-            for doc in docs[:lead]:   # meanwhile the worker starts on the next chunks
-                yield Prepared(short_lines(doc, self.context))
-            for _ in chunks:
+            yield from self._here(docs[:lead], known_chrome)   # meanwhile the worker starts on the next chunks
+            for chunk in chunks:
                 asked = time.perf_counter()
                 answer = self._receive(worker)
                 waited += time.perf_counter() - asked
                 received += 1
-                yield from answer
+                yield from self._looked_up(unpacked(answer, chunk, self.context.settings.sketch.num_perm))
             elapsed = time.perf_counter() - began
             self.waited[0] += waited
             self.waited[1] += elapsed
@@ -374,6 +488,23 @@ class Preparer:
             except BaseException:
                 self.close()
                 raise
+
+    def _here(self, docs: Sequence[Document], known_chrome: set[str]) -> Iterator[Prepared]:
+        """``docs`` analysed in this process, a few at a time (together, as the worker does: it
+        costs less than one by one; a few, as a group resumed after a crash is mostly already seen)."""
+        for start in range(0, len(docs), CHUNK):
+            yield from self._looked_up(analysed(docs[start:start + CHUNK], self.context, known_chrome, self.banding))
+
+    def _looked_up(self, prepared: list[Prepared]) -> list[Prepared]:
+        """``prepared`` with those the worker did not look up looked up here, together (a lookup's
+        fixed cost is most of what it costs for one document).  The committed documents cannot
+        change while a batch holds the write lock (on Redis, a batch judged against others' commits
+        is judged again), so the index takes these hits as it takes the worker's."""
+        asked = [i for i, p in enumerate(prepared) if p.hits is None and p.query is not None]
+        if asked and self.lookup_many is not None:
+            for i, hits in zip(asked, self.lookup_many([prepared[i].query for i in asked])):
+                prepared[i] = replace(prepared[i], hits=hits)
+        return prepared
 
     def _balance(self, idle: float) -> None:
         """Give the worker less work when this process waited for it (less verifying; verifying none,
@@ -408,7 +539,10 @@ class Preparer:
             package_root = str(Path(__file__).resolve().parents[2])   # import this very dedup there
             env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [package_root,
                                                                           os.environ.get("PYTHONPATH")])))
-            self._worker = subprocess.Popen([sys.executable, "-c", f"from {__name__} import _main; _main()"],
+            # not the working folder first on its path (``-c`` puts it there): another checkout's dedup
+            # may be there (benchmarks run one beside another), and the worker must speak this one's protocol
+            self._worker = subprocess.Popen([sys.executable, "-c", "import sys; sys.path.remove('') if '' in sys.path "
+                                             f"else None; from {__name__} import _main; _main()"],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
             pickle.dump((self.context, self.banding, self.index_path), self._worker.stdin)
             self._worker.stdin.flush()
@@ -450,7 +584,7 @@ def _serve(requests, answers) -> None:
         # Verifying is the part of the work that grows with the index: the worker verifies the
         # candidates of a ``share`` of the documents, the index's process those of the others.
         candidates = [max_candidates * (int((i + 1) * share) > int(i * share)) for i in range(len(docs))]
-        pickle.dump(prepare_ahead(docs, context, verifier, banding, reader, candidates), answers,
+        pickle.dump(packed(prepare_ahead(docs, context, verifier, banding, reader, candidates)), answers,
                     protocol=pickle.HIGHEST_PROTOCOL)
         answers.flush()
 
