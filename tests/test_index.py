@@ -659,3 +659,40 @@ def test_a_document_s_query_and_stored_buckets_are_its_bucket_ids(seeds):
             assert np.array_equal(query, bucket_ids(sketch, (25, 5), (37, 3), all_windows=True))
         windows.add(min(len(sketch.windows), 3))
     assert windows == {0, 1, 2, 3}   # empty, one window, two (all kept), more (every other one)
+
+
+def test_an_unreadable_answer_from_a_live_worker_ends_it_instead_of_hanging(tmp_path, monkeypatch):
+    """When an answer cannot be read while the worker is alive and blocked writing more (and this
+    process's writer thread blocked feeding it), the filter must fail with its one-line error, not
+    wait forever on closing the worker's input (fails on the old code: the call never returns)."""
+    import pickle
+    import threading
+    from dedup.index import prepare
+    docs = site_stream(1500, seed=4)   # requests and answers both far outgrow a pipe's buffer
+    real_load = pickle.load
+
+    def unreadable(stream):
+        if stream is not None and getattr(stream, "name", None) != "<stdin>":
+            raise pickle.UnpicklingError("a damaged answer")
+        return real_load(stream)
+
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        with Index.open(tmp_path / "u.index", Settings.of(jobs=2)) as index:
+            index._preparer.lead = prepare.FIRST
+            monkeypatch.setattr(prepare.pickle, "load", unreadable)
+            try:
+                index.add_all(docs)
+                outcome.append(None)
+            except RuntimeError as error:
+                outcome.append(error)
+            finally:
+                monkeypatch.setattr(prepare.pickle, "load", real_load)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(120)
+    assert not thread.is_alive(), "the filter hung closing a worker it could not read"
+    assert len(outcome) == 1 and isinstance(outcome[0], RuntimeError)
+    assert "worker process died" in str(outcome[0])

@@ -486,7 +486,7 @@ class Preparer:
                     self._receive(worker)
                 writer.join()
             except BaseException:
-                self.close()
+                self.close(kill=True)
                 raise
 
     def _here(self, docs: Sequence[Document], known_chrome: set[str]) -> Iterator[Prepared]:
@@ -520,10 +520,18 @@ class Preparer:
             else:
                 self.share = min(1.0, self.share + 0.125)
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        """End the worker: its input closed, it exits when done.  ``kill`` (after a failure): ended
+        at once, since it may be blocked writing answers nobody reads while this process's writer
+        thread is blocked writing to it, holding the lock that closing its input waits for."""
         if self._worker is not None:
             worker, self._worker = self._worker, None
-            worker.stdin.close()
+            if kill:
+                worker.kill()   # the writer thread's write fails and lets go of the stream
+            try:
+                worker.stdin.close()
+            except OSError:   # a broken pipe flushing what the killed worker did not read
+                pass
             worker.wait()
             worker.stdout.close()
 
@@ -531,7 +539,7 @@ class Preparer:
         try:
             return pickle.load(worker.stdout)
         except (EOFError, pickle.UnpicklingError):
-            self.close()
+            self.close(kill=True)
             raise RuntimeError("the document analysis worker process died (see its error above)") from None
 
     def _start(self) -> subprocess.Popen:
