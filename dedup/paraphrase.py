@@ -350,9 +350,9 @@ class ParaphraseFinder:
         plans = {}
         for k in hopeful:
             a, b, _, overlap = pairs[k]
-            facts_a, facts_b = self.facts(a), self.facts(b)
-            plan = self.plan_sentences(self.sentence_data(a), self.sentence_data(b), facts_a.anchors(facts_b),
-                                       self.telling_names(context, a, b), relation, overlap)
+            anchored = self.facts(a).anchors(self.facts(b))   # names only count in anchored documents
+            names = self.telling_names(context, a, b) if anchored else frozenset()
+            plan = self.plan_sentences(self.sentence_data(a), self.sentence_data(b), anchored, names, relation, overlap)
             if plan is not None:
                 plans[k] = plan
         for (k, plan), probabilities in zip(plans.items(), self.score(plans.values())):
@@ -439,22 +439,28 @@ class ParaphraseFinder:
         return SentencePlan(a, b, cosines, evidenced, bonus, np.argwhere(passing))
 
     def score(self, plans: "Iterable[SentencePlan]") -> list[np.ndarray]:
-        """The sentence model's probability for each plan's candidate pairs: the pairs of all plans
-        whose sentences were prepared together are featurised in one call."""
+        """The sentence model's probability for each plan's candidate pairs, all plans' pairs
+        featurised in one call: the sentences of every document involved gathered into one set of
+        rows (``SentenceRows.concat``; documents prepared in different batches, or kept with rows
+        of their own, would otherwise be scored batch pair by batch pair, a call each)."""
         plans = list(plans)
         found: list[np.ndarray] = [np.zeros(0) for _ in plans]
-        together: dict[tuple[int, int], list[int]] = {}
-        for k, plan in enumerate(plans):
-            if len(plan.candidates):
-                together.setdefault((id(plan.a.rows), id(plan.b.rows)), []).append(k)
-        for members in together.values():
-            a, b = plans[members[0]].a.rows, plans[members[0]].b.rows
-            rows_a = np.concatenate([plans[k].a.first + plans[k].candidates[:, 0] for k in members])
-            rows_b = np.concatenate([plans[k].b.first + plans[k].candidates[:, 1] for k in members])
-            probabilities = self.sentence_model.probability(pair_features(a, rows_a, b, rows_b))
-            bounds = np.cumsum([len(plans[k].candidates) for k in members])[:-1]
-            for k, part in zip(members, np.split(probabilities, bounds)):
-                found[k] = part
+        asked = [k for k, plan in enumerate(plans) if len(plan.candidates)]
+        if not asked:
+            return found
+        offset: dict[int, int] = {}   # id of a document's SentenceData -> its first row in the gathered rows
+        ranges, filled = [], 0
+        for data in (side for k in asked for side in (plans[k].a, plans[k].b)):
+            if id(data) not in offset:
+                offset[id(data)] = filled
+                ranges.append((data.rows, data.first, data.first + len(data.spans)))
+                filled += len(data.spans)
+        rows = SentenceRows.concat(ranges)
+        rows_a = np.concatenate([offset[id(plans[k].a)] + plans[k].candidates[:, 0] for k in asked])
+        rows_b = np.concatenate([offset[id(plans[k].b)] + plans[k].candidates[:, 1] for k in asked])
+        probabilities = self.sentence_model.probability(pair_features(rows, rows_a, rows, rows_b))
+        for k, part in zip(asked, np.split(probabilities, np.cumsum([len(plans[k].candidates) for k in asked])[:-1])):
+            found[k] = part
         return found
 
     def settle(self, plan: "SentencePlan", probabilities: np.ndarray) -> SentenceAlignment:

@@ -234,6 +234,25 @@ class SentenceRows:
             return piece.copy() if isinstance(piece, np.ndarray) else piece
         return SentenceRows(**{f.name: part(getattr(self, f.name)) for f in fields(self)})
 
+    @classmethod
+    def concat(cls, ranges: Sequence[tuple["SentenceRows", int, int]]) -> "SentenceRows":
+        """Rows ``start`` to ``stop`` of each ``(rows, start, stop)``, one range after another, as
+        rows of their own: the sentences of documents prepared in different batches gathered, so
+        that their pairs are scored in one ``pair_features`` call (each row is copied as it is)."""
+        first = ranges[0][0]
+
+        def joined(name: str):
+            values = [getattr(rows, name) for rows, _, _ in ranges]
+            if isinstance(values[0], sp.csr_matrix):
+                return _concat_rows(values, [(start, stop) for _, start, stop in ranges])
+            parts = [value[start:stop] for value, (_, start, stop) in zip(values, ranges)]
+            return tuple(x for part in parts for x in part) if isinstance(values[0], tuple) else np.concatenate(parts)
+
+        learned = LearnedRows(*(_concat_rows([getattr(rows.learned, name) for rows, _, _ in ranges],
+                                             [(start, stop) for _, start, stop in ranges])
+                                for name in ("root_weights", "stems")), first.learned.terms)
+        return cls(**{f.name: joined(f.name) for f in fields(cls) if f.name != "learned"}, learned=learned)
+
     def block(self, name: str) -> sp.csr_matrix:
         """One block of ``stacked`` on its own (for inspection and tests; the hot path reads ``stacked``)."""
         k = STACKED.index(name)
@@ -272,6 +291,20 @@ class SentenceRows:
             quote_sets=tuple(quoted),
             learned=learned_rows(words, content, weights.learned_terms),
         )
+
+
+def _concat_rows(matrices: Sequence[sp.csr_matrix], bounds: Sequence[tuple[int, int]]) -> sp.csr_matrix:
+    """Rows ``start`` to ``stop`` of each CSR matrix (of one width), one range after another, from
+    their arrays (a scipy slice per range costs more than the copy)."""
+    indptr, indices, data, filled = [np.zeros(1, dtype=np.int64)], [], [], 0
+    for matrix, (start, stop) in zip(matrices, bounds):
+        lo, hi = int(matrix.indptr[start]), int(matrix.indptr[stop])
+        indptr.append(matrix.indptr[start + 1:stop + 1].astype(np.int64) - lo + filled)
+        indices.append(matrix.indices[lo:hi])
+        data.append(matrix.data[lo:hi])
+        filled += hi - lo
+    return sp.csr_matrix((np.concatenate(data), np.concatenate(indices), np.concatenate(indptr)),
+                         shape=(sum(stop - start for start, stop in bounds), matrices[0].shape[1]))
 
 
 def learned_rows(words: HashedTokens, content: HashedTokens, learned: LearnedTerms) -> LearnedRows:

@@ -94,6 +94,26 @@ def test_a_pair_scores_the_same_to_the_bit_alone_and_anywhere_in_a_batch(news_pa
     assert np.array_equal(together, alone)
     assert np.array_equal(model.probability(batch[7:]), together[7:])
 
+def test_rows_gathered_from_separate_batches_give_each_pair_the_same_features_to_the_bit(news_pairs):
+    """A scan scores the sentence pairs of documents prepared in different batches in one call, on
+    their rows gathered (``SentenceRows.concat``): every feature must be the one the pair has in
+    its own batches, and every row copied whole (real fixture pairs, ranges of three batches)."""
+    from dedup.sentences import SentenceRows, pair_features
+
+    a, b, _ = labelled_pairs(news_pairs)
+    weights = SentenceModel.load().weights
+    first, second, third = SentenceRows.of(a[:9], weights), SentenceRows.of(b, weights), SentenceRows.of(a[9:], weights)
+    gathered = SentenceRows.concat([(second, 2, len(b)), (first, 0, 9), (third, 0, len(a) - 9), (second, 0, 2)])
+    assert len(gathered) == len(a) + len(b) and gathered.tokens[-2:] == second.tokens[:2]
+    assert (gathered.stacked[0] != second.stacked[2]).nnz == 0 and gathered.stacked[0].nnz > 0
+    in_a = len(b) - 2 + np.arange(len(a))                                 # a's sentences in the gathered rows
+    in_b = np.r_[len(a) + len(b) - 2 + np.arange(2), np.arange(len(b) - 2)]   # b's
+    expected = np.vstack([pair_features(first, np.arange(9), second, np.arange(9)),
+                          pair_features(third, np.arange(len(a) - 9), second, np.arange(9, len(b)))])
+    assert np.array_equal(pair_features(gathered, in_a, gathered, in_b), expected)
+    assert expected[:, FEATURES.index("word_cosine")].max() > 0.5   # real pairs, not empty rows
+
+
 # -- fitting (benchmarks/term_kld.py), on the fixture's real sentences -----------------------
 
 def labelled_pairs(news_pairs) -> tuple[list[str], list[str], np.ndarray]:
