@@ -114,6 +114,25 @@ def test_rows_gathered_from_separate_batches_give_each_pair_the_same_features_to
     assert expected[:, FEATURES.index("word_cosine")].max() > 0.5   # real pairs, not empty rows
 
 
+def test_word_sequences_compared_all_at_once_match_the_pair_by_pair_functions(news_pairs):
+    """LCS and word edit distance of many sentence pairs in numpy lanes (``_sequence_scores``) are
+    the pair-by-pair bit-parallel functions' to the unit, on real sentences both ways round, with
+    pairs of every length class: empty sides, 64 words (a full lane) and over 64 (done one by one)."""
+    from dedup.sentences import SentenceRows, _lcs, _sequence_scores, _word_edits
+
+    a, b, _ = labelled_pairs(news_pairs)
+    tokens = SentenceRows.of(a + b, SentenceModel.load().weights).tokens
+    first, second = list(tokens[:len(a)]), list(tokens[len(a):])
+    joined = tuple(x for t in first[:6] for x in t)
+    assert len(joined) > 64
+    first += [second[0], (), joined[:64], joined, joined[:64], first[0]]
+    second += [first[0], second[1], joined[10:70], joined[::-1], (), joined[:64]]
+    lcs, edits = _sequence_scores(first, second)
+    assert lcs.tolist() == [_lcs(x, y) for x, y in zip(first, second)]
+    assert edits.tolist() == [_word_edits(x, y) for x, y in zip(first, second)]
+    assert lcs[:len(a) // 2].min() > 0 and edits[:len(a)].max() > 3   # real retellings: some words kept, some changed
+
+
 # -- fitting (benchmarks/term_kld.py), on the fixture's real sentences -----------------------
 
 def labelled_pairs(news_pairs) -> tuple[list[str], list[str], np.ndarray]:
