@@ -38,8 +38,8 @@ from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
 from .fanout import map_shared
 from .records import DUPLICATE, EXCERPT, PARAPHRASE, Alignment, ProgressCallback
-from .sentences import (HASHED, WORD, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word, counts, cross,
-                        pair_features, word_hash)
+from .sentences import (HASHED, WORD, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word, content_only,
+                        counts, cross, pair_features, word_hash)
 from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
 
@@ -224,6 +224,7 @@ class ParaphraseFinder:
         self.sentence_model = sentence_model if sentence_model is not None else SentenceModel.load()
         self._facts: dict[str, Facts] = {}
         self._sentences: dict[str, SentenceData] = {}
+        self._content: dict[str, RowSlice] = {}   # content-word rows of documents not (yet) prepared in full
         self._retained: frozenset[str] = frozenset()
         self._row: dict[str, int] = {}
         self._groups = StoryGroups.singletons(0)
@@ -282,6 +283,24 @@ class ParaphraseFinder:
             found = self._sentences[analysis.id]
         return found
 
+    def content(self, analysis: "DocumentAnalysis") -> RowSlice:
+        """A document's content-word rows (``SentenceRows.content``): from its sentence data when
+        prepared, else from ``prepare_content``."""
+        data = self._sentences.get(analysis.id)
+        return data.matrix("content") if data is not None else self._content[analysis.id]
+
+    def prepare_content(self, analyses: Sequence["DocumentAnalysis"]) -> None:
+        """The content-word rows of documents whose sentences are not prepared (``content_only``:
+        the same rows, all in one pass)."""
+        todo = list({a.id: a for a in analyses if a.id not in self._sentences and a.id not in self._content}.values())
+        if not todo:
+            return
+        matrix = content_only([a.evidence_text[s:e] for a in todo for s, e in a.sentences], self.sentence_model.weights)
+        first = 0
+        for a in todo:
+            self._content[a.id] = RowSlice.of(matrix, first, first + len(a.sentences))
+            first += len(a.sentences)
+
     def forget(self, ids: Iterable[str]) -> None:
         """Drop what was prepared for these documents (they have no pair left to align), except
         for those ``retain`` names."""
@@ -289,6 +308,7 @@ class ParaphraseFinder:
             if doc_id not in self._retained:
                 self._facts.pop(doc_id, None)
                 self._sentences.pop(doc_id, None)
+                self._content.pop(doc_id, None)
 
     def retain(self, ids: Iterable[str]) -> None:
         """Keep what is prepared for these documents through ``forget`` (they may have pairs later)."""
@@ -345,14 +365,22 @@ class ParaphraseFinder:
         hopeful = [k for k, (a, b, _, overlap) in enumerate(pairs)
                    if _could_be_paraphrase(len(a.sentences), len(b.sentences), len(a.sentences), len(b.sentences),
                                            relation, overlap)]
+        anchored = {k: self.facts(pairs[k][0]).anchors(self.facts(pairs[k][1])) for k in hopeful}
+        # An unanchored pair's only candidates are its sentence pairs of similar content words: when
+        # too few of its sentences have one, it is ruled out on those words alone, before its
+        # sentences are prepared in full (ten times the cost), by the very test ``plan_sentences`` makes.
+        self.prepare_content([x for k in hopeful if not anchored[k] for x in pairs[k][:2]])
+        hopeful = [k for k in hopeful if anchored[k] or _could_align(
+            cross(self.content(pairs[k][0]), self.content(pairs[k][1])) >= self.settings.prefilter, relation,
+            pairs[k][3])]
         self.prepare_sentences([x for k in hopeful for x in pairs[k][:2]])
         found = [SentenceEvidence((), 0.0, 0.0, similarity) for similarity in similarities]
         plans = {}
         for k in hopeful:
             a, b, _, overlap = pairs[k]
-            anchored = self.facts(a).anchors(self.facts(b))   # names only count in anchored documents
-            names = self.telling_names(context, a, b) if anchored else frozenset()
-            plan = self.plan_sentences(self.sentence_data(a), self.sentence_data(b), anchored, names, relation, overlap)
+            names = self.telling_names(context, a, b) if anchored[k] else frozenset()   # only anchored ones use names
+            plan = self.plan_sentences(self.sentence_data(a), self.sentence_data(b), anchored[k], names, relation,
+                                       overlap)
             if plan is not None:
                 plans[k] = plan
         for (k, plan), probabilities in zip(plans.items(), self.score(plans.values())):
@@ -431,11 +459,8 @@ class ParaphraseFinder:
             bonus = self.anchor_bonus(a, b, names)
             evidenced = (bonus > 0) & (cosines + bonus >= self.settings.anchored_threshold)
         passing = cosines >= self.settings.prefilter   # the model is asked only where words overlap
-        if relation is not None:
-            possible = passing | evidenced
-            if not _could_be_paraphrase(int(possible.any(axis=1).sum()), int(possible.any(axis=0).sum()),
-                                        *possible.shape, relation, overlap):
-                return None
+        if relation is not None and not _could_align(passing | evidenced, relation, overlap):
+            return None
         return SentencePlan(a, b, cosines, evidenced, bonus, np.argwhere(passing))
 
     def score(self, plans: "Iterable[SentencePlan]") -> list[np.ndarray]:
@@ -517,6 +542,12 @@ class SentencePlan:
     evidenced: np.ndarray        # (n, m) pairs carrying their own evidence (anchored documents only)
     bonus: np.ndarray | None     # (n, m) anchor bonus, when anchored
     candidates: np.ndarray       # (k, 2) sentence pairs the model is asked about
+
+
+def _could_align(possible: np.ndarray, relation: RelationSettings, overlap: "Overlap | None") -> bool:
+    """``_could_be_paraphrase`` when only the sentence pairs marked in ``possible`` (n, m) may align."""
+    return _could_be_paraphrase(int(possible.any(axis=1).sum()), int(possible.any(axis=0).sum()), *possible.shape,
+                                relation, overlap)
 
 
 def _could_be_paraphrase(rows: int, cols: int, n: int, m: int, relation: RelationSettings,

@@ -319,6 +319,24 @@ def test_a_pair_whose_verbatim_overlap_rules_out_a_paraphrase_is_not_aligned(see
     assert known.alignments == () and known.similarity == unknown.similarity
 
 
+def test_an_unanchored_pair_with_too_few_similar_sentences_is_ruled_out_before_its_sentences_are_prepared(seeds):
+    # Seed 000 (Meta's AI culture) and the opening of 002 (another story) share no quote or figures:
+    # only sentence pairs of similar content words could align, and too few of 002's do.  The pair
+    # is settled on those words alone, as the full plan settles it, its sentences never prepared.
+    context, (a, b) = Scanner().analyze([doc("a", seeds[SEED_000]), doc("b", word_slice(seeds[SEED_002], 0, 120))])
+    finder = ParaphraseFinder()
+    finder.prepare([a, b], context)
+    assert not finder.facts(a).anchors(finder.facts(b)) and len(b.sentences) >= 4
+    (found,) = finder.compare_many([(a, b, None, None)], context)
+    assert found.alignments == () and not finder._sentences and set(finder._content) == {"a", "b"}
+    assert finder.plan_sentences(finder.sentence_data(a), finder.sentence_data(b), False, frozenset(),
+                                 context.settings.relation) is None   # the full plan rules it out too
+    assert finder.compare_many([(a, b, None, None)], context) == [found]   # with the sentences prepared
+    assert len(finder.align_sentences(finder.sentence_data(a), finder.sentence_data(b)).alignments) < 4
+    finder.forget(["a", "b"])
+    assert not finder._content and not finder._sentences
+
+
 def test_a_full_scan_does_not_import_the_scikit_learn_package_yet_hashes_as_it_does():
     # The stage's hashed columns and stop words are scikit-learn's own, loaded as leaf modules:
     # the package import (scipy.stats and more) is over a second of a scan.
