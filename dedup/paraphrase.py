@@ -16,8 +16,10 @@
    do reorder).  A pair that cannot reach a paraphrase even if every candidate
    sentence pair aligned is not scored at all, and one whose verbatim overlap
    already rules one out (``classify.decide`` of the best conceivable alignment)
-   is not even prepared.  Pairs are aligned in batches (``compare_many``): the
-   candidate sentence pairs of a whole batch are featurised and scored in one call.
+   is not even prepared; nor, beyond its content words, one without a shared quote
+   or figures whose candidates (its sentence pairs of similar content words) are
+   too few.  Pairs are aligned in batches (``compare_many``): the candidate
+   sentence pairs of a whole batch are featurised and scored in one call.
 4. A pair is a paraphrase when enough sentences align on both sides (``classify``).
 
 Sentence scores depend only on the two sentences and the shipped sentence model,
