@@ -282,6 +282,19 @@ def test_cross_equals_the_plain_product_on_real_sentences():
     assert expected[1, 1] == pytest.approx(1.0, abs=1e-5) and expected[0, 2] == pytest.approx(1.0, abs=1e-5)
 
 
+def test_cross_of_row_slices_is_the_cross_of_their_matrices_to_the_bit():
+    # A scan crosses documents' rows as slices of a batch (their columns found once per slice);
+    # the answer must be the very one the plain matrices give, and none where no column is shared.
+    from dedup.sentences import RowSlice, SentenceModel, SentenceRows, cross
+
+    rows = SentenceRows.of([MEMO_000, HIRING_001, MEMO_001, HIRING_001, MEMO_000], SentenceModel.load().weights)
+    a, b = RowSlice.of(rows.content, 0, 2), RowSlice.of(rows.content, 2, 5)
+    expected = cross(rows.content[:2], rows.content[2:])
+    assert np.array_equal(cross(a, b), expected) and np.array_equal(cross(b, a), expected.T)
+    assert expected[1, 1] > 0.99 and np.array_equal(a.columns, np.unique(rows.content[:2].indices))
+    assert not cross(RowSlice.of(rows.content, 0, 0), b).any()
+
+
 # -- alignment in batches ------------------------------------------------------------------
 
 def test_pairs_aligned_in_one_batch_are_each_pair_aligned_alone(seeds):
