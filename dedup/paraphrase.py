@@ -16,8 +16,10 @@
    do reorder).  A pair that cannot reach a paraphrase even if every candidate
    sentence pair aligned is not scored at all, and one whose verbatim overlap
    already rules one out (``classify.decide`` of the best conceivable alignment)
-   is not even prepared.  Pairs are aligned in batches (``compare_many``): the
-   candidate sentence pairs of a whole batch are featurised and scored in one call.
+   is not even prepared; nor, beyond its content words, one without a shared quote
+   or figures whose candidates (its sentence pairs of similar content words) are
+   too few.  Pairs are aligned in batches (``compare_many``): the candidate
+   sentence pairs of a whole batch are featurised and scored in one call.
 4. A pair is a paraphrase when enough sentences align on both sides (``classify``).
 
 Sentence scores depend only on the two sentences and the shipped sentence model,
@@ -38,8 +40,8 @@ from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
 from .fanout import map_shared
 from .records import DUPLICATE, EXCERPT, PARAPHRASE, Alignment, ProgressCallback
-from .sentences import (HASHED, WORD, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word, counts, cross,
-                        pair_features, word_hash)
+from .sentences import (HASHED, WORD, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word, content_only,
+                        counts, cross, pair_features, word_hash)
 from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
 
@@ -224,6 +226,7 @@ class ParaphraseFinder:
         self.sentence_model = sentence_model if sentence_model is not None else SentenceModel.load()
         self._facts: dict[str, Facts] = {}
         self._sentences: dict[str, SentenceData] = {}
+        self._content: dict[str, RowSlice] = {}   # content-word rows of documents not (yet) prepared in full
         self._retained: frozenset[str] = frozenset()
         self._row: dict[str, int] = {}
         self._groups = StoryGroups.singletons(0)
@@ -282,6 +285,24 @@ class ParaphraseFinder:
             found = self._sentences[analysis.id]
         return found
 
+    def content(self, analysis: "DocumentAnalysis") -> RowSlice:
+        """A document's content-word rows (``SentenceRows.content``): from its sentence data when
+        prepared, else from ``prepare_content``."""
+        data = self._sentences.get(analysis.id)
+        return data.matrix("content") if data is not None else self._content[analysis.id]
+
+    def prepare_content(self, analyses: Sequence["DocumentAnalysis"]) -> None:
+        """The content-word rows of documents whose sentences are not prepared (``content_only``:
+        the same rows, all in one pass)."""
+        todo = list({a.id: a for a in analyses if a.id not in self._sentences and a.id not in self._content}.values())
+        if not todo:
+            return
+        matrix = content_only([a.evidence_text[s:e] for a in todo for s, e in a.sentences], self.sentence_model.weights)
+        first = 0
+        for a in todo:
+            self._content[a.id] = RowSlice.of(matrix, first, first + len(a.sentences))
+            first += len(a.sentences)
+
     def forget(self, ids: Iterable[str]) -> None:
         """Drop what was prepared for these documents (they have no pair left to align), except
         for those ``retain`` names."""
@@ -289,6 +310,7 @@ class ParaphraseFinder:
             if doc_id not in self._retained:
                 self._facts.pop(doc_id, None)
                 self._sentences.pop(doc_id, None)
+                self._content.pop(doc_id, None)
 
     def retain(self, ids: Iterable[str]) -> None:
         """Keep what is prepared for these documents through ``forget`` (they may have pairs later)."""
@@ -345,14 +367,22 @@ class ParaphraseFinder:
         hopeful = [k for k, (a, b, _, overlap) in enumerate(pairs)
                    if _could_be_paraphrase(len(a.sentences), len(b.sentences), len(a.sentences), len(b.sentences),
                                            relation, overlap)]
+        anchored = {k: self.facts(pairs[k][0]).anchors(self.facts(pairs[k][1])) for k in hopeful}
+        # An unanchored pair's only candidates are its sentence pairs of similar content words: when
+        # too few of its sentences have one, it is ruled out on those words alone, before its
+        # sentences are prepared in full (ten times the cost), by the very test ``plan_sentences`` makes.
+        self.prepare_content([x for k in hopeful if not anchored[k] for x in pairs[k][:2]])
+        hopeful = [k for k in hopeful if anchored[k] or _could_align(
+            cross(self.content(pairs[k][0]), self.content(pairs[k][1])) >= self.settings.prefilter, relation,
+            pairs[k][3])]
         self.prepare_sentences([x for k in hopeful for x in pairs[k][:2]])
         found = [SentenceEvidence((), 0.0, 0.0, similarity) for similarity in similarities]
         plans = {}
         for k in hopeful:
             a, b, _, overlap = pairs[k]
-            facts_a, facts_b = self.facts(a), self.facts(b)
-            plan = self.plan_sentences(self.sentence_data(a), self.sentence_data(b), facts_a.anchors(facts_b),
-                                       self.telling_names(context, a, b), relation, overlap)
+            names = self.telling_names(context, a, b) if anchored[k] else frozenset()   # only anchored ones use names
+            plan = self.plan_sentences(self.sentence_data(a), self.sentence_data(b), anchored[k], names, relation,
+                                       overlap)
             if plan is not None:
                 plans[k] = plan
         for (k, plan), probabilities in zip(plans.items(), self.score(plans.values())):
@@ -431,30 +461,33 @@ class ParaphraseFinder:
             bonus = self.anchor_bonus(a, b, names)
             evidenced = (bonus > 0) & (cosines + bonus >= self.settings.anchored_threshold)
         passing = cosines >= self.settings.prefilter   # the model is asked only where words overlap
-        if relation is not None:
-            possible = passing | evidenced
-            if not _could_be_paraphrase(int(possible.any(axis=1).sum()), int(possible.any(axis=0).sum()),
-                                        *possible.shape, relation, overlap):
-                return None
+        if relation is not None and not _could_align(passing | evidenced, relation, overlap):
+            return None
         return SentencePlan(a, b, cosines, evidenced, bonus, np.argwhere(passing))
 
     def score(self, plans: "Iterable[SentencePlan]") -> list[np.ndarray]:
-        """The sentence model's probability for each plan's candidate pairs: the pairs of all plans
-        whose sentences were prepared together are featurised in one call."""
+        """The sentence model's probability for each plan's candidate pairs, all plans' pairs
+        featurised in one call: the sentences of every document involved gathered into one set of
+        rows (``SentenceRows.concat``; documents prepared in different batches, or kept with rows
+        of their own, would otherwise be scored batch pair by batch pair, a call each)."""
         plans = list(plans)
         found: list[np.ndarray] = [np.zeros(0) for _ in plans]
-        together: dict[tuple[int, int], list[int]] = {}
-        for k, plan in enumerate(plans):
-            if len(plan.candidates):
-                together.setdefault((id(plan.a.rows), id(plan.b.rows)), []).append(k)
-        for members in together.values():
-            a, b = plans[members[0]].a.rows, plans[members[0]].b.rows
-            rows_a = np.concatenate([plans[k].a.first + plans[k].candidates[:, 0] for k in members])
-            rows_b = np.concatenate([plans[k].b.first + plans[k].candidates[:, 1] for k in members])
-            probabilities = self.sentence_model.probability(pair_features(a, rows_a, b, rows_b))
-            bounds = np.cumsum([len(plans[k].candidates) for k in members])[:-1]
-            for k, part in zip(members, np.split(probabilities, bounds)):
-                found[k] = part
+        asked = [k for k, plan in enumerate(plans) if len(plan.candidates)]
+        if not asked:
+            return found
+        offset: dict[int, int] = {}   # id of a document's SentenceData -> its first row in the gathered rows
+        ranges, filled = [], 0
+        for data in (side for k in asked for side in (plans[k].a, plans[k].b)):
+            if id(data) not in offset:
+                offset[id(data)] = filled
+                ranges.append((data.rows, data.first, data.first + len(data.spans)))
+                filled += len(data.spans)
+        rows = SentenceRows.concat(ranges)
+        rows_a = np.concatenate([offset[id(plans[k].a)] + plans[k].candidates[:, 0] for k in asked])
+        rows_b = np.concatenate([offset[id(plans[k].b)] + plans[k].candidates[:, 1] for k in asked])
+        probabilities = self.sentence_model.probability(pair_features(rows, rows_a, rows, rows_b))
+        for k, part in zip(asked, np.split(probabilities, np.cumsum([len(plans[k].candidates) for k in asked])[:-1])):
+            found[k] = part
         return found
 
     def settle(self, plan: "SentencePlan", probabilities: np.ndarray) -> SentenceAlignment:
@@ -511,6 +544,12 @@ class SentencePlan:
     evidenced: np.ndarray        # (n, m) pairs carrying their own evidence (anchored documents only)
     bonus: np.ndarray | None     # (n, m) anchor bonus, when anchored
     candidates: np.ndarray       # (k, 2) sentence pairs the model is asked about
+
+
+def _could_align(possible: np.ndarray, relation: RelationSettings, overlap: "Overlap | None") -> bool:
+    """``_could_be_paraphrase`` when only the sentence pairs marked in ``possible`` (n, m) may align."""
+    return _could_be_paraphrase(int(possible.any(axis=1).sum()), int(possible.any(axis=0).sum()), *possible.shape,
+                                relation, overlap)
 
 
 def _could_be_paraphrase(rows: int, cols: int, n: int, m: int, relation: RelationSettings,

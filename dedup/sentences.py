@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import term_weights
-from .arrays import locate
+from .arrays import distinct, locate
 from .evidence import distinctive, names, numbers, quotes
 from .sklearn_parts import ENGLISH_STOP_WORDS, murmurhash3_32   # not scikit-learn's package import: a second
 from .term_weights import TERMS_PATH, LearnedRows, LearnedTerms
@@ -234,6 +234,25 @@ class SentenceRows:
             return piece.copy() if isinstance(piece, np.ndarray) else piece
         return SentenceRows(**{f.name: part(getattr(self, f.name)) for f in fields(self)})
 
+    @classmethod
+    def concat(cls, ranges: Sequence[tuple["SentenceRows", int, int]]) -> "SentenceRows":
+        """Rows ``start`` to ``stop`` of each ``(rows, start, stop)``, one range after another, as
+        rows of their own: the sentences of documents prepared in different batches gathered, so
+        that their pairs are scored in one ``pair_features`` call (each row is copied as it is)."""
+        first = ranges[0][0]
+
+        def joined(name: str):
+            values = [getattr(rows, name) for rows, _, _ in ranges]
+            if isinstance(values[0], sp.csr_matrix):
+                return _concat_rows(values, [(start, stop) for _, start, stop in ranges])
+            parts = [value[start:stop] for value, (_, start, stop) in zip(values, ranges)]
+            return tuple(x for part in parts for x in part) if isinstance(values[0], tuple) else np.concatenate(parts)
+
+        learned = LearnedRows(*(_concat_rows([getattr(rows.learned, name) for rows, _, _ in ranges],
+                                             [(start, stop) for _, start, stop in ranges])
+                                for name in ("root_weights", "stems")), first.learned.terms)
+        return cls(**{f.name: joined(f.name) for f in fields(cls) if f.name != "learned"}, learned=learned)
+
     def block(self, name: str) -> sp.csr_matrix:
         """One block of ``stacked`` on its own (for inspection and tests; the hot path reads ``stacked``)."""
         k = STACKED.index(name)
@@ -263,7 +282,7 @@ class SentenceRows:
         return cls(
             stacked=stacked,
             sizes=_block_sums(stacked, squared=_ROOT_IDF_BLOCKS),
-            content=sublinear_idf(counts(*content.grams(1), n), idf),
+            content=content_rows(content, idf),
             distinctive=_items([distinctive(f) for f in figures]),
             names=blocks["names"],
             quotes=blocks["quotes"],
@@ -272,6 +291,32 @@ class SentenceRows:
             quote_sets=tuple(quoted),
             learned=learned_rows(words, content, weights.learned_terms),
         )
+
+
+def _concat_rows(matrices: Sequence[sp.csr_matrix], bounds: Sequence[tuple[int, int]]) -> sp.csr_matrix:
+    """Rows ``start`` to ``stop`` of each CSR matrix (of one width), one range after another, from
+    their arrays (a scipy slice per range costs more than the copy)."""
+    indptr, indices, data, filled = [np.zeros(1, dtype=np.int64)], [], [], 0
+    for matrix, (start, stop) in zip(matrices, bounds):
+        lo, hi = int(matrix.indptr[start]), int(matrix.indptr[stop])
+        indptr.append(matrix.indptr[start + 1:stop + 1].astype(np.int64) - lo + filled)
+        indices.append(matrix.indices[lo:hi])
+        data.append(matrix.data[lo:hi])
+        filled += hi - lo
+    return sp.csr_matrix((np.concatenate(data), np.concatenate(indices), np.concatenate(indptr)),
+                         shape=(sum(stop - start for start, stop in bounds), matrices[0].shape[1]))
+
+
+def content_rows(content: HashedTokens, idf: np.ndarray) -> sp.csr_matrix:
+    """IDF-weighted, L2-normalised content words of each text (``SentenceRows.content``): what
+    a sentence pair's cosine, the paraphrase stage's prefilter, is taken on."""
+    return sublinear_idf(counts(*content.grams(1), content.n_rows), idf)
+
+
+def content_only(texts: Sequence[str], weights: WordWeights) -> sp.csr_matrix:
+    """``SentenceRows.of(texts, weights).content`` alone, at a tenth of the cost (each row is the
+    same: it depends on its own text only)."""
+    return content_rows(HashedTokens.of(texts).without_stop_words(), weights.columns)
 
 
 def learned_rows(words: HashedTokens, content: HashedTokens, learned: LearnedTerms) -> LearnedRows:
@@ -315,6 +360,11 @@ class RowSlice:
     def shape(self) -> tuple[int, int]:
         return len(self.indptr) - 1, HASHED
 
+    @cached_property
+    def columns(self) -> np.ndarray:
+        """The sorted distinct columns these rows use (``cross`` intersects them)."""
+        return distinct(self.indices)
+
 
 def cross(x: "sp.csr_matrix | RowSlice", y: "sp.csr_matrix | RowSlice", columns: np.ndarray | None = None
           ) -> np.ndarray:
@@ -322,12 +372,18 @@ def cross(x: "sp.csr_matrix | RowSlice", y: "sp.csr_matrix | RowSlice", columns:
     over the hashed ``columns`` (sorted, distinct) only when given.  Only the columns both
     sides use are kept, renumbered, as small dense blocks: a transpose 2**20 columns wide (or
     a sparse product of a pair's few sentences) costs more than the work."""
-    common = np.intersect1d(x.indices, y.indices)
+    first, second = sorted((_columns(x), _columns(y)), key=len)
+    common = first[locate(first, second)[1]]   # sorted, distinct: np.intersect1d's answer without its sorts
     if columns is not None:
         common = np.intersect1d(common, columns, assume_unique=True)
     if not len(common):
         return np.zeros((x.shape[0], y.shape[0]))
     return _dense_columns(x, common) @ _dense_columns(y, common).T
+
+
+def _columns(m: "sp.csr_matrix | RowSlice") -> np.ndarray:
+    """The sorted distinct columns ``m`` uses (a ``RowSlice`` finds them once)."""
+    return m.columns if isinstance(m, RowSlice) else distinct(m.indices)
 
 
 def _dense_columns(m: "sp.csr_matrix | RowSlice", common: np.ndarray) -> np.ndarray:
@@ -388,8 +444,8 @@ def pair_features(a: SentenceRows, rows_a: np.ndarray, b: SentenceRows, rows_b: 
     unmatched_a, unmatched_b = sx - common, sy - common
     columns += [np.minimum(unmatched_a, unmatched_b) / 10, np.maximum(unmatched_a, unmatched_b) / 10]
     columns += _bleu(precisions)
-    pairs = list(zip(rows_a.tolist(), rows_b.tolist()))
-    lcs = np.array([_lcs(a.tokens[i], b.tokens[j]) for i, j in pairs], dtype=float)
+    lcs, edits = (x.astype(float) for x in _sequence_scores([a.tokens[i] for i in rows_a.tolist()],
+                                                            [b.tokens[j] for j in rows_b.tolist()]))
     length_a = np.array([len(a.tokens[i]) for i in rows_a.tolist()], dtype=float)
     length_b = np.array([len(b.tokens[j]) for j in rows_b.tolist()], dtype=float)
     columns += _containment(lcs, length_a, length_b)
@@ -411,7 +467,6 @@ def pair_features(a: SentenceRows, rows_a: np.ndarray, b: SentenceRows, rows_b: 
     columns += [x / 20 for x in _one_sided(rare_shared, rare_a, rare_b)]
     columns += [x / 5 for x in _one_sided(c_shared, c_a, c_b)]
     columns += _one_sided(figures_shared, figures_a, figures_b)
-    edits = np.array([_word_edits(a.tokens[i], b.tokens[j]) for i, j in pairs], dtype=float)
     columns.append(edits / np.maximum(np.maximum(length_a, length_b), 1))
     columns += term_weights.pair_columns(a.learned[rows_a], b.learned[rows_b])
     return np.stack(columns, axis=1).astype(np.float64)
@@ -448,6 +503,83 @@ def _meteor(shared: np.ndarray, size_a: np.ndarray, size_b: np.ndarray) -> list[
     one = 10 * p * r / np.maximum(r + 9 * p, 1e-9)
     other = 10 * p * r / np.maximum(p + 9 * r, 1e-9)
     return [np.minimum(one, other), np.maximum(one, other)]
+
+
+WORD_BITS = 64   # sentences of up to this many words are compared on numpy's 64-bit integers
+
+
+def _sequence_scores(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """``_lcs`` and ``_word_edits`` of each pair (a[k], b[k]), as integer arrays.  Pairs whose first
+    side has 1 to ``WORD_BITS`` words (nearly every sentence) run the same bit-parallel recurrences
+    all at once, one numpy step per word of the second side (unsigned 64-bit arithmetic wraps, and
+    the bits above a sentence's length are masked off, as they are from Python's integers); the
+    others one by one."""
+    lcs = np.zeros(len(a), dtype=np.int64)
+    edits = np.zeros(len(a), dtype=np.int64)
+    short = [k for k in range(len(a)) if 0 < len(a[k]) <= WORD_BITS and b[k]]
+    for k in sorted(set(range(len(a))) - set(short)):
+        lcs[k], edits[k] = _lcs(a[k], b[k]), _word_edits(a[k], b[k])
+    if short:
+        lcs[short], edits[short] = _bit_parallel([a[k] for k in short], [b[k] for k in short])
+    return lcs, edits
+
+
+def _bit_parallel(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """``_lcs`` and ``_word_edits`` of pairs whose sides are not empty and whose first sides have at
+    most ``WORD_BITS`` words: the recurrences of those functions on uint64 arrays, one lane per pair,
+    the lanes ordered by the second side's length so that step t works on the lanes still running."""
+    order = np.argsort([-len(s) for s in b], kind="stable")
+    a, b = [a[k] for k in order.tolist()], [b[k] for k in order.tolist()]
+    length_a = np.array([len(s) for s in a], dtype=np.int64)
+    length_b = np.array([len(s) for s in b], dtype=np.int64)
+    running = np.searchsorted(-length_b, -np.arange(length_b[0]), side="left")   # lanes with a word t
+    masks = _match_masks(a, b, length_a, length_b)
+    one = np.uint64(1)
+    full = np.where(length_a == WORD_BITS, ~np.uint64(0), (one << length_a.astype(np.uint64)) - one)
+    top = one << (length_a - 1).astype(np.uint64)
+    v, plus, minus, distance = full.copy(), full.copy(), np.zeros_like(full), length_a.copy()
+    for t, n in enumerate(running.tolist()):
+        equal, mask, high = masks[:n, t], full[:n], top[:n]
+        u = v[:n] & equal                                  # _lcs
+        v[:n] = ((v[:n] + u) | (v[:n] - u)) & mask
+        vertical = equal | minus[:n]                       # _word_edits
+        horizontal = (((equal & plus[:n]) + plus[:n]) ^ plus[:n]) | equal
+        up = minus[:n] | (~(horizontal | plus[:n]) & mask)
+        down = plus[:n] & horizontal
+        distance[:n] += (up & high != 0).astype(np.int64) - (down & high != 0)
+        up = ((up << one) | one) & mask
+        down = (down << one) & mask
+        plus[:n] = down | (~(vertical | up) & mask)
+        minus[:n] = up & vertical
+    lcs, edits = np.empty_like(length_a), np.empty_like(length_a)
+    lcs[order], edits[order] = length_a - _popcount(v), distance
+    return lcs, edits
+
+
+def _match_masks(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]], length_a: np.ndarray,
+                 length_b: np.ndarray) -> np.ndarray:
+    """(lanes, longest b) uint64: bit i of [k, t] set when a[k][i] is the word b[k][t] (the masks
+    ``_lcs`` builds per pair), by one join of (lane, word) keys over all pairs."""
+    lane_a, lane_b = np.repeat(np.arange(len(a)), length_a), np.repeat(np.arange(len(b)), length_b)
+    place_a = np.arange(len(lane_a)) - np.repeat(np.cumsum(length_a) - length_a, length_a)
+    place_b = np.arange(len(lane_b)) - np.repeat(np.cumsum(length_b) - length_b, length_b)
+    key_a = (lane_a << 32) | np.fromiter((x for s in a for x in s), dtype=np.int64, count=len(lane_a))
+    key_b = (lane_b << 32) | np.fromiter((x for s in b for x in s), dtype=np.int64, count=len(lane_b))
+    by_key = np.argsort(key_a, kind="stable")
+    low = np.searchsorted(key_a[by_key], key_b, side="left")
+    found = np.searchsorted(key_a[by_key], key_b, side="right") - low
+    entry = np.repeat(np.arange(len(key_b)), found)                  # a b word, once per a position it matches
+    at = by_key[np.repeat(low, found) + np.arange(len(entry)) - np.repeat(np.cumsum(found) - found, found)]
+    masks = np.zeros((len(a), int(length_b.max())), dtype=np.uint64)
+    np.bitwise_or.at(masks, (lane_b[entry], place_b[entry]), np.uint64(1) << place_a[at].astype(np.uint64))
+    return masks
+
+
+def _popcount(values: np.ndarray) -> np.ndarray:
+    """Set bits of each uint64."""
+    if hasattr(np, "bitwise_count"):   # numpy 2
+        return np.bitwise_count(values).astype(np.int64)
+    return np.unpackbits(values.astype("<u8").view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1).astype(np.int64)
 
 
 def _lcs(a: Sequence[int], b: Sequence[int]) -> int:

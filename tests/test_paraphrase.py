@@ -282,6 +282,19 @@ def test_cross_equals_the_plain_product_on_real_sentences():
     assert expected[1, 1] == pytest.approx(1.0, abs=1e-5) and expected[0, 2] == pytest.approx(1.0, abs=1e-5)
 
 
+def test_cross_of_row_slices_is_the_cross_of_their_matrices_to_the_bit():
+    # A scan crosses documents' rows as slices of a batch (their columns found once per slice);
+    # the answer must be the very one the plain matrices give, and none where no column is shared.
+    from dedup.sentences import RowSlice, SentenceModel, SentenceRows, cross
+
+    rows = SentenceRows.of([MEMO_000, HIRING_001, MEMO_001, HIRING_001, MEMO_000], SentenceModel.load().weights)
+    a, b = RowSlice.of(rows.content, 0, 2), RowSlice.of(rows.content, 2, 5)
+    expected = cross(rows.content[:2], rows.content[2:])
+    assert np.array_equal(cross(a, b), expected) and np.allclose(cross(b, a), expected.T)
+    assert expected[1, 1] > 0.99 and np.array_equal(a.columns, np.unique(rows.content[:2].indices))
+    assert not cross(RowSlice.of(rows.content, 0, 0), b).any()
+
+
 # -- alignment in batches ------------------------------------------------------------------
 
 def test_pairs_aligned_in_one_batch_are_each_pair_aligned_alone(seeds):
@@ -317,6 +330,24 @@ def test_a_pair_whose_verbatim_overlap_rules_out_a_paraphrase_is_not_aligned(see
     unknown, known = finder.compare_many([(a, b, None, None), (a, b, None, overlap)], context)
     assert len(unknown.alignments) >= 10            # every sentence of 000 aligns with itself
     assert known.alignments == () and known.similarity == unknown.similarity
+
+
+def test_an_unanchored_pair_with_too_few_similar_sentences_is_ruled_out_before_its_sentences_are_prepared(seeds):
+    # Seed 000 (Meta's AI culture) and the opening of 002 (another story) share no quote or figures:
+    # only sentence pairs of similar content words could align, and too few of 002's do.  The pair
+    # is settled on those words alone, as the full plan settles it, its sentences never prepared.
+    context, (a, b) = Scanner().analyze([doc("a", seeds[SEED_000]), doc("b", word_slice(seeds[SEED_002], 0, 120))])
+    finder = ParaphraseFinder()
+    finder.prepare([a, b], context)
+    assert not finder.facts(a).anchors(finder.facts(b)) and len(b.sentences) >= 4
+    (found,) = finder.compare_many([(a, b, None, None)], context)
+    assert found.alignments == () and not finder._sentences and set(finder._content) == {"a", "b"}
+    assert finder.plan_sentences(finder.sentence_data(a), finder.sentence_data(b), False, frozenset(),
+                                 context.settings.relation) is None   # the full plan rules it out too
+    assert finder.compare_many([(a, b, None, None)], context) == [found]   # with the sentences prepared
+    assert len(finder.align_sentences(finder.sentence_data(a), finder.sentence_data(b)).alignments) < 4
+    finder.forget(["a", "b"])
+    assert not finder._content and not finder._sentences
 
 
 def test_a_full_scan_does_not_import_the_scikit_learn_package_yet_hashes_as_it_does():

@@ -94,6 +94,45 @@ def test_a_pair_scores_the_same_to_the_bit_alone_and_anywhere_in_a_batch(news_pa
     assert np.array_equal(together, alone)
     assert np.array_equal(model.probability(batch[7:]), together[7:])
 
+def test_rows_gathered_from_separate_batches_give_each_pair_the_same_features_to_the_bit(news_pairs):
+    """A scan scores the sentence pairs of documents prepared in different batches in one call, on
+    their rows gathered (``SentenceRows.concat``): every feature must be the one the pair has in
+    its own batches, and every row copied whole (real fixture pairs, ranges of three batches)."""
+    from dedup.sentences import SentenceRows, pair_features
+
+    a, b, _ = labelled_pairs(news_pairs)
+    weights = SentenceModel.load().weights
+    first, second, third = SentenceRows.of(a[:9], weights), SentenceRows.of(b, weights), SentenceRows.of(a[9:], weights)
+    gathered = SentenceRows.concat([(second, 2, len(b)), (first, 0, 9), (third, 0, len(a) - 9), (second, 0, 2)])
+    assert len(gathered) == len(a) + len(b) and gathered.tokens[-2:] == second.tokens[:2]
+    assert (gathered.stacked[0] != second.stacked[2]).nnz == 0 and gathered.stacked[0].nnz > 0
+    in_a = len(b) - 2 + np.arange(len(a))                                 # a's sentences in the gathered rows
+    in_b = np.r_[len(a) + len(b) - 2 + np.arange(2), np.arange(len(b) - 2)]   # b's
+    expected = np.vstack([pair_features(first, np.arange(9), second, np.arange(9)),
+                          pair_features(third, np.arange(len(a) - 9), second, np.arange(9, len(b)))])
+    assert np.array_equal(pair_features(gathered, in_a, gathered, in_b), expected)
+    assert expected[:, FEATURES.index("word_cosine")].max() > 0.5   # real pairs, not empty rows
+
+
+def test_word_sequences_compared_all_at_once_match_the_pair_by_pair_functions(news_pairs):
+    """LCS and word edit distance of many sentence pairs in numpy lanes (``_sequence_scores``) are
+    the pair-by-pair bit-parallel functions' to the unit, on real sentences both ways round, with
+    pairs of every length class: empty sides, 64 words (a full lane) and over 64 (done one by one)."""
+    from dedup.sentences import SentenceRows, _lcs, _sequence_scores, _word_edits
+
+    a, b, _ = labelled_pairs(news_pairs)
+    tokens = SentenceRows.of(a + b, SentenceModel.load().weights).tokens
+    first, second = list(tokens[:len(a)]), list(tokens[len(a):])
+    joined = tuple(x for t in first[:6] for x in t)
+    assert len(joined) > 64
+    first += [second[0], (), joined[:64], joined, joined[:64], first[0]]
+    second += [first[0], second[1], joined[10:70], joined[::-1], (), joined[:64]]
+    lcs, edits = _sequence_scores(first, second)
+    assert lcs.tolist() == [_lcs(x, y) for x, y in zip(first, second)]
+    assert edits.tolist() == [_word_edits(x, y) for x, y in zip(first, second)]
+    assert lcs[:len(a) // 2].min() > 0 and edits[:len(a)].max() > 3   # real retellings: some words kept, some changed
+
+
 # -- fitting (benchmarks/term_kld.py), on the fixture's real sentences -----------------------
 
 def labelled_pairs(news_pairs) -> tuple[list[str], list[str], np.ndarray]:
