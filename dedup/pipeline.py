@@ -180,7 +180,8 @@ class Scanner:
                 inherited += [(job.i, copy, None) for copy in members[job.j][1:]]
         second = alignable(inherited)
         context.paraphraser.retain(())
-        found.update(((job.i, job.j), e) for job, e in zip(second, self.align_pairs(analyses, context, second)))
+        found.update(((job.i, job.j), e) for job, e in zip(second, self.align_pairs(analyses, context, second, progress,
+                                                                                 stage="retold copies")))
         context.paraphraser.forget(a.id for a in analyses)   # nothing is aligned after this
         return found
 
@@ -203,14 +204,15 @@ class Scanner:
         return groups, candidates
 
     def align_pairs(self, analyses: Sequence[DocumentAnalysis], context: Context, jobs: Sequence[AlignJob],
-                    progress: ProgressCallback | None = None) -> list[PairEvidence]:
+                    progress: ProgressCallback | None = None, stage: str = "paraphrase") -> list[PairEvidence]:
         """What ``core.verify`` finds for each job's pair (its verbatim overlap unless known, its
         sentences aligned).  Jobs are taken in an order that keeps each document's pairs close
         together (``_local_order``) and cut into parts of consecutive jobs, aligned on ``--jobs``
         processes from ``MIN_PARALLEL_ALIGN`` jobs (``_align_part``: the workers inherit the
         analyses and the context; only jobs and evidence travel).  Each result is a function of
         the pair and the context alone, so the parts may run anywhere, in any process: the Spark
-        engine runs these on its executors."""
+        engine runs these on its executors.  Progress is ticked as ``stage`` (the second round, the
+        copies of stories found retold, is a stage of its own)."""
         order = _local_order(jobs)
         ordered = [jobs[k] for k in order]
         found: list[PairEvidence | None] = [None] * len(jobs)
@@ -221,7 +223,7 @@ class Scanner:
             for k, pair in zip(order[done:done + len(evidence)], evidence):
                 found[k] = pair
             done += len(evidence)
-            _tick(progress, "paraphrase", done, len(jobs))
+            _tick(progress, stage, done, len(jobs))
         return found
 
     def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:

@@ -366,7 +366,7 @@ class ExecutorScanner(Scanner):
         self.engine.timings["text model and neighbours (in driver)"] = round(time.perf_counter() - start, 2)
         return groups, candidates
 
-    def align_pairs(self, analyses, context, jobs, progress=None) -> list[PairEvidence]:
+    def align_pairs(self, analyses, context, jobs, progress=None, stage="paraphrase") -> list[PairEvidence]:
         if not jobs:
             return []
         missing = [(job.i, job.j) for job in jobs if job.similarity is None]   # scored on the executors
