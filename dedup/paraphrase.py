@@ -953,9 +953,13 @@ def _keep_top_rows(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:
 
 
 def _ascending(values: np.ndarray) -> np.ndarray:
-    """float32 values as uint32 keys in the same order (IEEE order as unsigned; -0.0 ties with 0.0)."""
+    """float32 values as uint32 keys in the same order (IEEE order as unsigned; -0.0 ties with 0.0):
+    0 is the smallest key of all (that of 0.0 when no value is negative)."""
     bits = (values + np.float32(0)).view(np.uint32)   # + 0 turns -0.0 into 0.0
-    return np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x80000000))
+    negative = bits >> np.uint32(31)
+    if not negative.any():   # weights: the bits alone are in order
+        return bits
+    return np.where(negative, ~bits, bits | np.uint32(0x80000000))
 
 
 def _row_top(keys: np.ndarray, rows: np.ndarray, indptr: np.ndarray, counts: np.ndarray, top: int) -> np.ndarray:
