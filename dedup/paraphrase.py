@@ -258,7 +258,7 @@ class ParaphraseFinder:
         model, groups = context.text_model, self._groups
         keep = np.asarray(groups.representatives)
         found = {(int(keep[i]), int(keep[j])): c for i, j, c in self.candidate_pairs(
-            _keep_top(model.word_matrix_[keep], self.settings.top_terms),   # rows alone: only the representatives'
+            _keep_top(model.word_matrix_, self.settings.top_terms)[keep],
             lambda rows, cols: model.cosines(keep[rows], keep[cols], at_least=self.settings.min_similarity))}
         pairs = sorted({tuple(sorted((groups.group[i], groups.group[j]))) for i, j in extra} - set(found))
         pairs = [(i, j) for i, j in pairs if i != j]
