@@ -29,15 +29,17 @@ import os
 import sys
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import DEFAULT_MSRP, Timer, generated_corpus, print_table, run_isolated, write_json  # noqa: E402
 
-ENGINES = {"local": "local engine", "spark1": "spark local[1]", "spark2": "spark local[2]"}
+ENGINES = {"local": "local engine", "spark1": "spark local[1]", "spark2": "spark local[2]",
+           "baseline2": "baseline local[2]"}   # spark local[2] with the code of --baseline DIR (before a change)
 PROJECTED = 10_000_000
 PROJECTED_COUNTS = ("lsh_keys", "colliding_buckets", "lsh_candidates", "verbatim_pairs", "aligned_pairs", "pairs",
-                    "families", "shuffle_bytes")
+                    "families", "shuffle_bytes", "collected_bytes")
 
 
 class TreeMemory:
@@ -47,6 +49,7 @@ class TreeMemory:
 
     def __init__(self) -> None:
         self.peak_mb = 0.0
+        self.own_peak_mb = 0.0   # this process alone: the local engine, or the Spark driver's Python
         self.cpu_s = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -85,6 +88,7 @@ class TreeMemory:
             mine.update(children)
             frontier.extend(children)
         self.cpu_s = max(self.cpu_s, sum(cpu.get(pid, 0) for pid in mine))
+        self.own_peak_mb = max(self.own_peak_mb, rss.get(os.getpid(), 0) / 2**20)
         return sum(rss.get(pid, 0) for pid in mine) / 2**20
 
 
@@ -104,7 +108,7 @@ def measure(engine: str, path: Path) -> dict:
         else:
             from pyspark.sql import SparkSession
             os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-            cores = 1 if engine == "spark1" else 2
+            cores = 1 if engine == "spark1" else 2   # spark2 and baseline2: two
             session = (SparkSession.builder.master(f"local[{cores}]").appName("dedup-bench")
                        .config("spark.ui.enabled", "false")
                        .config("spark.driver.memory", os.environ.get("SPARK_SCALE_DRIVER_MEMORY", "6g"))
@@ -113,8 +117,25 @@ def measure(engine: str, path: Path) -> dict:
             runner = make_engine("spark", session=session, partitions=4 * cores, summary_max_documents=10**9)
             result = runner.scan(str(path))
             timings = runner.timings
-    return {"load_average": round(os.getloadavg()[0], 1), "seconds": timer.seconds, "cpu_s": memory.cpu_s, "peak_mb": memory.peak_mb, "pairs": len(result.report.pairs),
+    return {"load_average": round(os.getloadavg()[0], 1), "seconds": timer.seconds, "cpu_s": memory.cpu_s,
+            "peak_mb": memory.peak_mb, "driver_mb": memory.own_peak_mb, "pairs": len(result.report.pairs),
             "digest": answers_digest(result.report.pairs), "counts": result.counts, "stages": timings}
+
+
+@contextmanager
+def baseline_code(folder: Path | None):
+    """Workers started inside run the dedup package found in ``folder`` (first on PYTHONPATH, which
+    Spark's Python workers inherit), or this tree's when None."""
+    before = os.environ.get("PYTHONPATH")
+    if folder is not None:
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder.resolve()), before]))
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = before
 
 
 def write_corpus(n: int, msrp: Path, folder: Path) -> Path:
@@ -140,6 +161,8 @@ def main() -> None:
     parser.add_argument("--engines", nargs="+", choices=list(ENGINES), default=list(ENGINES))
     parser.add_argument("--msrp", type=Path, default=DEFAULT_MSRP)
     parser.add_argument("--output", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--baseline", type=Path, help="a source tree of dedup from before a change (e.g. "
+                        "`git archive main | tar -x -C DIR`): engine baseline2 runs Spark local[2] on its code")
     parser.add_argument("--worker", choices=list(ENGINES), help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -147,26 +170,31 @@ def main() -> None:
         print(json.dumps(measure(args.worker, args.input), default=float))
         return
     sizes = [1_000] if args.small else args.sizes
+    engines = [e for e in args.engines if e != "baseline2" or args.baseline]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for n in sizes:
             path = write_corpus(n, args.msrp, Path(folder))
-            for engine in args.engines:
-                result = run_isolated(Path(__file__), "--worker", engine, "--input", str(path))
+            for engine in engines:
+                with baseline_code(args.baseline if engine == "baseline2" else None):
+                    result = run_isolated(Path(__file__), "--worker", engine, "--input", str(path))
                 result.update(engine=ENGINES[engine], n=n, docs_per_s=n / result["seconds"])
                 rows.append(result)
                 print(f"  n={n:>7} {ENGINES[engine]:<16} {result['seconds']:8.1f}s {result['cpu_s']:8.1f} CPU s "
                       f"load {result['load_average']:.1f} answers {result['digest']} "
-                      f"{result['peak_mb']:8.0f} MB  "
+                      f"{result['peak_mb']:8.0f} MB (driver {result['driver_mb']:.0f} MB)  "
                       + ", ".join(f"{k} {v:.0f}s" for k, v in result["stages"].items()), file=sys.stderr)
     for row in rows:
         local = next((r for r in rows if r["n"] == row["n"] and r["engine"] == ENGINES["local"]), None)
         row["same_as_local"] = "yes" if local and local["digest"] == row["digest"] else ("-" if not local else "NO")
         row["vs_local"] = row["seconds"] / local["seconds"] if local else float("nan")
+        collected = row["counts"].get("collected_bytes")
+        row["collected_mib"] = f"{collected / 2**20:,.1f}" if collected is not None else "-"
     print_table(rows, [("articles", "{n:,}"), ("engine", "{engine}"), ("seconds", "{seconds:.1f}"),
                        ("CPU s", "{cpu_s:.1f}"), ("docs/s", "{docs_per_s:.0f}"), ("load", "{load_average:.1f}"),
                        ("× local time", "{vs_local:.2f}"),
-                       ("peak MB (tree)", "{peak_mb:,.0f}"), ("pairs", "{pairs:,}"),
+                       ("peak MB (tree)", "{peak_mb:,.0f}"), ("driver MB", "{driver_mb:,.0f}"),
+                       ("collected MiB", "{collected_mib}"), ("pairs", "{pairs:,}"),
                        ("same answers", "{same_as_local}")])
     spark_rows = [r for r in rows if r["engine"] != ENGINES["local"]]
     if spark_rows:
@@ -179,6 +207,9 @@ def main() -> None:
               f"families found on the executors; shuffled bytes by step: "
               + ", ".join(f"{k.removeprefix('shuffle_bytes_')} {v / 2**20:.1f} MiB" for k, v in c.items()
                           if k.startswith("shuffle_bytes_")))
+        print("\nCollected to the driver by what (MiB): " + ", ".join(
+            f"{k.removeprefix('collected_bytes_')} {v / 2**20:.1f}" for k, v in c.items()
+            if k.startswith("collected_bytes_")))
         print(f"\nProjected to {PROJECTED:,} articles (linear in articles, from the run above):")
         print_table(projection(largest), [("count", "{count}"), ("measured", "{measured:,}"),
                                           ("per article", "{per_article:.2f}"), ("at 10M", "{at_10M:,.0f}")])

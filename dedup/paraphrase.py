@@ -642,6 +642,18 @@ class TextModel:
         but not under an eighth of ``CHUNK`` (the answers are the same for any chunking)."""
         return min(self.CHUNK, max(self.CHUNK // 8, -(-n_texts // (4 * resolve_jobs(self.jobs)))))
 
+    @classmethod
+    def of_rows(cls, word_matrix: sp.csr_matrix, has_chars: np.ndarray, char_idf: np.ndarray,
+                texts: Sequence[str]) -> "TextModel":
+        """A model of some documents only, fitted elsewhere in parts: their weighed word rows,
+        whether each has character 4-grams, the corpus's character IDF and their texts (character
+        rows are made from them when asked).  Its ``cosines`` are the whole model's for these
+        documents (rows are independent); the Spark engine's executors score pairs with it."""
+        model = cls()
+        model.texts_, model.word_matrix_, model.char_idf_, model.char_counts_ = texts, word_matrix, char_idf, None
+        model.norms_ = np.sqrt(np.maximum((np.diff(word_matrix.indptr) > 0).astype(np.float64) + has_chars, 1.0))
+        return model
+
     def char_rows(self, index: np.ndarray) -> sp.csr_matrix:
         """The weighted character rows of documents ``index`` (in that order)."""
         if self.char_counts_ is not None:   # a copy of the rows, sorted and weighed as made again below

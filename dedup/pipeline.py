@@ -11,7 +11,7 @@ The CLI only wraps this module; ``compare`` runs the very same calls on one pair
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from .passages import SharedPassageFinder, SharedPassages
 from .records import OVERLAP, PARAPHRASE, Document, Pair, ProgressCallback, ScanReport
 from .settings import Settings
 from .workers import analyze_all
+
+if TYPE_CHECKING:
+    from .paraphrase import StoryGroups
 
 NO_RELATION = "none"
 VERIFY_CHUNK = 1000   # candidate pairs verified per task (a progress step; a worker's share of the stage)
@@ -149,15 +152,8 @@ class Scanner:
         if len(analyses) < 2:
             return verbatim
         _tick(progress, "set-up", 0, 1)   # seconds before the first step: scikit-learn loads
-        from .paraphrase import ParaphraseFinder, StoryGroups   # scikit-learn: loaded only when this stage runs
-
-        groups = StoryGroups.of_verbatim(analyses, verbatim, self.settings.relation)
-        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context, groups, progress,
-                                                           jobs=self.settings.execution.jobs)
         overlaps = [key for key, ev in verbatim.items() if _verbatim_relation(ev, self.settings) == OVERLAP]
-        _tick(progress, "neighbours", 0, 1)
-        candidates = context.paraphraser.candidates(context, overlaps)
-        _tick(progress, "neighbours", 1, 1)
+        groups, candidates = self.paraphrase_candidates(analyses, context, verbatim, overlaps, progress)
         members = groups.members()
         found = dict(verbatim)
 
@@ -187,6 +183,24 @@ class Scanner:
         found.update(((job.i, job.j), e) for job, e in zip(second, self.align_pairs(analyses, context, second)))
         context.paraphraser.forget(a.id for a in analyses)   # nothing is aligned after this
         return found
+
+    def paraphrase_candidates(self, analyses: Sequence[DocumentAnalysis], context: Context,
+                              verbatim: dict[tuple[int, int], PairEvidence], overlaps: Sequence[tuple[int, int]],
+                              progress: ProgressCallback | None = None
+                              ) -> tuple["StoryGroups", dict[tuple[int, int], float]]:
+        """The story groups of the verbatim evidence and the pairs the paraphrase stage aligns first,
+        (i, j) -> document cosine: each story's TF-IDF neighbours and the verbatim ``overlaps``, by a
+        text model fitted over the stories (set in ``context``).  The Spark engine does this on its
+        executors (``engines/spark_paraphrase.py``) and sets no text model on its driver."""
+        from .paraphrase import ParaphraseFinder, StoryGroups   # scikit-learn: loaded only when this stage runs
+
+        groups = StoryGroups.of_verbatim(analyses, verbatim, self.settings.relation)
+        ParaphraseFinder(self.settings.paraphrase).prepare(analyses, context, groups, progress,
+                                                           jobs=self.settings.execution.jobs)
+        _tick(progress, "neighbours", 0, 1)
+        candidates = context.paraphraser.candidates(context, overlaps)
+        _tick(progress, "neighbours", 1, 1)
+        return groups, candidates
 
     def align_pairs(self, analyses: Sequence[DocumentAnalysis], context: Context, jobs: Sequence[AlignJob],
                     progress: ProgressCallback | None = None) -> list[PairEvidence]:

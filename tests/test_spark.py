@@ -13,6 +13,7 @@ import random
 import re
 import shutil
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -113,6 +114,10 @@ def test_generated_corpus_same_pairs_directions_families(generated_results):
     assert_same_answers(local.report, spark.report)
     assert spark.counts["oversized_buckets"] == 0
     assert spark.counts["aligned_pairs"] > 0   # sentence alignment ran on the executors
+    collected = {k: v for k, v in spark.counts.items() if k.startswith("collected_bytes_")}
+    assert spark.counts["collected_bytes"] == sum(collected.values())
+    # the driver is sent the analyses and the verbatim pairs; of the paraphrase stage only its candidates
+    assert 0 < collected["collected_bytes_paraphrase_candidates"] < collected["collected_bytes_analyses"] / 100
 
 
 def kind_of(reject: tuple[int, str]) -> tuple[int, str]:
@@ -249,6 +254,39 @@ def test_executors_verbatim_evidence_is_the_local_scanners(session, generated_js
     expected = scanner.verbatim_evidence(analyses, local_context)
     assert len(found) == len(expected) > 50
     assert sorted((e.a, e.b, e.overlap) for e in found) == sorted((e.a, e.b, e.overlap) for e in expected.values())
+
+
+def test_executors_text_model_neighbours_are_the_local_paraphrase_candidates(session, generated_jsonl, monkeypatch):
+    """The text model fitted in parts on the executors and its TF-IDF neighbours found by a term
+    join give ``ParaphraseFinder.candidates``' very pairs and cosines (verbatim overlaps included),
+    on real text; the driver never fits a ``TextModel``."""
+    from dedup.engines.spark import ExecutorScanner
+    from dedup.load import load_path
+    from dedup.paraphrase import TextModel
+    from dedup.pipeline import Scanner, _verbatim_relation
+
+    scanner = Scanner()
+    context, analyses = scanner.analyze(sorted(load_path(str(generated_jsonl)).documents, key=lambda d: d.id))
+    verbatim = scanner.verbatim_evidence(analyses, context)
+    analyses = [a.without_windows() for a in analyses]
+    evidence = scanner.shared_passages(analyses, verbatim).filter(verbatim, analyses)
+    overlaps = [key for key, ev in evidence.items() if _verbatim_relation(ev, scanner.settings) == "overlap"]
+    groups, expected = scanner.paraphrase_candidates(analyses, replace(context), evidence, overlaps)
+    assert len(expected) > 30 and overlaps and len(groups.representatives) < len(analyses)   # stories, not copies
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a text model fitted on the driver")
+
+    monkeypatch.setattr(TextModel, "fit", refuse)
+    engine = make_engine("spark", session=session)
+    kept = session.sparkContext.parallelize([(a.id, a) for a in analyses], 3)
+    driver_context = replace(context)
+    found_groups, found = ExecutorScanner(scanner.settings, engine, kept).paraphrase_candidates(
+        analyses, driver_context, evidence, overlaps)
+    assert found_groups == groups
+    assert found == expected   # the same pairs, the same cosines to the bit
+    assert driver_context.text_model is None
+    assert engine.counts["shortlisted_pairs"] > len(expected)
 
 
 def test_distributed_families_are_lineage_families_of(session, generated_results):

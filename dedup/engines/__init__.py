@@ -4,9 +4,10 @@ Two names that are easy to confuse, kept apart on purpose:
 
 - the **execution engine** (``--engine``, this package): ``local`` runs ``pipeline.Scanner``
   in this process; ``spark`` runs the per-document and per-pair analysis-core calls
-  (``core.analyze``, ``candidates.bucket_keys``, ``core.verify_verbatim``) and the families
-  (connected components) on a Spark cluster's executors, the other corpus-level steps on the
-  driver through ``Scanner.conclude`` (see ``spark.py`` for which step runs where);
+  (``core.analyze``, ``candidates.bucket_keys``, ``core.verify_verbatim``), the paraphrase
+  stage's text model and neighbours, sentence alignment, lineage and the families (connected
+  components) on a Spark cluster's executors, the other corpus-level steps on the driver through
+  ``Scanner.conclude`` (see ``spark.py`` for which step runs where);
 - the **LSH implementation** (``--lsh``, ``CandidateSettings.lsh``): numpy or datasketch
   banding inside the local engine's candidates stage.  The Spark engine always bands with
   ``bucket_keys`` (the same buckets) and groups by key instead.

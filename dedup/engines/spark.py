@@ -1,6 +1,6 @@
-"""The Spark engine: the local scanner's answers, the per-document and per-pair work, lineage and
-the families on a cluster's executors, the other corpus-level steps on the driver through
-``pipeline.Scanner`` itself.
+"""The Spark engine: the local scanner's answers, the per-document and per-pair work, the
+paraphrase stage's text model and neighbours, lineage and the families on a cluster's executors,
+the other corpus-level steps on the driver through ``pipeline.Scanner`` itself.
 
 Every rule is the analysis core's, the pipeline's or lineage's; this module only decides where
 each call runs and what is shuffled between them:
@@ -15,9 +15,11 @@ each call runs and what is shuffled between them:
       each candidate pair joined with its two analyses      -> ``core.verify_verbatim``
     on the driver (``Scanner.conclude``, the local engine's own code):
       the analyses and the verbatim evidence collected from the executors (nothing analysed
-      again), then shared passages, story groups and the paraphrase stage's text model and
-      TF-IDF neighbours, ``classify.decide`` -> the decided pairs
-    on executors again:
+      again), then shared passages, story groups, ``classify.decide`` -> the decided pairs
+    on executors again, called from the driver's ``conclude``:
+      the paraphrase stage's text model, fitted in parts, and each story's TF-IDF neighbours by
+      a term join (``spark_paraphrase``; ``ExecutorScanner.paraphrase_candidates``): the driver
+      fits no text model and gets the candidate pairs with their cosines
       sentence alignment of the pairs the paraphrase stage picks (``ExecutorScanner.align_pairs``)
       lineage (``spark_lineage``): the decided pairs joined with their documents' metadata,
       corpus-wide outlet facts broadcast -> directions, siblings, edges, absent sources, origins
@@ -27,10 +29,11 @@ each call runs and what is shuffled between them:
       and parents, never collected.
 
 So the answers are the local engine's by construction.  The price: the driver still holds every
-document's analysis and every verbatim pair for shared passages, story groups and the text model,
+document's analysis and every verbatim pair for shared passages, story groups and the decisions,
 as the local engine does.  At 10M articles that driver step does not fit one machine:
-distributing it (shared-passage counting, the text model fitted on a sample and broadcast,
-neighbours by a term join) is what remains to be done.
+distributing it (shared-passage counting by shingle, the passages broadcast and each pair filtered
+and decided on the executors) is what remains to be done.  What the driver is sent is counted
+(``collected_bytes_*``).
 """
 
 from __future__ import annotations
@@ -38,13 +41,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import pickle
 import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from operator import add
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 import numpy as np
 from pyspark import StorageLevel
@@ -61,6 +65,9 @@ from . import EngineResult
 from .components import connected_components
 from .datasets import DATASETS, document_row, pair_row, parents_of, reject_row, skipped_row, source_row, write_counts
 from .spark_lineage import distributed_lineage
+
+if TYPE_CHECKING:
+    from .spark_paraphrase import DistributedTextModel
 
 log = logging.getLogger(__name__)
 
@@ -331,13 +338,40 @@ class ExecutorScanner(Scanner):
         super().__init__(settings)
         self.engine = engine
         self.kept = analyses   # (id, DocumentAnalysis) on the executors
+        self.text: "DistributedTextModel | None" = None   # the paraphrase stage's text model, on the executors
+
+    def numbered_texts(self):
+        """(number, evidence text) of the kept analyses, numbered in id order (the driver's indices;
+        the LSH step's numbers when it ran): only the texts are joined, not the analyses."""
+        ids = self.engine.ids
+        if ids is None:
+            ids = self.kept.keys().sortBy(lambda doc_id: doc_id, numPartitions=self.engine.partitions).zipWithIndex()
+        return ids.join(self.kept.mapValues(lambda a: a.evidence_text), self.engine.partitions).values()
+
+    def paraphrase_candidates(self, analyses, context, verbatim, overlaps, progress=None):
+        """``Scanner.paraphrase_candidates`` with the text model fitted and searched on the executors
+        (``spark_paraphrase``); the driver's paraphrase stage holds no text model, and aligns nothing
+        itself (``align_pairs``)."""
+        from ..paraphrase import ParaphraseFinder, StoryGroups
+        from .spark_paraphrase import DistributedTextModel
+
+        groups = StoryGroups.of_verbatim(analyses, verbatim, self.settings.relation)
+        context.paraphraser = ParaphraseFinder(self.settings.paraphrase)
+        start = time.perf_counter()
+        self.text = DistributedTextModel(self.engine.session().sparkContext, self.settings.paraphrase,
+                                         self.engine.partitions, self.engine.measured)
+        self.text.fit(self.numbered_texts(), groups.group)
+        candidates = self.text.candidates(overlaps)
+        self.engine.counts.update(self.text.counts)
+        self.engine.timings["text model and neighbours (in driver)"] = round(time.perf_counter() - start, 2)
+        return groups, candidates
 
     def align_pairs(self, analyses, context, jobs, progress=None) -> list[PairEvidence]:
         if not jobs:
             return []
-        stage = context.paraphraser
-        jobs = [job if job.similarity is not None else   # the text model stays on the driver
-                replace(job, similarity=stage.similarity(context, analyses[job.i], analyses[job.j])) for job in jobs]
+        missing = [(job.i, job.j) for job in jobs if job.similarity is None]   # scored on the executors
+        cosines = dict(zip(missing, self.text.cosines_of(missing)))
+        jobs = [job if job.similarity is not None else replace(job, similarity=cosines[(job.i, job.j)]) for job in jobs]
         sc = self.engine.session().sparkContext
         shared, settings = sc.broadcast(executor_context(context)), self.settings
         needed = sc.broadcast({analyses[k].id for job in jobs for k in (job.i, job.j)})
@@ -346,7 +380,8 @@ class ExecutorScanner(Scanner):
                                   self.engine.partitions)
         by_second = by_first.join(kept).map(lambda kv: (kv[1][0][2], (kv[1][0][0], kv[1][0][1], kv[1][1])))
         both = by_second.join(kept).map(lambda kv: (*kv[1][0], kv[1][1]))   # (n, job, analysis a, analysis b)
-        found = dict(both.mapPartitions(lambda items: align_partition(items, shared.value, settings)).collect())
+        aligned = both.mapPartitions(lambda items: align_partition(items, shared.value, settings))
+        found = dict(self.engine.measured(aligned, "alignments").collect())
         self.engine.counts["aligned_pairs"] = self.engine.counts.get("aligned_pairs", 0) + len(jobs)
         return [found[n] for n in range(len(jobs))]
 
@@ -357,6 +392,11 @@ class ExecutorScanner(Scanner):
         found = distributed_lineage(self.settings.lineage, self.kept, list(pairs), self.engine.partitions)
         self.engine.timings["lineage (in driver)"] = round(time.perf_counter() - start, 2)
         return found
+
+
+def _counted(item, counter):
+    counter.add(len(pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)))
+    return item
 
 
 # -- families, on executors ------------------------------------------------------------
@@ -382,6 +422,8 @@ class SparkEngine:
         self.counts: dict[str, int] = {}
         self.timings: dict[str, float] = {}   # seconds per step of the last scan
         self.warnings: list[LoadWarning] = []   # what was read but not used (a date of "nan"), as the loader says it
+        self._collected: dict = {}   # what -> accumulator of the bytes collected to the driver (``measured``)
+        self.ids = None   # (id, number in id order) of the last scan's documents, on the executors
 
     # -- session and input --------------------------------------------------
 
@@ -470,7 +512,7 @@ class SparkEngine:
     def scan(self, source: str, out: str | None = None) -> EngineResult:
         check_source(source)   # before starting a JVM for nothing
         sc = self.session().sparkContext
-        self.counts, self.timings = {}, {}
+        self.counts, self.timings, self._collected, self.ids = {}, {}, {}, None
         with self.step("read"):
             documents, rejects = self.read(source)
             rejects = rejects.persist(SPILL)
@@ -507,6 +549,7 @@ class SparkEngine:
             with self.step("write"):
                 self.write(out, report, self.document_rows(analyses, roots, report.edges), rejects)
         self.counts["shuffle_bytes"] = sum(v for k, v in self.counts.items() if k.startswith("shuffle_bytes_"))
+        self.counts.update(self.collected_bytes())
         if out is not None:
             write_counts(Path(out), {**self.counts, "seconds": self.timings})
         return EngineResult(report if n <= self.spark.summary_max_documents else None, dict(self.counts), out)
@@ -562,7 +605,7 @@ class SparkEngine:
             log.warning("%d LSH buckets held more than %d documents: their members were linked as a chain, "
                         "not all pairs (max_bucket)", oversized, cap)
         found.unpersist()
-        ids.unpersist()
+        self.ids = ids   # kept: the paraphrase stage numbers documents alike
         return pairs
 
     def verbatim_pairs(self, analyses, lsh, shared) -> list[PairEvidence]:
@@ -570,17 +613,23 @@ class SparkEngine:
         the pairs that share a passage are collected (the driver's steps need them all)."""
         second = lsh.map(lambda ab: (ab[1], ab[0])).join(analyses).map(lambda kv: (kv[1][0], kv[1][1]))
         grouped = second.groupByKey(self.partitions).join(analyses)   # a: ([analysis b], analysis a)
-        return grouped.flatMap(lambda kv: verify_all(kv[1][1], kv[1][0], shared.value)).collect()
+        return self.measured(grouped.flatMap(lambda kv: verify_all(kv[1][1], kv[1][0], shared.value)),
+                             "verbatim").collect()
 
     def conclude(self, analyses, context: Context, verbatim: list[PairEvidence],
                  skipped: list[Skipped]) -> ScanReport:
         """The corpus-level steps on the driver, by the local engine's own ``Scanner.conclude``,
         on the executors' analyses (collected, not made again)."""
-        ordered = sorted(analyses.values().toLocalIterator(), key=lambda a: a.id)   # a partition at a time
+        ordered = sorted(self.measured(analyses.values(), "analyses").toLocalIterator(),   # a partition at a time
+                         key=lambda a: a.id)
         index = {a.id: n for n, a in enumerate(ordered)}
         evidence = {(index[e.a], index[e.b]): e for e in verbatim}
         corpus = Corpus(documents=[a.document for a in ordered], skipped=skipped, warnings=list(self.warnings))
-        return ExecutorScanner(self.settings, self, analyses).conclude(corpus, context, ordered, evidence)
+        scanner = ExecutorScanner(self.settings, self, analyses)
+        report = scanner.conclude(corpus, context, ordered, evidence)
+        if scanner.text is not None:
+            scanner.text.unpersist()
+        return report
 
     def family_components(self, pairs):
         """(document, family id) on the executors for every document in a substantive pair: the
@@ -633,6 +682,18 @@ class SparkEngine:
         except Exception as err:   # a Spark version without it: say so, do not fail the scan
             log.warning("shuffle sizes unavailable: %s", str(err).splitlines()[0])
             return 0
+
+    def measured(self, rdd, what: str):
+        """``rdd``, each element it hands the driver counted in ``collected_bytes_<what>`` (pickled,
+        as the driver receives it): what the driver is sent, measured where it is sent from."""
+        counter = self._collected.get(what)
+        if counter is None:
+            counter = self._collected[what] = self.session().sparkContext.accumulator(0)
+        return rdd.map(lambda item: _counted(item, counter))
+
+    def collected_bytes(self) -> dict[str, int]:
+        found = {f"collected_bytes_{what}": counter.value for what, counter in self._collected.items()}
+        return {**found, "collected_bytes": sum(found.values())}
 
     @contextmanager
     def step(self, name: str):
