@@ -38,10 +38,11 @@ import scipy.sparse as sp
 from .classify import decide, is_paraphrase, verbatim_relation
 from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
-from .fanout import map_shared
+from .fanout import map_shared, resolve_jobs
 from .records import DUPLICATE, EXCERPT, PARAPHRASE, Alignment, ProgressCallback
-from .sentences import (HASHED, WORD, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word, content_only,
-                        counts, cross, pair_features, word_hash)
+from .sentences import (_STOP, HASHED, WORD, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word,
+                        content_only, counts, cross, pair_features, word_hash)
+from .sklearn_parts import murmurhash3_32
 from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
 
@@ -624,7 +625,7 @@ class TextModel:
     pass, each part L2-normalised.  The cosine of two documents is that of the two parts
     side by side (``cosines``), without ever building the side-by-side matrix."""
 
-    CHUNK = 2000   # documents hashed at a time: bounds the transient token arrays on large corpora
+    CHUNK = 2000   # documents hashed at a time at most: bounds the transient token arrays on large corpora
 
     def __init__(self, jobs: int = 1) -> None:
         self.jobs = jobs   # processes hashing chunks of documents (0: every core; see ``fanout``)
@@ -637,34 +638,48 @@ class TextModel:
         the rows a cosine needs are made again from ``texts`` (kept, not copied: a lazy
         sequence is welcome) when asked (``char_rows``): the neighbour search needs them for
         a few pairs only, and kept they would be two thirds of the model's memory.  Unless
-        they are few (``KEEP_CHAR_ENTRIES``): then they are kept, and not made twice."""
+        they are few (``KEEP_CHAR_TEXTS``, ``KEEP_CHAR_ENTRIES``): then they are kept, and not
+        made twice.  Chunks of documents are hashed on ``jobs`` processes (``_count_chunk``:
+        the workers inherit ``texts``, only document indexes go out)."""
         is_story = np.zeros(len(texts), dtype=bool)
         is_story[np.arange(len(texts)) if stories is None else np.asarray(stories, dtype=np.int64)] = True
-        steps = len(range(0, len(texts), self.CHUNK)) + 1
-        words, char_df, has_chars = [], np.zeros(HASHED, dtype=np.int64), []
-        chars: list[sp.csr_matrix] | None = []   # the character rows while they are few enough to keep
-        chunks = map_shared(_document_counts, self.words, texts, self.CHUNK, self.jobs)
-        for n, (word_counts, char_counts) in enumerate(chunks):
-            words.append(word_counts)
-            char_df += _story_df(char_counts, is_story[n * self.CHUNK:n * self.CHUNK + char_counts.shape[0]])
-            has_chars.append(np.diff(char_counts.indptr) > 0)
+        chunk = self.chunk_size(len(texts))
+        steps = len(range(0, len(texts), chunk)) + 1
+        words, has_chars = [], []
+        word_df, char_df = np.zeros(HASHED, dtype=np.int64), np.zeros(HASHED, dtype=np.int64)
+        keep_chars = len(texts) <= KEEP_CHAR_TEXTS
+        chars: list[sp.csr_matrix] | None = [] if keep_chars else None   # the character rows while few enough
+        parts = map_shared(_count_chunk, (self.words, texts, is_story, keep_chars), range(len(texts)), chunk,
+                           self.jobs)
+        for n, part in enumerate(parts):
+            words.append(part.words)
+            for df, (columns, found) in ((word_df, part.word_df), (char_df, part.char_df)):
+                df[columns] += found   # each column once per chunk
+            has_chars.append(part.has_chars)
             if chars is not None:
-                chars.append(char_counts)
+                chars.append(part.chars)
                 if sum(c.nnz for c in chars) > KEEP_CHAR_ENTRIES:
                     chars = None
             if progress:
                 progress("set-up", n + 1, steps)
         self.texts_ = texts
         self.word_matrix_ = _stack(words, len(texts))
-        self.word_idf_ = _idf(_story_df(self.word_matrix_, is_story), is_story)
+        self.word_idf_ = _idf(word_df, is_story)
         _weigh(self.word_matrix_, self.word_idf_)
         self.char_idf_ = _idf(char_df, is_story)
-        self.char_counts_ = None if chars is None else _stack(chars, len(texts))   # weighed when rows are asked for
+        # weighed when rows are asked for; columns not sorted yet (``char_rows`` sorts the rows it weighs)
+        self.char_counts_ = None if chars is None else _stack(chars, len(texts))
         filled = (np.diff(self.word_matrix_.indptr) > 0).astype(np.float64) + np.concatenate([[]] + has_chars)
         self.norms_ = np.sqrt(np.maximum(filled, 1.0))
         if progress:
             progress("set-up", steps, steps)
         return self
+
+    def chunk_size(self, n_texts: int) -> int:
+        """Documents hashed per task: ``CHUNK``, or fewer so that each process gets about four
+        chunks (ten thousand documents on two processes: 1,250; chunks of uneven cost even out),
+        but not under an eighth of ``CHUNK`` (the answers are the same for any chunking)."""
+        return min(self.CHUNK, max(self.CHUNK // 8, -(-n_texts // (4 * resolve_jobs(self.jobs)))))
 
     @classmethod
     def of_rows(cls, word_matrix: sp.csr_matrix, has_chars: np.ndarray, char_idf: np.ndarray,
@@ -680,8 +695,10 @@ class TextModel:
 
     def char_rows(self, index: np.ndarray) -> sp.csr_matrix:
         """The weighted character rows of documents ``index`` (in that order)."""
-        if self.char_counts_ is not None:   # a copy of the rows, weighed as made again below (row by row)
-            return _weigh(self.char_counts_[np.asarray(index, dtype=np.int64)], self.char_idf_)
+        if self.char_counts_ is not None:   # a copy of the rows, sorted and weighed as made again below
+            rows = self.char_counts_[np.asarray(index, dtype=np.int64)]
+            rows.sort_indices()
+            return _weigh(rows, self.char_idf_)
         texts = [self.texts_[i] for i in np.asarray(index, dtype=np.int64).tolist()]
         return _weigh(_document_counts(self.words, texts, words=False)[1], self.char_idf_)
 
@@ -703,6 +720,10 @@ class TextModel:
 # 3.3 million, 100,000 would have about 110 million and are not kept): a small corpus's cosines
 # then weigh the rows they need instead of hashing those texts again.
 KEEP_CHAR_ENTRIES = 20_000_000
+# Workers send their chunks' character rows back only for corpora of up to this many documents (10,000
+# generated articles have 11 million entries): a larger corpus's would not be kept, and at 100,000 they
+# would be about 900 MB to pass between processes for nothing.
+KEEP_CHAR_TEXTS = 20_000
 PAIRS_PER_JOB = 100_000   # pairs a process scores at a time; fewer than two such are scored here
 CHAR_PAIRS = 20_000       # pairs whose character rows are made at a time: bounds those rows' memory
 
@@ -738,6 +759,15 @@ def _document_counts(table: "_WordTable", texts: Sequence[str], words: bool = Tr
     of 3-5-grams).  Words are looked up in ``table`` (hashed once per distinct
     word); the 4-gram counts are the documents' word counts times each word's 4-gram counts
     (one sparse product)."""
+    word_counts, char_counts = _unsorted_counts(table, texts, words)
+    char_counts.sort_indices()   # sorted columns, as ``counts`` makes them
+    return word_counts, char_counts
+
+
+def _unsorted_counts(table: "_WordTable", texts: Sequence[str], words: bool = True
+                     ) -> tuple[sp.csr_matrix | None, sp.csr_matrix]:
+    """``_document_counts`` with the character rows' columns in no order (the product's):
+    sorting them is most of their cost, and the fit needs only which columns each row has."""
     tokens = [WORD.findall(t.lower()) for t in texts]
     ids = table.ids([w for ws in tokens for w in ws])
     rows = np.repeat(np.arange(len(texts)), [len(ws) for ws in tokens])
@@ -749,43 +779,106 @@ def _document_counts(table: "_WordTable", texts: Sequence[str], words: bool = Tr
         content_words = HashedTokens(len(texts), rows, hashes, np.zeros(len(ids), dtype=bool), hashes, [])
         grams = [content_words.grams(1), content_words.grams(2)]
         word_counts = counts(np.concatenate([r for r, _ in grams]), np.concatenate([c for _, c in grams]), len(texts))
-    distinct, local = np.unique(ids, return_inverse=True)
-    in_documents = sp.csr_matrix((np.ones(len(ids), dtype=np.float32), (rows, local.ravel())),
+    # the distinct ids, ascending, and each token's place among them (``np.unique`` without its sort)
+    present = np.zeros(len(table.hashes), dtype=bool)
+    present[ids] = True
+    distinct = np.flatnonzero(present)
+    local = (np.cumsum(present) - 1)[ids]
+    in_documents = sp.csr_matrix((np.ones(len(ids), dtype=np.float32), (rows, local)),
                                  shape=(len(texts), len(distinct)))
-    char_counts = (in_documents @ table.fours(distinct)).tocsr()
-    char_counts.sum_duplicates()   # sorted columns, as ``counts`` makes them
-    return word_counts, char_counts
+    return word_counts, (in_documents @ table.fours(distinct)).tocsr()   # no duplicates: a product's rows
+
+
+@dataclass(frozen=True)
+class _ChunkCounts:
+    """What hashing a chunk of documents brings to ``TextModel.fit``: its word rows, in how many
+    of its story rows each word and character column is (the columns met, and their counts: a
+    dense count per chunk would be 8 MB to pass back), which rows have character 4-grams, and
+    its character rows (columns unsorted) when they may be kept."""
+
+    words: sp.csr_matrix
+    word_df: tuple[np.ndarray, np.ndarray]
+    char_df: tuple[np.ndarray, np.ndarray]
+    has_chars: np.ndarray
+    chars: sp.csr_matrix | None
+
+
+def _count_chunk(shared: tuple["_WordTable", Sequence[str], np.ndarray, bool], indexes: range) -> _ChunkCounts:
+    """The counts of the documents ``indexes`` of the fit's texts (``TextModel.fit``), in one process."""
+    table, texts, is_story, keep_chars = shared
+    word_counts, char_counts = _unsorted_counts(table, texts[indexes.start:indexes.stop])
+    in_story = is_story[indexes.start:indexes.stop]
+    return _ChunkCounts(word_counts, _met(_story_df(word_counts, in_story)), _met(_story_df(char_counts, in_story)),
+                        np.diff(char_counts.indptr) > 0, char_counts if keep_chars else None)
+
+
+def _met(df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The columns of ``df`` that are not 0, and their values."""
+    columns = np.flatnonzero(df)
+    return columns.astype(np.int32), df[columns]
 
 
 class _WordTable:
     """Every distinct word a text model has hashed, by id: its hash, whether it is a stop
-    word, and its character 4-gram columns (``sentences._word``, the one definition)."""
+    word, and its character 4-gram columns (as ``sentences._word`` makes them, the one
+    definition: ``_word_facts``), all of them end to end (word i's from ``bounds[i]``)."""
 
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
         self.hashes = np.empty(0, dtype=np.uint64)
         self.stop = np.empty(0, dtype=bool)
-        self._fours: list[np.ndarray] = []
+        self._fours = np.empty(0, dtype=np.int32)
+        self._bounds = np.zeros(1, dtype=np.int64)
 
     def ids(self, words: list[str]) -> np.ndarray:
         """The id of each word, new words added."""
         new = [w for w in dict.fromkeys(words) if w not in self.index]
         if new:
-            info = [_word(w) for w in new]
-            self.index.update(zip(new, range(len(self.index), len(self.index) + len(new))))
-            self.hashes = np.concatenate([self.hashes, np.array([i[0] for i in info], dtype=np.uint64)])
-            self.stop = np.concatenate([self.stop, np.array([i[1] for i in info], dtype=bool)])
-            self._fours += [i[4] for i in info]
+            self._add(new)
         return np.fromiter(map(self.index.__getitem__, words), dtype=np.int64, count=len(words))
+
+    def _add(self, new: list[str]) -> None:
+        hashes, stop, fours, bounds = _word_facts(new)
+        self.index.update(zip(new, range(len(self.index), len(self.index) + len(new))))
+        self.hashes = np.concatenate([self.hashes, hashes])
+        self.stop = np.concatenate([self.stop, stop])
+        self._fours = np.concatenate([self._fours, fours])
+        self._bounds = np.concatenate([self._bounds, self._bounds[-1] + bounds[1:]])
 
     def fours(self, ids: np.ndarray) -> sp.csr_matrix:
         """(len(ids), HASHED) counts of each word's character 4-grams."""
-        grams = [self._fours[i] for i in ids.tolist()]
-        indptr = np.r_[0, np.cumsum([len(g) for g in grams], dtype=np.int64)]
-        columns = np.concatenate(grams).astype(np.int32) if grams else np.empty(0, dtype=np.int32)
+        starts = self._bounds[ids]
+        lengths = self._bounds[ids + 1] - starts
+        indptr = np.r_[0, np.cumsum(lengths, dtype=np.int64)]
+        columns = self._fours[np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])]
         matrix = sp.csr_matrix((np.ones(len(columns), dtype=np.float32), columns, indptr), shape=(len(ids), HASHED))
         matrix.sum_duplicates()
         return matrix
+
+
+def _word_facts(words: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``sentences._word``'s hash, stop-word flag and character 4-gram columns of each word: the
+    4-grams of " word " end to end (word i's from ``bounds[i]``; a word of n characters has n - 1).
+    The 4-grams of ASCII words are hashed in one call: ``murmurhash3_32`` of an int32 array hashes
+    each value's four bytes, which are the 4-gram's UTF-8 bytes; other words' come from ``_word``."""
+    hashes = np.array([murmurhash3_32(w, positive=True) for w in words], dtype=np.uint64)
+    stop = np.array([w in _STOP for w in words], dtype=bool)
+    lengths = np.array([len(w) for w in words], dtype=np.int64)
+    bounds = np.r_[0, np.cumsum(np.maximum(lengths - 1, 0))]
+    fours = np.empty(bounds[-1], dtype=np.int32)
+    plain = np.array([w.isascii() for w in words], dtype=bool)
+    if plain.any():
+        padded = "".join(f" {w} " for w, p in zip(words, plain.tolist()) if p).encode("ascii")
+        n_grams = np.maximum(lengths[plain] - 1, 0)
+        starts = np.r_[0, np.cumsum(lengths[plain] + 2)[:-1]]   # of each padded word in ``padded``
+        within = np.arange(n_grams.sum()) - np.repeat(np.cumsum(n_grams) - n_grams, n_grams)
+        if len(within):
+            blocks = np.ndarray(shape=(len(padded) - 3,), dtype="<i4", buffer=padded, strides=(1,))
+            grams = np.ascontiguousarray(blocks[np.repeat(starts, n_grams) + within], dtype=np.int32)
+            fours[np.repeat(bounds[:-1][plain], n_grams) + within] = murmurhash3_32(grams, positive=True) % HASHED
+    for k in np.flatnonzero(~plain).tolist():
+        fours[bounds[k]:bounds[k + 1]] = _word(words[k])[4]
+    return hashes, stop, fours, bounds
 
 
 def _stack(parts: list[sp.csr_matrix], n_rows: int) -> sp.csr_matrix:
@@ -896,28 +989,53 @@ def _keep_top_rows(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:
     if not len(counts) or counts.max(initial=0) <= top:
         return matrix.copy()
     rows = np.repeat(np.arange(matrix.shape[0]), counts)
-    keep = np.repeat(counts <= top, counts)   # a row with no more than ``top`` entries keeps them all
-    cut = np.flatnonzero(~keep)               # only the longer rows are sorted
-    order = cut[_by_row_largest_first(rows[cut], matrix.data[cut], matrix.indices[cut])]
-    long_counts = counts[counts > top]
-    rank = np.arange(len(order)) - np.repeat(np.cumsum(long_counts) - long_counts, long_counts)
-    keep[order[rank < top]] = True
+    if matrix.data.dtype == np.float32:
+        keep = _row_top(_ascending(matrix.data), rows, matrix.indptr, counts, top)
+    else:
+        keep = np.repeat(counts <= top, counts)   # a row with no more than ``top`` entries keeps them all
+        cut = np.flatnonzero(~keep)               # only the longer rows are sorted
+        order = cut[np.lexsort((matrix.indices[cut], -matrix.data[cut], rows[cut]))]
+        long_counts = counts[counts > top]
+        rank = np.arange(len(order)) - np.repeat(np.cumsum(long_counts) - long_counts, long_counts)
+        keep[order[rank < top]] = True
     kept_counts = np.bincount(rows[keep], minlength=matrix.shape[0])
     return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], np.r_[0, np.cumsum(kept_counts)]),
                          shape=matrix.shape)
 
 
-def _by_row_largest_first(rows: np.ndarray, values: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """The order of entries by row, then value (largest first), then column; ``columns`` ascending
-    within each row (canonical CSR).  For float32 values one stable sort of 64-bit keys (row above,
-    the value's bits turned to sort largest first below) does it, about ten times faster than a
-    three-key lexsort on a corpus's word matrix; other values: the lexsort."""
-    if values.dtype != np.float32 or (len(rows) and rows.max() >= 2 ** 32):
-        return np.lexsort((columns, -values, rows))
-    bits = (values + np.float32(0)).view(np.uint32)   # + 0 turns -0.0 into 0.0, which ties with it
-    ascending = np.where(bits >> np.uint32(31), ~bits, bits | np.uint32(0x80000000))   # IEEE order as unsigned
-    keys = (rows.astype(np.uint64) << np.uint64(32)) | (np.uint32(0xFFFFFFFF) - ascending).astype(np.uint64)
-    return np.argsort(keys, kind="stable")   # equal keys keep their order: columns ascending
+def _ascending(values: np.ndarray) -> np.ndarray:
+    """float32 values as uint32 keys in the same order (IEEE order as unsigned; -0.0 ties with 0.0):
+    0 is the smallest key of all (that of 0.0 when no value is negative)."""
+    bits = (values + np.float32(0)).view(np.uint32)   # + 0 turns -0.0 into 0.0
+    negative = bits >> np.uint32(31)
+    if not negative.any():   # weights: the bits alone are in order
+        return bits
+    return np.where(negative, ~bits, bits | np.uint32(0x80000000))
+
+
+def _row_top(keys: np.ndarray, rows: np.ndarray, indptr: np.ndarray, counts: np.ndarray, top: int) -> np.ndarray:
+    """Which entries are among their row's ``top`` largest ``keys`` (ties: the earlier entry first,
+    which in canonical CSR is the lower column), without a sort: each longer row's ``top``-th
+    largest key by ``np.partition``, over the rows laid out in blocks padded with 0 (no key is
+    smaller) to the next power of two in length (at most twice the entries), a block per length
+    class; then every key above it is kept, and of those equal to it the first ones."""
+    threshold = np.zeros(len(counts), dtype=np.uint32)   # rows of ``top`` entries or fewer: all kept
+    long = np.flatnonzero(counts > top)
+    classes = np.ceil(np.log2(counts[long])).astype(np.int64)
+    for size in np.unique(classes).tolist():
+        members = long[classes == size]
+        lengths = counts[members]
+        within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        block = np.zeros((len(members), 1 << size), dtype=np.uint32)
+        block[np.repeat(np.arange(len(members)), lengths), within] = keys[np.repeat(indptr[members], lengths) + within]
+        threshold[members] = np.partition(block, (1 << size) - top, axis=1)[:, (1 << size) - top]
+    bar = threshold[rows]
+    keep = keys > bar
+    at_bar = np.flatnonzero(keys == bar)
+    bar_rows = rows[at_bar]   # ascending
+    rank = np.arange(len(at_bar)) - np.searchsorted(bar_rows, bar_rows)
+    keep[at_bar[rank < top - np.bincount(rows[keep], minlength=len(counts))[bar_rows]]] = True
+    return keep
 
 
 def _monotone_matches(scores: np.ndarray) -> list[tuple[int, int]]:

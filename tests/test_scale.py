@@ -298,3 +298,45 @@ def test_cosines_on_two_processes_are_those_of_one(newscycle, monkeypatch):
     model.jobs = 2
     assert len(rows) > 4 * 500
     assert np.array_equal(model.cosines(rows, cols, at_least=0.2), one)
+
+
+def test_word_facts_of_many_words_at_once_are_those_of_each_word(newscycle):
+    from dedup.paraphrase import _word_facts
+    from dedup.sentences import WORD, _word
+
+    words = list(dict.fromkeys(w for d in newscycle for w in WORD.findall(d.text.lower())))
+    words += ["a", "of", "ab", "naïve", "café", "東京", "_", "x_1", "zürich"]   # short, non-ASCII, CJK
+    hashes, stop, fours, bounds = _word_facts(words)
+    assert len(words) > 1000 and stop.any() and not stop.all()
+    for k, word in enumerate(words):
+        expected = _word(word)
+        assert (hashes[k], stop[k]) == (expected[0], expected[1])
+        assert np.array_equal(fours[bounds[k]:bounds[k + 1]], expected[4])
+
+
+@pytest.mark.parametrize("top", [1, 3, 7])
+def test_rows_top_entries_by_partition_are_those_of_sorting_each_row(top):
+    rng = np.random.default_rng(top)
+    lengths = rng.integers(0, 70, size=60)   # rows of every length class, some no longer than ``top``
+    rows = np.repeat(np.arange(60), lengths)
+    columns = np.concatenate([np.sort(rng.choice(500, n, replace=False)) for n in lengths])
+    values = rng.integers(1, 6, size=len(rows)).astype(np.float32) / 4   # few values: many ties
+    matrix = sp.csr_matrix((values, columns, np.r_[0, np.cumsum(lengths)]), shape=(60, 500))
+    kept = _keep_top(matrix, top)
+    for r in range(60):
+        entries = sorted(zip(-matrix[r].data, matrix[r].indices))[:top]   # largest first, then the lower column
+        assert sorted(kept[r].indices.tolist()) == sorted(int(c) for _, c in entries)
+
+
+def test_text_model_on_two_processes_that_keep_no_character_rows_scores_as_one(newscycle, monkeypatch):
+    assert TextModel(jobs=2).chunk_size(10_000) == 1250 and TextModel(jobs=2).chunk_size(100_000) == TextModel.CHUNK
+    texts = [d.text for d in newscycle]
+    one = TextModel().fit(texts)
+    monkeypatch.setattr(dedup.fanout, "MIN_PARALLEL", 0)
+    monkeypatch.setattr(dedup.paraphrase, "KEEP_CHAR_TEXTS", len(texts) - 1)   # workers send none back
+    monkeypatch.setattr(TextModel, "CHUNK", 16)
+    two = TextModel(jobs=2).fit(texts)
+    assert one.char_counts_ is not None and two.char_counts_ is None and two.chunk_size(len(texts)) < len(texts)
+    assert _same(two.word_matrix_, one.word_matrix_) and np.array_equal(two.char_idf_, one.char_idf_)
+    rows, cols = np.triu_indices(len(texts), k=1)
+    assert np.array_equal(two.cosines(rows, cols, at_least=0.2), one.cosines(rows, cols, at_least=0.2))
