@@ -22,3 +22,16 @@ def locate(values: np.ndarray, sorted_distinct: np.ndarray) -> tuple[np.ndarray,
         return np.zeros(len(values), dtype=np.intp), np.zeros(len(values), dtype=bool)
     at = np.minimum(np.searchsorted(sorted_distinct, values), len(sorted_distinct) - 1)
     return at, sorted_distinct[at] == values
+
+
+def ranges(starts: np.ndarray | int, counts: np.ndarray) -> np.ndarray:
+    """``range(starts[k], starts[k] + counts[k])`` for each k, one after another, without a Python
+    loop (int64; ``starts`` may be one number for all)."""
+    counts = np.asarray(counts, dtype=np.int64)
+    ends = np.cumsum(counts)
+    return np.repeat(np.asarray(starts, dtype=np.int64) - (ends - counts), counts) + np.arange(ends[-1] if len(ends) else 0)
+
+
+def ranks(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ... counts[k] - 1 for each k, one after another: each entry's place in its group."""
+    return ranges(0, counts)

@@ -23,7 +23,7 @@ from typing import Iterator, Protocol, Sequence
 
 import numpy as np
 
-from .arrays import distinct
+from .arrays import distinct, ranks
 from .records import ProgressCallback
 from .settings import CandidateSettings
 from .sketch import MinHasher, Sketch
@@ -170,18 +170,12 @@ def _band_major_keys(signatures: Rows, n: int, bands: int, rows: int, rows_per_b
 def _bucket_pairs(starts: np.ndarray, sizes: np.ndarray, chained: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row positions (first, second) of the pairs of buckets (``starts``, ``sizes``): for a chained
     bucket each row with the next, otherwise each row with every later row of its bucket."""
-    rank = _ranks(sizes)
+    rank = ranks(sizes)
     rows = np.repeat(starts, sizes) + rank   # every row of every bucket
     size = np.repeat(sizes, sizes)
     later = np.where(np.repeat(chained, sizes), (rank < size - 1).astype(np.int64), size - rank - 1)
     first = np.repeat(rows, later)
-    return first, first + 1 + _ranks(later)
-
-
-def _ranks(counts: np.ndarray) -> np.ndarray:
-    """0, 1, ... counts[k] - 1 for each k, concatenated."""
-    counts = np.asarray(counts, dtype=np.int64)
-    return np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return first, first + 1 + ranks(later)
 
 
 class CandidateFinder:

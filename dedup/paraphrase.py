@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from .arrays import ranges, ranks
 from .classify import decide, is_paraphrase, verbatim_relation
 from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
@@ -806,8 +807,13 @@ class _ChunkCounts:
 def _count_chunk(shared: tuple["_WordTable", Sequence[str], np.ndarray, bool], indexes: range) -> _ChunkCounts:
     """The counts of the documents ``indexes`` of the fit's texts (``TextModel.fit``), in one process."""
     table, texts, is_story, keep_chars = shared
-    word_counts, char_counts = _unsorted_counts(table, texts[indexes.start:indexes.stop])
-    in_story = is_story[indexes.start:indexes.stop]
+    return _chunk_counts(table, texts[indexes.start:indexes.stop], is_story[indexes.start:indexes.stop], keep_chars)
+
+
+def _chunk_counts(table: "_WordTable", texts: Sequence[str], in_story: np.ndarray, keep_chars: bool) -> _ChunkCounts:
+    """What hashing ``texts`` brings to a fit (``in_story``: which of them count for the IDF); the
+    Spark engine's executors hash their partitions by it too."""
+    word_counts, char_counts = _unsorted_counts(table, texts)
     return _ChunkCounts(word_counts, _met(_story_df(word_counts, in_story)), _met(_story_df(char_counts, in_story)),
                         np.diff(char_counts.indptr) > 0, char_counts if keep_chars else None)
 
@@ -850,7 +856,7 @@ class _WordTable:
         starts = self._bounds[ids]
         lengths = self._bounds[ids + 1] - starts
         indptr = np.r_[0, np.cumsum(lengths, dtype=np.int64)]
-        columns = self._fours[np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])]
+        columns = self._fours[ranges(starts, lengths)]
         matrix = sp.csr_matrix((np.ones(len(columns), dtype=np.float32), columns, indptr), shape=(len(ids), HASHED))
         matrix.sum_duplicates()
         return matrix
@@ -871,7 +877,7 @@ def _word_facts(words: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
         padded = "".join(f" {w} " for w, p in zip(words, plain.tolist()) if p).encode("ascii")
         n_grams = np.maximum(lengths[plain] - 1, 0)
         starts = np.r_[0, np.cumsum(lengths[plain] + 2)[:-1]]   # of each padded word in ``padded``
-        within = np.arange(n_grams.sum()) - np.repeat(np.cumsum(n_grams) - n_grams, n_grams)
+        within = ranks(n_grams)
         if len(within):
             blocks = np.ndarray(shape=(len(padded) - 3,), dtype="<i4", buffer=padded, strides=(1,))
             grams = np.ascontiguousarray(blocks[np.repeat(starts, n_grams) + within], dtype=np.int32)
@@ -996,7 +1002,7 @@ def _keep_top_rows(matrix: sp.csr_matrix, top: int) -> sp.csr_matrix:
         cut = np.flatnonzero(~keep)               # only the longer rows are sorted
         order = cut[np.lexsort((matrix.indices[cut], -matrix.data[cut], rows[cut]))]
         long_counts = counts[counts > top]
-        rank = np.arange(len(order)) - np.repeat(np.cumsum(long_counts) - long_counts, long_counts)
+        rank = ranks(long_counts)
         keep[order[rank < top]] = True
     kept_counts = np.bincount(rows[keep], minlength=matrix.shape[0])
     return sp.csr_matrix((matrix.data[keep], matrix.indices[keep], np.r_[0, np.cumsum(kept_counts)]),
@@ -1025,7 +1031,7 @@ def _row_top(keys: np.ndarray, rows: np.ndarray, indptr: np.ndarray, counts: np.
     for size in np.unique(classes).tolist():
         members = long[classes == size]
         lengths = counts[members]
-        within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        within = ranks(lengths)
         block = np.zeros((len(members), 1 << size), dtype=np.uint32)
         block[np.repeat(np.arange(len(members)), lengths), within] = keys[np.repeat(indptr[members], lengths) + within]
         threshold[members] = np.partition(block, (1 << size) - top, axis=1)[:, (1 << size) - top]

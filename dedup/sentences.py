@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import term_weights
-from .arrays import distinct, locate
+from .arrays import distinct, locate, ranges, ranks
 from .evidence import distinctive, names, numbers, quotes
 from .sklearn_parts import ENGLISH_STOP_WORDS, murmurhash3_32   # not scikit-learn's package import: a second
 from .term_weights import TERMS_PATH, LearnedRows, LearnedTerms
@@ -239,19 +239,18 @@ class SentenceRows:
         """Rows ``start`` to ``stop`` of each ``(rows, start, stop)``, one range after another, as
         rows of their own: the sentences of documents prepared in different batches gathered, so
         that their pairs are scored in one ``pair_features`` call (each row is copied as it is)."""
-        first = ranges[0][0]
+        bounds = [(start, stop) for _, start, stop in ranges]
 
-        def joined(name: str):
-            values = [getattr(rows, name) for rows, _, _ in ranges]
+        def joined(values: list):
             if isinstance(values[0], sp.csr_matrix):
-                return _concat_rows(values, [(start, stop) for _, start, stop in ranges])
-            parts = [value[start:stop] for value, (_, start, stop) in zip(values, ranges)]
+                return _concat_rows(values, bounds)
+            parts = [value[start:stop] for value, (start, stop) in zip(values, bounds)]
             return tuple(x for part in parts for x in part) if isinstance(values[0], tuple) else np.concatenate(parts)
 
-        learned = LearnedRows(*(_concat_rows([getattr(rows.learned, name) for rows, _, _ in ranges],
-                                             [(start, stop) for _, start, stop in ranges])
-                                for name in ("root_weights", "stems")), first.learned.terms)
-        return cls(**{f.name: joined(f.name) for f in fields(cls) if f.name != "learned"}, learned=learned)
+        learned = LearnedRows(*(joined([getattr(rows.learned, name) for rows, _, _ in ranges])
+                                for name in ("root_weights", "stems")), ranges[0][0].learned.terms)
+        return cls(**{f.name: joined([getattr(rows, f.name) for rows, _, _ in ranges])
+                      for f in fields(cls) if f.name != "learned"}, learned=learned)
 
     def block(self, name: str) -> sp.csr_matrix:
         """One block of ``stacked`` on its own (for inspection and tests; the hot path reads ``stacked``)."""
@@ -561,15 +560,14 @@ def _match_masks(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]], length_
     """(lanes, longest b) uint64: bit i of [k, t] set when a[k][i] is the word b[k][t] (the masks
     ``_lcs`` builds per pair), by one join of (lane, word) keys over all pairs."""
     lane_a, lane_b = np.repeat(np.arange(len(a)), length_a), np.repeat(np.arange(len(b)), length_b)
-    place_a = np.arange(len(lane_a)) - np.repeat(np.cumsum(length_a) - length_a, length_a)
-    place_b = np.arange(len(lane_b)) - np.repeat(np.cumsum(length_b) - length_b, length_b)
+    place_a, place_b = ranks(length_a), ranks(length_b)
     key_a = (lane_a << 32) | np.fromiter((x for s in a for x in s), dtype=np.int64, count=len(lane_a))
     key_b = (lane_b << 32) | np.fromiter((x for s in b for x in s), dtype=np.int64, count=len(lane_b))
     by_key = np.argsort(key_a, kind="stable")
     low = np.searchsorted(key_a[by_key], key_b, side="left")
     found = np.searchsorted(key_a[by_key], key_b, side="right") - low
     entry = np.repeat(np.arange(len(key_b)), found)                  # a b word, once per a position it matches
-    at = by_key[np.repeat(low, found) + np.arange(len(entry)) - np.repeat(np.cumsum(found) - found, found)]
+    at = by_key[ranges(low, found)]
     masks = np.zeros((len(a), int(length_b.max())), dtype=np.uint64)
     np.bitwise_or.at(masks, (lane_b[entry], place_b[entry]), np.uint64(1) << place_a[at].astype(np.uint64))
     return masks

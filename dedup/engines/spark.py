@@ -200,14 +200,26 @@ class AnalysedDocument:
 def analyse_partition(documents: Iterable[tuple[str, Document]], context: Context, doc_band: tuple[int, int],
                       window_band: tuple[int, int]) -> Iterator[tuple[str, AnalysedDocument]]:
     """``core.analyze`` each document, LSH keys by ``bucket_keys`` for a batch at once."""
-    batch: list[Document] = []
-    for _, document in documents:
-        batch.append(document)
-        if len(batch) == BATCH:
-            yield from _analyse_batch(batch, context, doc_band, window_band)
+    for batch in batches((document for _, document in documents), BATCH):
+        yield from _analyse_batch(batch, context, doc_band, window_band)
+
+
+def numbered_ids(keyed, partitions: int):
+    """(id, number) of each document of an RDD keyed by document id, numbered in id order (the local
+    scanner's order: its indices)."""
+    return keyed.keys().sortBy(lambda doc_id: doc_id, numPartitions=partitions).zipWithIndex()
+
+
+def batches(items: Iterable, size: int) -> Iterator[list]:
+    """``items`` in lists of ``size`` (the last one shorter): a partition's iterator taken a batch at a time."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
             batch = []
     if batch:
-        yield from _analyse_batch(batch, context, doc_band, window_band)
+        yield batch
 
 
 def _analyse_batch(batch, context, doc_band, window_band):
@@ -345,7 +357,7 @@ class ExecutorScanner(Scanner):
         the LSH step's numbers when it ran): only the texts are joined, not the analyses."""
         ids = self.engine.ids
         if ids is None:
-            ids = self.kept.keys().sortBy(lambda doc_id: doc_id, numPartitions=self.engine.partitions).zipWithIndex()
+            ids = numbered_ids(self.kept, self.engine.partitions)
         return ids.join(self.kept.mapValues(lambda a: a.evidence_text), self.engine.partitions).values()
 
     def paraphrase_candidates(self, analyses, context, verbatim, overlaps, progress=None):
@@ -582,7 +594,7 @@ class SparkEngine:
         codes are made distinct the same way and named by id again.  One Python row per posting
         (a DataFrame groupBy of 69 M rows at 100k articles) was where the 100k run stalled."""
         cap = self.settings.candidates.max_bucket
-        ids = keyed.keys().sortBy(lambda doc_id: doc_id, numPartitions=self.partitions).zipWithIndex().persist(SPILL)
+        ids = numbered_ids(keyed, self.partitions).persist(SPILL)
         total = ids.count()
         parts = max(self.partitions, -(-total // DOCUMENTS_PER_LSH_PARTITION))
         numbered = keyed.mapValues(lambda found: found.keys).join(ids, self.partitions).values()   # (keys, number)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pyspark import StorageLevel
+from pyspark import RDD, StorageLevel
 
 from ..lineage import (SIBLINGS, Credited, Lineage, LineageBuilder, OutletFacts, Reading, cited_source, origin_of,
                        pair_edge, parent_links, sibling_check, source_edges, spelled_label, substantive)

@@ -29,10 +29,11 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from ..paraphrase import TextModel, _document_counts, _idf, _keep_top, _story_df, _weigh, _WordTable
+from ..arrays import ranges
+from ..paraphrase import TextModel, _chunk_counts, _idf, _keep_top, _weigh, _WordTable
 from ..sentences import HASHED
 from ..settings import ParaphraseSettings
-from .spark import SPILL, by_part
+from .spark import SPILL, batches, by_part
 
 
 @dataclass(frozen=True)
@@ -48,40 +49,17 @@ class Rows:
     texts: list[str]
 
 
-def _chunks(items: Iterable, size: int) -> Iterator[list]:
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """``starts[g], ..., starts[g] + sizes[g] - 1`` for every g, one after another."""
-    return np.repeat(starts, sizes) + (np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes))
-
-
-def _nonzero(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A hashed-length count array as (columns, counts) of its nonzero entries."""
-    columns = np.flatnonzero(counts)
-    return columns, counts[columns]
-
-
 def hash_partition(items: Iterable[tuple[int, str]], group: np.ndarray) -> Iterator[tuple[str, object]]:
     """A partition's (number, evidence text), ``TextModel.CHUNK`` at a time, hashed as ``TextModel.fit``
     hashes them: ("rows", Rows of counts) and ("df", the chunk's story document frequencies of
     word and character features, nonzero entries only)."""
     table = _WordTable()   # each distinct word of the partition hashed once
-    for chunk in _chunks(items, TextModel.CHUNK):
+    for chunk in batches(items, TextModel.CHUNK):
         numbers = np.array([n for n, _ in chunk], dtype=np.int64)
         texts = [text for _, text in chunk]
-        words, chars = _document_counts(table, texts)
-        is_story = group[numbers] == numbers
-        yield "df", (_nonzero(_story_df(words, is_story)), _nonzero(_story_df(chars, is_story)))
-        yield "rows", Rows(numbers, words, np.diff(chars.indptr) > 0, texts)
+        counted = _chunk_counts(table, texts, group[numbers] == numbers, keep_chars=False)
+        yield "df", (counted.word_df, counted.char_df)
+        yield "rows", Rows(numbers, counted.words, counted.has_chars, texts)
 
 
 def _merge_df(x, y):
@@ -144,10 +122,10 @@ def term_products(chunks: Iterable[tuple[int, tuple]], max_df: int, parts: int) 
     if not len(starts):
         return
     # each posting of a joined term meets every posting of its term: the term's sizes[g] ** 2 entries
-    entry = _ranges(starts, sizes)
+    entry = ranges(starts, sizes)
     size = np.repeat(sizes, sizes)
     left = np.repeat(entry, size)
-    right = _ranges(np.repeat(starts, sizes), size)
+    right = ranges(np.repeat(starts, sizes), size)
     other = left != right
     left, right = left[other], right[other]
     rows, columns = numbers[left], numbers[right]

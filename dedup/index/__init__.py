@@ -123,7 +123,7 @@ class Index:
         self._pending: _Pending | None = None
         self._verifier = Verifier(self.context, self._stored, self._digest, self._line_counts)
         self._preparer = Preparer(Context(self.settings), self.banding, getattr(backend, "path_for_readers", None),
-                                  self._lookup_many)
+                                  backend.lookup_many)
         self._check_parameters()
 
     @classmethod
@@ -270,12 +270,6 @@ class Index:
         self._pending.add(Entry(stored, judged.stored, np.array(sorted(judged.lines.values()), dtype=np.int64)))
         self._verifier.remember(doc, stored.digest, judged.analysis, judged.lines, judged.chrome)
         return Verdict(verdict.doc_id, verdict.relation, verdict.matches, added=True)
-
-    def _lookup_many(self, queries: list[np.ndarray]) -> list[dict[str, int]]:
-        """The committed documents in each query's buckets (searched together where the backend can)."""
-        if hasattr(self.backend, "lookup_many"):
-            return self.backend.lookup_many(queries)
-        return [self.backend.lookup(query) for query in queries]
 
     def _stored(self, doc_id: str) -> StoredDocument | None:
         if self._pending is not None and doc_id in self._pending.docs:

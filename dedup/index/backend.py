@@ -178,6 +178,9 @@ class IndexBackend(Protocol):
     def lookup(self, buckets: np.ndarray) -> dict[str, int]:
         """Committed documents in any of ``buckets``, with how many of them each is in."""
 
+    def lookup_many(self, queries: list[np.ndarray]) -> list[dict[str, int]]:
+        """``lookup`` of each of ``queries`` (searched together where the backend can)."""
+
     def get(self, doc_id: str) -> StoredDocument | None: ...
 
     def digest(self, doc_id: str) -> str | None:

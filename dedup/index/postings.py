@@ -18,15 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..arrays import ranges
+
 KEY = np.uint32    # bucket ids as stored (the low 32 bits of candidates.bucket_keys, folded)
 DOC = np.uint32    # document keys (SQLite row ids)
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Concatenated ``range(s, s + c)`` for each start and count, without a Python loop."""
-    total = int(counts.sum())
-    offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(counts)[:-1])), counts)
-    return offsets + np.arange(total)
 
 
 def counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -206,6 +201,6 @@ class Run:
         if not some.any():
             return asker[:0], np.empty(0, dtype=DOC)
         lo, sizes = lo[some], (hi - lo)[some]
-        at = _ranges(lo, sizes)
+        at = ranges(lo, sizes)
         hit = self.keys[at] == np.repeat(query[some], sizes)
         return np.repeat(asker[some], sizes)[hit], self.docs[at[hit]]

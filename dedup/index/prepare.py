@@ -115,7 +115,13 @@ class Verifier:
         return chrome
 
     def chrome_for(self, lines: dict[str, int], incoming_lines: set[str]) -> frozenset[str]:
-        return self.chrome_of({k: n + (k in incoming_lines) for k, n in self.line_counts(lines).items()})
+        """The chrome among a stored document's short ``lines``, the incoming document's lines counted too."""
+        return self.chromes_for([lines], incoming_lines)[0]
+
+    def chromes_for(self, lines: Sequence[dict[str, int]], incoming_lines: set[str]) -> list[frozenset[str]]:
+        """``chrome_for`` of several documents' short lines, their counts read at once."""
+        counts = self.line_counts({key: h for each in lines for key, h in each.items()})
+        return [self.chrome_of({key: counts.get(key, 0) + (key in incoming_lines) for key in each}) for each in lines]
 
     def compare(self, analysis: DocumentAnalysis, other_id: str, incoming_lines: set[str]) -> Comparison:
         return self.compare_many(analysis, [other_id], incoming_lines)[0]
@@ -173,9 +179,7 @@ class Verifier:
         docs = [one.to_document() for one in stored]
         cached = [self._analyses.get((one.id, one.digest)) for one in stored]
         lines = [kept[0] if kept is not None else short_lines(doc, self.context) for kept, doc in zip(cached, docs)]
-        counts = self.line_counts({key: h for each in lines for key, h in each.items()})
-        chromes = [self.chrome_of({key: counts.get(key, 0) + (key in incoming_lines) for key in each})
-                   for each in lines]
+        chromes = self.chromes_for(lines, incoming_lines)
         found = {}
         todo = []
         for i, (one, kept) in enumerate(zip(stored, cached)):

@@ -148,6 +148,9 @@ class RedisBackend:
 
     # -- reading ---------------------------------------------------------------------
 
+    def lookup_many(self, queries: list[np.ndarray]) -> list[dict[str, int]]:
+        return [self.lookup(query) for query in queries]
+
     def lookup(self, buckets: np.ndarray) -> dict[str, int]:
         keys = [self._key("b", str(bucket)) for bucket in np.unique(np.asarray(buckets, dtype=KEY)).tolist()]
         self._watch(keys)
