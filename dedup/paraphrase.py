@@ -201,6 +201,15 @@ class StoryGroups:
         return found
 
 
+def story_pairs(group: Sequence[int], pairs: Iterable[tuple[int, int]], known: Iterable[tuple[int, int]]
+                ) -> list[tuple[int, int]]:
+    """Document ``pairs`` as pairs of their stories' representatives (``group``: each document's),
+    sorted, each once, leaving out those ``known`` and a story paired with itself (the verbatim
+    overlaps the paraphrase stage tries besides the neighbours, locally and on Spark)."""
+    stories = {(min(group[i], group[j]), max(group[i], group[j])) for i, j in pairs} - set(known)
+    return [(int(i), int(j)) for i, j in sorted(stories) if i != j]
+
+
 class EvidenceTexts(Sequence[str]):
     """The evidence texts of analyses, each made when read (``DocumentAnalysis.evidence_text``):
     the text model reads a document's text again when a cosine needs its character rows, and
@@ -264,8 +273,7 @@ class ParaphraseFinder:
         found = {(int(keep[i]), int(keep[j])): c for i, j, c in self.candidate_pairs(
             _keep_top(model.word_matrix_, self.settings.top_terms)[keep],
             lambda rows, cols: model.cosines(keep[rows], keep[cols], at_least=self.settings.min_similarity))}
-        pairs = sorted({tuple(sorted((groups.group[i], groups.group[j]))) for i, j in extra} - set(found))
-        pairs = [(i, j) for i, j in pairs if i != j]
+        pairs = story_pairs(groups.group, extra, found)
         if pairs:
             rows, cols = np.array(pairs).T
             for (i, j), c in zip(pairs, model.cosines(rows, cols)):

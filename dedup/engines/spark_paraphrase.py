@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..arrays import ranges
-from ..paraphrase import TextModel, _chunk_counts, _idf, _keep_top, _weigh, _WordTable
+from ..paraphrase import TextModel, _chunk_counts, _idf, _keep_top, _weigh, _WordTable, story_pairs
 from ..sentences import HASHED
 from ..settings import ParaphraseSettings
 from .spark import SPILL, batches, by_part
@@ -261,9 +261,7 @@ class DistributedTextModel:
         """``ParaphraseFinder.candidates``: each story's best neighbours, plus the ``extra`` pairs
         (verbatim overlaps) judged on their stories' representatives."""
         found = self.neighbours()
-        group = self.group.value
-        pairs = sorted({(min(group[i], group[j]), max(group[i], group[j])) for i, j in extra} - set(found))
-        pairs = [(int(i), int(j)) for i, j in pairs if i != j]
+        pairs = story_pairs(self.group.value, extra, found)
         found.update(zip(pairs, self.cosines_of(pairs)))
         return found
 
