@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .text import normalize_text
 
@@ -10,6 +11,9 @@ _QUOTE = re.compile(r"[\u201c\"]([^\u201c\u201d\"\n]{3,200})[\u201d\"]|\u2018([^
 _NUMBER = re.compile(r"(?:[$€£¥]\s?)?\d[\d,.]*(?:\s?(?:%|(?:percent|per cent|billion|million|trillion|bn)\b))?", re.I)
 _NAME = re.compile(r"\b(?:[A-Z][\w'’-]*[a-z0-9][\w'’-]*|[A-Z]{2,})(?:\s+(?:[A-Z][\w'’-]+|of|de|van|von)){0,4}")
 _NAME_TRIM = re.compile(r"(?:\s+(?:of|de|van|von))+$")
+_LOWER_WORD = re.compile(r"\b[a-z][\w'’-]*")
+_WORD = re.compile(r"\w+")
+_DIGIT = re.compile(r"\d")
 _STOP_NAMES = {"the", "a", "an", "but", "and", "or", "in", "on", "at", "for", "to", "it", "this", "that",
                "he", "she", "they", "we", "i", "if", "as", "by", "with", "from", "after", "while",
                "despite", "even", "one", "other", "meanwhile", "however", "inside", "rather", "all"}
@@ -25,20 +29,44 @@ def quotes(text: str) -> set[str]:
     """Quoted phrases, normalised (trailing punctuation dropped); fillers like "he said" left out."""
     found = set()
     for match in _QUOTE.finditer(text):
-        phrase = normalize_text(match.group(1) or match.group(2)).strip(" .,;:!?'\"-")
-        if phrase and any(w not in _QUOTE_FILLER for w in re.findall(r"\w+", phrase)):
+        phrase = _quote(match.group(1) or match.group(2))
+        if phrase:
             found.add(phrase)
     return found
 
 
+# The three extractors run on every sentence of every document the paraphrase stage aligns; the
+# same matched strings (a name, a figure, a quote) recur across sentences and copies, so what is
+# made of one match, a function of its text alone, is made once per process.
+_MATCHES = 100_000
+
+
+@lru_cache(maxsize=_MATCHES)
+def _quote(matched: str) -> str:
+    """A matched quote as ``quotes`` keeps it ("" when it is only filler)."""
+    phrase = normalize_text(matched).strip(" .,;:!?'\"-")
+    return phrase if phrase and any(w not in _QUOTE_FILLER for w in _WORD.findall(phrase)) else ""
+
+
 def numbers(text: str) -> set[str]:
     """Numbers with their units/currency ("$14 billion", "49%"), normalised."""
-    found = set()
+    found: set[str] = set()
+    if not _DIGIT.search(text):   # every number has a digit; the search is a fraction of the full pattern's
+        return found
     for match in _NUMBER.finditer(text):
-        value = normalize_text(match.group()).rstrip(".,")
-        if any(ch.isdigit() for ch in value) and (len(value) > 1 or not value.isdigit()):
-            found.add(value.replace("per cent", "%").replace("percent", "%").replace(" %", "%"))
+        value = _number(match.group())
+        if value:
+            found.add(value)
     return found
+
+
+@lru_cache(maxsize=_MATCHES)
+def _number(matched: str) -> str:
+    """A matched number as ``numbers`` keeps it ("" when it is a lone digit or no figure)."""
+    value = normalize_text(matched).rstrip(".,")
+    if any(ch.isdigit() for ch in value) and (len(value) > 1 or not value.isdigit()):
+        return value.replace("per cent", "%").replace("percent", "%").replace(" %", "%")
+    return ""
 
 
 def distinctive_numbers(text: str) -> set[str]:
@@ -51,6 +79,7 @@ def distinctive(found: set[str] | frozenset[str]) -> set[str]:
     return {n for n in found if _distinctive(n)}
 
 
+@lru_cache(maxsize=_MATCHES)
 def _distinctive(number: str) -> bool:
     digits = re.sub(r"\D", "", number)
     if number.replace(",", "") != digits:   # "3,000" is a plain figure; "$3", "3%" carry a unit
@@ -62,16 +91,29 @@ def names(text: str) -> set[str]:
     """Capitalised names ("Alexandr Wang", "Scale AI").  A single capitalised word that
     also occurs in lower case ("How", "Despite") is an ordinary word, not a name."""
     found = set()
-    lower_words = set(re.findall(r"\b[a-z][\w'’-]*", text))
+    lower_words = None   # the text's lower-case words, found when a single word needs them
     for match in _NAME.finditer(text):
-        words = _NAME_TRIM.sub("", match.group()).split()
-        while words and words[0].lower() in _STOP_NAMES:
-            words = words[1:]
-        if len(words) == 1 and words[0].lower() in lower_words:
-            continue
-        if words and (len(words) > 1 or len(words[0]) > 2):
-            found.add(normalize_text(" ".join(words)).replace("'s", "").replace("’s", ""))
+        words, name = _name(match.group())
+        if len(words) == 1 and words[0].lower() in text:   # else no lower-case word of the text is it
+            if lower_words is None:
+                lower_words = set(_LOWER_WORD.findall(text))
+            if words[0].lower() in lower_words:
+                continue
+        if name:
+            found.add(name)
     return found
+
+
+@lru_cache(maxsize=_MATCHES)
+def _name(matched: str) -> tuple[tuple[str, ...], str]:
+    """A matched name's words (trailing particles and leading stop words dropped) and the name
+    ``names`` keeps ("" when too short)."""
+    words = _NAME_TRIM.sub("", matched).split()
+    while words and words[0].lower() in _STOP_NAMES:
+        words = words[1:]
+    if words and (len(words) > 1 or len(words[0]) > 2):
+        return tuple(words), normalize_text(" ".join(words)).replace("'s", "").replace("’s", "")
+    return tuple(words), ""
 
 
 def shared_quotes(a: str, b: str) -> list[str]:

@@ -83,6 +83,75 @@ def _word(word: str) -> tuple[int, bool, int, np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
+class _WordFacts:
+    """``_word`` of many distinct words, by id, as arrays: hash, stop word, stem hash, and the
+    character 2-5-gram and 4-gram columns end to end (word i's from ``*_bounds[i]``).  Never
+    changed once made: a table that learns new words makes a new one."""
+
+    hashes: np.ndarray        # uint64
+    stop: np.ndarray          # bool
+    stems: np.ndarray         # uint64
+    grams: np.ndarray         # int64 character 2-5-gram columns
+    grams_bounds: np.ndarray
+    fours: np.ndarray         # int64 character 4-gram columns
+    fours_bounds: np.ndarray
+
+    @classmethod
+    def of(cls, words: Sequence[str]) -> "_WordFacts":
+        info = [_word(w) for w in words]
+        grams, fours = [i[3] for i in info], [i[4] for i in info]
+        return cls(np.array([i[0] for i in info], dtype=np.uint64), np.array([i[1] for i in info], dtype=bool),
+                   np.array([i[2] for i in info], dtype=np.uint64), _joined(grams), _bounds(grams),
+                   _joined(fours), _bounds(fours))
+
+    def extended(self, more: "_WordFacts") -> "_WordFacts":
+        return _WordFacts(*(np.concatenate([getattr(self, name), getattr(more, name)]) if not name.endswith("bounds")
+                            else np.concatenate([getattr(self, name), getattr(self, name)[-1] + getattr(more, name)[1:]])
+                            for name in (f.name for f in fields(self))))
+
+    def columns(self, ids: np.ndarray, fours_only: bool) -> tuple[np.ndarray, np.ndarray]:
+        """The character gram columns of the words ``ids``, end to end, and how many each has."""
+        flat, bounds = (self.fours, self.fours_bounds) if fours_only else (self.grams, self.grams_bounds)
+        starts = bounds[ids]
+        lengths = bounds[ids + 1] - starts
+        return flat[ranges(starts, lengths)], lengths
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays).astype(np.int64) if arrays else np.empty(0, dtype=np.int64)
+
+
+def _bounds(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum([len(a) for a in arrays], dtype=np.int64)])
+
+
+class _WordTable:
+    """Every distinct word this process has tokenised for sentences, by id (``_WordFacts``):
+    each token is then a dictionary look-up, its facts numpy indexing.  Starts afresh past
+    ``MAX_WORDS`` words (what was handed out stays valid: the facts are never changed)."""
+
+    MAX_WORDS = 200_000
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+        self.facts = _WordFacts.of([])
+
+    def ids(self, words: list[str]) -> tuple[np.ndarray, _WordFacts]:
+        """The id of each word and the facts they index, new words added."""
+        new = [w for w in dict.fromkeys(words) if w not in self.index]
+        if new:
+            if len(self.index) + len(new) > self.MAX_WORDS:
+                self.index, self.facts = {}, _WordFacts.of([])
+                new = list(dict.fromkeys(words))
+            self.index.update(zip(new, range(len(self.index), len(self.index) + len(new))))
+            self.facts = self.facts.extended(_WordFacts.of(new))
+        return np.fromiter(map(self.index.__getitem__, words), dtype=np.int64, count=len(words)), self.facts
+
+
+_WORDS = _WordTable()   # this process's
+
+
+@dataclass(frozen=True)
 class HashedTokens:
     """The words of many texts as flat arrays (row = which text), hashed once per distinct
     word: n-grams and character grams are then numpy arithmetic, not Python per token."""
@@ -93,21 +162,22 @@ class HashedTokens:
     stop: np.ndarray      # stop word?
     stems: np.ndarray     # uint64 stem hash
     words: list[str]
+    ids: np.ndarray | None = None        # each token's word in ``table`` (None: ``chars`` hashes ``words``)
+    table: _WordFacts | None = None
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> "HashedTokens":
         tokens = [WORD.findall(t.lower()) for t in texts]
         words = [w for ws in tokens for w in ws]
-        info = [_word(w) for w in words]
+        ids, table = _WORDS.ids(words)
         rows = np.repeat(np.arange(len(texts)), [len(ws) for ws in tokens])
-        return cls(len(texts), rows, np.array([i[0] for i in info], dtype=np.uint64),
-                   np.array([i[1] for i in info], dtype=bool), np.array([i[2] for i in info], dtype=np.uint64),
-                   words)
+        return cls(len(texts), rows, table.hashes[ids], table.stop[ids], table.stems[ids], words, ids, table)
 
     def without_stop_words(self) -> "HashedTokens":
         keep = ~self.stop
         return HashedTokens(self.n_rows, self.rows[keep], self.hashes[keep], self.stop[keep], self.stems[keep],
-                            [w for w, k in zip(self.words, keep.tolist()) if k])
+                            [w for w, k in zip(self.words, keep.tolist()) if k],
+                            None if self.ids is None else self.ids[keep], self.table)
 
     def grams(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) of each word n-gram inside one text."""
@@ -125,6 +195,9 @@ class HashedTokens:
 
     def chars(self, fours_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """(row, column) of each character 2-5-gram (or 4-gram) within a word."""
+        if self.table is not None:
+            columns, lengths = self.table.columns(self.ids, fours_only)
+            return np.repeat(self.rows, lengths), columns
         grams = [_word(w)[4 if fours_only else 3] for w in self.words]
         if not grams:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
