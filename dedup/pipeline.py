@@ -11,6 +11,7 @@ The CLI only wraps this module; ``compare`` runs the very same calls on one pair
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
@@ -154,34 +155,27 @@ class Scanner:
         _tick(progress, "set-up", 0, 1)   # seconds before the first step: scikit-learn loads
         overlaps = [key for key, ev in verbatim.items() if _verbatim_relation(ev, self.settings) == OVERLAP]
         groups, candidates = self.paraphrase_candidates(analyses, context, verbatim, overlaps, progress)
-        members = groups.members()
+        retold = RetoldCopies(groups.members(), verbatim, self.settings)
         found = dict(verbatim)
 
-        def alignable(pairs: Iterable[tuple[int, int, float | None]]) -> list[AlignJob]:
-            """Pairs to align, each with its known overlap; duplicates and excerpts left as they are."""
-            jobs = {}
-            for i, j, similarity in pairs:
-                i, j = min(i, j), max(i, j)
-                known = verbatim.get((i, j))
-                if known is None or _verbatim_relation(known, self.settings) == OVERLAP:
-                    jobs[(i, j)] = AlignJob(i, j, similarity, known.overlap if known else None)
-            return list(jobs.values())
-
-        # two rounds: the candidates, then the copies of each story found retold (they inherit its retellings)
-        first, inherited = alignable((i, j, c) for (i, j), c in sorted(candidates.items())), []
-        # a pair of the first round with a copied side may bring the second round pairs with its sides
-        context.paraphraser.retain(analyses[k].id for job in first if len(members[job.i]) > 1 or len(members[job.j]) > 1
-                                   for k in (job.i, job.j))
-        for job, evidence in zip(first, self.align_pairs(analyses, context, first, progress)):
-            found[(job.i, job.j)] = evidence
-            decision = decide(evidence, self.settings.relation)
-            if decision is not None and decision.relation == PARAPHRASE:
-                inherited += [(copy, job.j, None) for copy in members[job.i][1:]]
-                inherited += [(job.i, copy, None) for copy in members[job.j][1:]]
-        second = alignable(inherited)
-        context.paraphraser.retain(())
-        found.update(((job.i, job.j), e) for job, e in zip(second, self.align_pairs(analyses, context, second, progress,
-                                                                                 stage="retold copies")))
+        # two rounds: the candidates, then the copies of each story found retold (they inherit its
+        # retellings).  Aligned here, the second round runs with the first: a part aligns the copies
+        # of each story it finds retold right away, while both stories' sentences are prepared.
+        first = retold.alignable((i, j, c) for (i, j), c in sorted(candidates.items()))
+        with_first: dict[tuple[int, int], PairEvidence] = {}
+        if self._aligns_here():
+            evidence = self._align(analyses, context, first, retold, progress, "paraphrase", with_first)
+        else:
+            evidence = self.align_pairs(analyses, context, first, progress)
+        inherited = []
+        for job, pair in zip(first, evidence):
+            found[(job.i, job.j)] = pair
+            inherited += retold.inherited(job, pair)
+        second = retold.alignable(inherited)
+        rest = [job for job in second if (job.i, job.j) not in with_first]
+        late = dict(zip(((job.i, job.j) for job in rest),
+                        self.align_pairs(analyses, context, rest, progress, stage="retold copies")))
+        found.update(((job.i, job.j), with_first.get((job.i, job.j), late.get((job.i, job.j)))) for job in second)
         context.paraphraser.forget(a.id for a in analyses)   # nothing is aligned after this
         return found
 
@@ -213,15 +207,29 @@ class Scanner:
         the pair and the context alone, so the parts may run anywhere, in any process: the Spark
         engine runs these on its executors.  Progress is ticked as ``stage`` (the second round, the
         copies of stories found retold, is a stage of its own)."""
+        return self._align(analyses, context, jobs, None, progress, stage, {})
+
+    def _aligns_here(self) -> bool:
+        """Whether ``align_pairs`` is this module's, on this machine's processes: its parts then
+        also align the copies of the stories they find retold.  An engine that aligns elsewhere
+        (Spark's executors) gets those as a second round of ``align_pairs``."""
+        return type(self).align_pairs is Scanner.align_pairs
+
+    def _align(self, analyses: Sequence[DocumentAnalysis], context: Context, jobs: Sequence[AlignJob],
+               retold: "RetoldCopies | None", progress: ProgressCallback | None, stage: str,
+               copies: dict[tuple[int, int], PairEvidence]) -> list[PairEvidence]:
+        """``align_pairs``; with ``retold``, each part also aligns the copies of every story it
+        finds retold (``RetoldCopies``), their evidence put in ``copies``."""
         order = _local_order(jobs)
         ordered = [jobs[k] for k in order]
         found: list[PairEvidence | None] = [None] * len(jobs)
         done = 0
         part = _part_size(len(jobs), self.settings.execution.jobs)
-        for evidence in map_shared(_align_part, (analyses, context), ordered, part, self.settings.execution.jobs,
-                                   min_parallel=MIN_PARALLEL_ALIGN):
+        for evidence, copied in map_shared(_align_part, (analyses, context, retold), ordered, part,
+                                           self.settings.execution.jobs, min_parallel=MIN_PARALLEL_ALIGN):
             for k, pair in zip(order[done:done + len(evidence)], evidence):
                 found[k] = pair
+            copies.update(copied)
             done += len(evidence)
             _tick(progress, stage, done, len(jobs))
         return found
@@ -326,13 +334,52 @@ def _part_size(n_jobs: int, jobs: int) -> int:
     return min(ALIGN_PART, max(ALIGN_BATCH // 4, -(-n_jobs // (2 * resolve_jobs(jobs)))))
 
 
-def _align_part(shared: tuple[Sequence[DocumentAnalysis], Context], jobs: Sequence[AlignJob]) -> list[PairEvidence]:
+@dataclass(frozen=True)
+class RetoldCopies:
+    """The second round of the paraphrase stage: when a pair of stories ends as a paraphrase,
+    every copy of either story is aligned with the other story (the copy inherits the retelling;
+    adding a reprint never hides one).  ``members``: each story's documents, its representative
+    first (``StoryGroups.members``); ``verbatim``: the verbatim evidence, whose duplicates and
+    excerpts are left as they are."""
+
+    members: dict[int, list[int]]
+    verbatim: dict[tuple[int, int], PairEvidence]
+    settings: Settings
+
+    def alignable(self, pairs: Iterable[tuple[int, int, float | None]]) -> list[AlignJob]:
+        """Pairs to align, each once, with its known overlap; duplicates and excerpts left as they are."""
+        jobs = {}
+        for i, j, similarity in pairs:
+            i, j = min(i, j), max(i, j)
+            known = self.verbatim.get((i, j))
+            if known is None or _verbatim_relation(known, self.settings) == OVERLAP:
+                jobs[(i, j)] = AlignJob(i, j, similarity, known.overlap if known else None)
+        return list(jobs.values())
+
+    @cached_property
+    def story(self) -> dict[int, int]:
+        """Each document's story (its representative)."""
+        return {member: story for story, group in self.members.items() for member in group}
+
+    def inherited(self, job: AlignJob, evidence: PairEvidence) -> list[tuple[int, int, None]]:
+        """The pairs a first-round job brings to the second round: none unless it is a paraphrase."""
+        decision = decide(evidence, self.settings.relation)
+        if decision is None or decision.relation != PARAPHRASE:
+            return []
+        return ([(copy, job.j, None) for copy in self.members.get(job.i, [job.i])[1:]]
+                + [(job.i, copy, None) for copy in self.members.get(job.j, [job.j])[1:]])
+
+
+def _align_part(shared: tuple[Sequence[DocumentAnalysis], Context, RetoldCopies | None], jobs: Sequence[AlignJob]
+                ) -> tuple[list[PairEvidence], dict[tuple[int, int], PairEvidence]]:
     """``Scanner.align_pairs`` of consecutive jobs, in one process, ``ALIGN_BATCH`` at a time: a
     batch's candidate sentence pairs are scored together, and a pair whose known overlap rules
-    out a paraphrase is not aligned (``ParaphraseFinder.compare_many``).  What was prepared for a
-    document is dropped after its last batch in the part, so a process holds a band of
-    documents, not all of them (the next part, perhaps in another process, prepares its own)."""
-    analyses, context = shared
+    out a paraphrase is not aligned (``ParaphraseFinder.compare_many``).  With ``RetoldCopies``,
+    the copies of the stories a batch finds retold are aligned next, while the stories' sentences
+    are still prepared (their evidence is the second value).  What was prepared for a document is
+    dropped after its last batch in the part, so a process holds a band of documents, not all of
+    them (the next part, perhaps in another process, prepares its own)."""
+    analyses, context, retold = shared
     stage = context.paraphraser
     last: dict[str, int] = {}   # document id -> the batch of its last pair
     for position, job in enumerate(jobs):
@@ -341,16 +388,33 @@ def _align_part(shared: tuple[Sequence[DocumentAnalysis], Context], jobs: Sequen
     done_after: dict[int, list[str]] = {}
     for doc_id, batch_number in last.items():
         done_after.setdefault(batch_number, []).append(doc_id)
-    found = []
+    found, copies = [], {}
     for batch_number, start in enumerate(range(0, len(jobs), ALIGN_BATCH)):
         batch = jobs[start:start + ALIGN_BATCH]
-        sentences = stage.compare_many([(analyses[job.i], analyses[job.j], job.similarity, job.overlap)
-                                        for job in batch], context)
-        for job, aligned in zip(batch, sentences):
-            a, b = analyses[job.i], analyses[job.j]
-            overlap = job.overlap if job.overlap is not None else verify_verbatim(a, b, context)
-            found.append(PairEvidence(a.id, b.id, overlap, aligned))
+        evidence = _align_batch(analyses, context, batch)
+        found += evidence
+        second = [] if retold is None else retold.alignable(
+            pair for job, pair_evidence in zip(batch, evidence) for pair in retold.inherited(job, pair_evidence))
+        if second:
+            copies.update(((job.i, job.j), ev) for job, ev in zip(second, _align_batch(analyses, context, second)))
+            # a copy is kept while its story has pairs left in the part: they may find it more retellings
+            for copy in {k for job in second for k in (job.i, job.j) if analyses[k].id not in last}:
+                story_last = last.get(analyses[retold.story[copy]].id, batch_number)
+                done_after.setdefault(max(batch_number, story_last), []).append(analyses[copy].id)
         stage.forget(done_after.get(batch_number, ()))
+    return found, copies
+
+
+def _align_batch(analyses: Sequence[DocumentAnalysis], context: Context, batch: Sequence[AlignJob]
+                 ) -> list[PairEvidence]:
+    """The evidence of each job of a batch, its candidate sentence pairs scored together."""
+    sentences = context.paraphraser.compare_many([(analyses[job.i], analyses[job.j], job.similarity, job.overlap)
+                                                  for job in batch], context)
+    found = []
+    for job, aligned in zip(batch, sentences):
+        a, b = analyses[job.i], analyses[job.j]
+        overlap = job.overlap if job.overlap is not None else verify_verbatim(a, b, context)
+        found.append(PairEvidence(a.id, b.id, overlap, aligned))
     return found
 
 
