@@ -28,7 +28,7 @@ so ``dedup compare A B`` and a scan align a pair's sentences alike.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
@@ -585,7 +585,13 @@ class Facts:
 
     quotes: frozenset[str]
     numbers: frozenset[str]
-    names: frozenset[str]
+    text: str = field(repr=False, compare=False)   # the text itself, for ``names``
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """Found when first asked: whether a pair is anchored (which most pairs are judged on
+        alone) takes quotes and figures only, and names cost the most to find."""
+        return frozenset(names(self.text))
 
     @cached_property
     def distinctive_numbers(self) -> frozenset[str]:
@@ -604,7 +610,7 @@ class Facts:
 
     @classmethod
     def of(cls, text: str) -> "Facts":
-        return cls(frozenset(quotes(text)), frozenset(numbers(text)), frozenset(names(text)))
+        return cls(frozenset(quotes(text)), frozenset(numbers(text)), text)
 
 
 TOPIC_SENTENCES = 2   # a name in more sentences than this of either document is what both are about

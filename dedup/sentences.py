@@ -98,6 +98,14 @@ class _WordFacts:
 
     @classmethod
     def of(cls, words: Sequence[str]) -> "_WordFacts":
+        """The facts of ``words``: ASCII words all at once (``_ascii_facts``), others one by one."""
+        plain = [w for w in words if w.isascii()]
+        if len(plain) < len(words):   # in their order: plain words first
+            return cls.of(plain).extended(cls.one_by_one([w for w in words if not w.isascii()]))
+        return _ascii_facts(plain) if plain else cls.one_by_one([])
+
+    @classmethod
+    def one_by_one(cls, words: Sequence[str]) -> "_WordFacts":
         info = [_word(w) for w in words]
         grams, fours = [i[3] for i in info], [i[4] for i in info]
         return cls(np.array([i[0] for i in info], dtype=np.uint64), np.array([i[1] for i in info], dtype=bool),
@@ -134,21 +142,77 @@ class _WordTable:
 
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
-        self.facts = _WordFacts.of([])
+        self.facts = _WordFacts.one_by_one([])
 
     def ids(self, words: list[str]) -> tuple[np.ndarray, _WordFacts]:
         """The id of each word and the facts they index, new words added."""
         new = [w for w in dict.fromkeys(words) if w not in self.index]
         if new:
             if len(self.index) + len(new) > self.MAX_WORDS:
-                self.index, self.facts = {}, _WordFacts.of([])
+                self.index, self.facts = {}, _WordFacts.one_by_one([])
                 new = list(dict.fromkeys(words))
+            new = sorted(new, key=lambda w: not w.isascii())   # as ``_WordFacts.of`` lays them out
             self.index.update(zip(new, range(len(self.index), len(self.index) + len(new))))
             self.facts = self.facts.extended(_WordFacts.of(new))
         return np.fromiter(map(self.index.__getitem__, words), dtype=np.int64, count=len(words)), self.facts
 
 
 _WORDS = _WordTable()   # this process's
+
+_C1, _C2 = np.uint32(0xCC9E2D51), np.uint32(0x1B873593)
+
+
+def _rotl(x: np.ndarray, r: int) -> np.ndarray:
+    return (x << np.uint32(r)) | (x >> np.uint32(32 - r))
+
+
+def murmur_keys(keys: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``murmurhash3_32(key, positive=True)`` (scikit-learn's: MurmurHash3 x86, 32 bits, seed 0)
+    of many byte strings at once: row k of ``keys`` (uint8, a width that is a multiple of 4) holds
+    key k in its first ``lengths[k]`` bytes and zeros after.  A zero-padded tail block mixes as the
+    tail bytes do, and an all-zero block leaves the hash as it is, so every row runs the same steps."""
+    blocks = np.ascontiguousarray(keys).view("<u4")
+    full = lengths // 4
+    h = np.zeros(len(keys), dtype=np.uint32)
+    for b in range(blocks.shape[1]):
+        k = _rotl(blocks[:, b] * _C1, 15) * _C2
+        h = np.where(b < full, _rotl(h ^ k, 13) * np.uint32(5) + np.uint32(0xE6546B64), h ^ k)
+    h ^= lengths.astype(np.uint32)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
+
+
+def _hash_slices(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``murmur_keys`` of ``buffer[starts[k]:starts[k] + lengths[k]]`` for each k (the buffer
+    padded with zeros past its end)."""
+    width = 4 * max(1, -(-int(lengths.max(initial=0)) // 4))
+    at = np.arange(width)
+    inside = at < lengths[:, None]
+    keys = np.where(inside, buffer[np.where(inside, starts[:, None] + at, 0)], 0).astype(np.uint8)
+    return murmur_keys(keys, lengths)
+
+
+def _ascii_facts(words: Sequence[str]) -> _WordFacts:
+    """``_word`` of many ASCII words, hashed by numpy (``_WordFacts.one_by_one`` hashes each key
+    in Python): each word, its stem, and the character 2-5-grams of " word " (n, then position)."""
+    lengths = np.array([len(w) for w in words], dtype=np.int64)
+    text = np.frombuffer("".join(f" {w} " for w in words).encode("ascii"), dtype=np.uint8)
+    padded = np.r_[0, np.cumsum(lengths + 2)[:-1]]   # where each " word " starts in ``text``
+    hashes = _hash_slices(text, padded + 1, lengths).astype(np.uint64)
+    stems = _hash_slices(text, padded + 1, np.minimum(lengths, STEM)).astype(np.uint64)
+    sizes = np.arange(2, 6)
+    per_size = np.maximum(lengths[:, None] + 3 - sizes, 0)          # (words, 4): grams of each size
+    counts = per_size.ravel()
+    size = np.repeat(np.tile(sizes, len(words)), counts)
+    starts = np.repeat(np.repeat(padded, 4), counts) + ranks(counts)
+    grams = (_hash_slices(text, starts, size) % HASHED).astype(np.int64)
+    fours = grams[size == 4]
+    return _WordFacts(hashes, np.array([w in _STOP for w in words], dtype=bool), stems, grams,
+                      np.r_[0, np.cumsum(per_size.sum(axis=1))], fours, np.r_[0, np.cumsum(per_size[:, 2])])
 
 
 @dataclass(frozen=True)
