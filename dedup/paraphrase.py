@@ -326,16 +326,48 @@ class ParaphraseFinder:
         """Keep what is prepared for these documents through ``forget`` (they may have pairs later)."""
         self._retained = frozenset(ids)
 
+    @property
+    def retained(self) -> frozenset[str]:
+        return self._retained
+
+    def carry(self, ids: Iterable[str], needed: Iterable[str] = ()) -> None:
+        """``retain`` these documents instead of those retained so far, which are forgotten unless
+        ``needed``; those already prepared get rows of their own (as ``prepare_sentences`` gives
+        retained ones)."""
+        before = self._retained
+        self._retained = frozenset(ids)
+        self.forget(before - self._retained - set(needed))
+        for doc_id in self._retained - before:
+            data = self._sentences.get(doc_id)
+            if data is not None and len(data.rows) > len(data.spans):
+                self._sentences[doc_id] = data.detached()
+
     def prepare_sentences(self, analyses: Sequence["DocumentAnalysis"], batch: int = 500) -> None:
         """Sentence data of many documents, ``batch`` at a time (one vectorised pass each)."""
         todo = list({a.id: a for a in analyses if a.id not in self._sentences}.values())
+        # a verbatim copy has its original's sentences, rows and all (a reprint's text is the same)
+        known = {data.text: data for data in self._sentences.values()}
+        for a in todo:
+            same = known.get(a.evidence_text)
+            if same is not None and same.spans == tuple(a.sentences):
+                self._keep(a.id, same)
+        todo = [a for a in todo if a.id not in self._sentences]
         for start in range(0, len(todo), batch):
             chunk = todo[start:start + batch]
-            prepared = SentenceData.batch([(a.evidence_text, a.sentences) for a in chunk], self.sentence_model)
-            # a document kept for later pairs (``retain``) gets rows of its own, so that its
-            # batch's matrices go as soon as the batch's other documents are forgotten
-            self._sentences.update((a.id, data.detached() if a.id in self._retained else data)
-                                   for a, data in zip(chunk, prepared))
+            texts = {a.evidence_text: a for a in chunk}   # each distinct text once
+            prepared = dict(zip(texts, SentenceData.batch([(a.evidence_text, a.sentences) for a in texts.values()],
+                                                          self.sentence_model)))
+            for a in chunk:
+                data = prepared[a.evidence_text]
+                self._keep(a.id, data if data.spans == tuple(a.sentences) else SentenceData.batch(
+                    [(a.evidence_text, a.sentences)], self.sentence_model)[0])
+
+    def _keep(self, doc_id: str, data: SentenceData) -> None:
+        """Store a document's sentence data: a document kept for later pairs (``retain``) gets rows
+        of its own, so that its batch's matrices go as soon as the batch's other documents are
+        forgotten."""
+        retained = doc_id in self._retained and len(data.rows) > len(data.spans)
+        self._sentences[doc_id] = data.detached() if retained else data
 
     def candidate_pairs(self, words: sp.csr_matrix, cosines: Callable[[np.ndarray, np.ndarray], np.ndarray]
                         ) -> list[tuple[int, int, float]]:

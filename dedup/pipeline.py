@@ -225,13 +225,18 @@ class Scanner:
         found: list[PairEvidence | None] = [None] * len(jobs)
         done = 0
         part = _part_size(len(jobs), self.settings.execution.jobs)
-        for evidence, copied in map_shared(_align_part, (analyses, context, retold), ordered, part,
+        reach = {}   # document id -> the position of its last job
+        for position, job in enumerate(ordered):
+            reach[analyses[job.i].id] = reach[analyses[job.j].id] = position
+        positions = {(job.i, job.j): position for position, job in enumerate(ordered)}
+        for evidence, copied in map_shared(_align_part, (analyses, context, retold, reach, positions), ordered, part,
                                            self.settings.execution.jobs, min_parallel=MIN_PARALLEL_ALIGN):
             for k, pair in zip(order[done:done + len(evidence)], evidence):
                 found[k] = pair
             copies.update(copied)
             done += len(evidence)
             _tick(progress, stage, done, len(jobs))
+        context.paraphraser.carry(())
         return found
 
     def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:
@@ -370,17 +375,24 @@ class RetoldCopies:
                 + [(job.i, copy, None) for copy in self.members.get(job.j, [job.j])[1:]])
 
 
-def _align_part(shared: tuple[Sequence[DocumentAnalysis], Context, RetoldCopies | None], jobs: Sequence[AlignJob]
-                ) -> tuple[list[PairEvidence], dict[tuple[int, int], PairEvidence]]:
+def _align_part(shared: tuple[Sequence[DocumentAnalysis], Context, RetoldCopies | None, dict[str, int],
+                              dict[tuple[int, int], int]],
+                jobs: Sequence[AlignJob]) -> tuple[list[PairEvidence], dict[tuple[int, int], PairEvidence]]:
     """``Scanner.align_pairs`` of consecutive jobs, in one process, ``ALIGN_BATCH`` at a time: a
     batch's candidate sentence pairs are scored together, and a pair whose known overlap rules
     out a paraphrase is not aligned (``ParaphraseFinder.compare_many``).  With ``RetoldCopies``,
     the copies of the stories a batch finds retold are aligned next, while the stories' sentences
     are still prepared (their evidence is the second value).  What was prepared for a document is
     dropped after its last batch in the part, so a process holds a band of documents, not all of
-    them (the next part, perhaps in another process, prepares its own)."""
-    analyses, context, retold = shared
+    them, except for those with pairs in later parts (``reach``: each document's last position
+    among all jobs; ``positions``: each job's), carried to this process's next part, which is
+    likely to be one of them: the next part, perhaps in another process, prepares its own."""
+    analyses, context, retold, reach, positions = shared
     stage = context.paraphraser
+    end = positions[(jobs[-1].i, jobs[-1].j)]
+    here = {analyses[k].id for job in jobs for k in (job.i, job.j)}
+    carried = {doc_id for doc_id in stage.retained | here if reach.get(doc_id, -1) > end}
+    stage.carry(carried, needed=here)   # what the last part carried and this one needs is dropped after it
     last: dict[str, int] = {}   # document id -> the batch of its last pair
     for position, job in enumerate(jobs):
         for doc in (job.i, job.j):
@@ -397,10 +409,15 @@ def _align_part(shared: tuple[Sequence[DocumentAnalysis], Context, RetoldCopies 
             pair for job, pair_evidence in zip(batch, evidence) for pair in retold.inherited(job, pair_evidence))
         if second:
             copies.update(((job.i, job.j), ev) for job, ev in zip(second, _align_batch(analyses, context, second)))
-            # a copy is kept while its story has pairs left in the part: they may find it more retellings
+            # a copy is kept while its story has pairs left (in the part, or carried to the next)
             for copy in {k for job in second for k in (job.i, job.j) if analyses[k].id not in last}:
-                story_last = last.get(analyses[retold.story[copy]].id, batch_number)
-                done_after.setdefault(max(batch_number, story_last), []).append(analyses[copy].id)
+                story = analyses[retold.story[copy]].id
+                if story in carried:   # and so is the copy, as far as its story reaches
+                    reach[analyses[copy].id] = reach[story]
+                    carried.add(analyses[copy].id)
+                    stage.carry(carried)
+                else:
+                    done_after.setdefault(max(batch_number, last.get(story, batch_number)), []).append(analyses[copy].id)
         stage.forget(done_after.get(batch_number, ()))
     return found, copies
 
