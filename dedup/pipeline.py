@@ -220,6 +220,8 @@ class Scanner:
                copies: dict[tuple[int, int], PairEvidence]) -> list[PairEvidence]:
         """``align_pairs``; with ``retold``, each part also aligns the copies of every story it
         finds retold (``RetoldCopies``), their evidence put in ``copies``."""
+        if not jobs:
+            return []
         order = _local_order(jobs)
         ordered = [jobs[k] for k in order]
         found: list[PairEvidence | None] = [None] * len(jobs)

@@ -1,0 +1,147 @@
+"""Sentence preparation made cheaper with the same answers, on real text (the seeds and the
+news-cycle fixture): words hashed by numpy as scikit-learn hashes them one by one, facts found
+with shortcuts that skip only what cannot match, copies given their original's sentence data,
+documents carried between alignment parts, and the copies of a story found retold aligned with
+the part that finds it, as the round by round stage aligns them."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+import dedup.pipeline
+from dedup import Scanner
+from dedup.evidence import _LOWER_WORD, _NAME, _name, names, numbers
+from dedup.load import load_path
+from dedup.paraphrase import ParaphraseFinder
+from dedup.records import PARAPHRASE, Document
+from dedup.sentences import WORD, HashedTokens, _WordFacts, murmur_keys
+from dedup.settings import Settings
+from dedup.sklearn_parts import murmurhash3_32
+from dedup.text import sentences
+
+from .conftest import FIXTURES, SEED_000, SEED_001
+
+# Words of news text outside ASCII (the seeds have none): hashed one by one, as before.
+NON_ASCII = ["são", "müller", "erdoğan", "łukasz", "café", "naïve", "zürich", "señor", "français", "øre"]
+
+
+def _seed_words(seeds: dict[str, str]) -> list[str]:
+    return list(dict.fromkeys(w for text in seeds.values() for w in WORD.findall(text.lower())))
+
+
+def test_numpy_murmurhash_is_scikit_learns_on_every_seed_word_and_its_prefixes(seeds):
+    keys = [w for w in _seed_words(seeds) if w.isascii()]
+    keys += [k[:n] for k in keys[:200] for n in range(1, 6)] + [" " + k[:4] for k in keys[:200]]
+    width = 4 * -(-max(map(len, keys)) // 4)
+    rows = np.zeros((len(keys), width), dtype=np.uint8)
+    for r, key in enumerate(keys):
+        rows[r, :len(key)] = np.frombuffer(key.encode("ascii"), dtype=np.uint8)
+    lengths = np.array([len(k) for k in keys], dtype=np.int64)
+    assert murmur_keys(rows, lengths).tolist() == [murmurhash3_32(k, positive=True) for k in keys]
+
+
+def test_word_facts_by_numpy_are_the_one_by_one_facts_non_ascii_words_included(seeds):
+    words = _seed_words(seeds)
+    assert sum(w.isascii() for w in words) > 500
+    words = words[:500] + NON_ASCII[:5] + words[500:] + NON_ASCII[5:]
+    fast = _WordFacts.of(words)
+    slow = _WordFacts.one_by_one(sorted(words, key=lambda w: not w.isascii()))   # the order ``of`` lays out
+    for name in ("hashes", "stop", "stems", "grams", "grams_bounds", "fours", "fours_bounds"):
+        assert np.array_equal(getattr(fast, name), getattr(slow, name)), name
+
+
+def test_character_grams_from_the_word_table_are_those_hashed_word_by_word(seeds):
+    texts = [s for text in seeds.values() for s in re.split(r"(?<=[.!?])\s+", text)][:300]
+    tokens = HashedTokens.of(texts)
+    plain = HashedTokens(tokens.n_rows, tokens.rows, tokens.hashes, tokens.stop, tokens.stems, tokens.words)
+    for fours_only in (False, True):
+        for table, words in zip(tokens.chars(fours_only), plain.chars(fours_only)):
+            assert np.array_equal(table, words)
+
+
+def _names_reference(text: str) -> set[str]:
+    """``names`` as first written: every lower-case word of the text collected up front."""
+    found, lower_words = set(), set(_LOWER_WORD.findall(text))
+    for match in _NAME.finditer(text):
+        words, name = _name(match.group())
+        if len(words) == 1 and words[0].lower() in lower_words:
+            continue
+        if name:
+            found.add(name)
+    return found
+
+
+@pytest.fixture(scope="module")
+def newscycle() -> list[Document]:
+    return sorted(load_path(FIXTURES / "newscycle").documents, key=lambda d: d.id)
+
+
+def test_names_and_figures_by_their_shortcuts_are_the_full_rules_on_every_real_sentence(seeds, newscycle):
+    texts = [text[s:e] for text in [*seeds.values(), *(d.text for d in newscycle)] for s, e in sentences(text)]
+    assert len(texts) > 1000
+    assert [names(t) for t in texts] == [_names_reference(t) for t in texts]
+    with_digits = [t for t in texts if re.search(r"\d", t)]
+    assert with_digits and all(numbers(t) for t in with_digits if re.search(r"\d{2}", t))
+    assert all(not numbers(t) for t in texts if not re.search(r"\d", t))
+    # a single capitalised word that is also written in lower case is an ordinary word
+    assert "how" not in names("How it began. We know how.") and "meta" in names("Meta said so. Meta did.")
+
+
+def test_a_verbatim_copy_gets_its_originals_sentence_data(seeds):
+    docs = [Document(SEED_000, seeds[SEED_000]), Document("reprint", seeds[SEED_000]),
+            Document(SEED_001, seeds[SEED_001])]
+    context, analyses = Scanner().analyze(docs)
+    finder = ParaphraseFinder()
+    finder.prepare(analyses, context)
+    finder.prepare_sentences(analyses[:1])
+    finder.prepare_sentences(analyses)
+    original, reprint, other = (finder.sentence_data(a) for a in analyses)
+    assert reprint is original and other is not original
+    assert finder.align_sentences(reprint, other, anchored=True) == finder.align_sentences(original, other,
+                                                                                          anchored=True)
+
+
+def test_carried_documents_outlive_forget_until_no_longer_carried(seeds):
+    docs = [Document(name, text) for name, text in sorted(seeds.items())]
+    context, analyses = Scanner().analyze(docs)
+    finder = ParaphraseFinder()
+    finder.prepare(analyses, context)
+    finder.prepare_sentences(analyses)
+    ids = [a.id for a in analyses]
+    finder.carry(ids[:2])
+    assert len(finder.sentence_data(analyses[0]).rows) == len(analyses[0].sentences)   # rows of its own
+    finder.forget(ids)
+    assert set(finder._sentences) == set(ids[:2])
+    finder.carry(ids[1:2], needed=ids[:1])   # the first is still needed here: kept, forgettable again
+    assert set(finder._sentences) == set(ids[:2])
+    finder.forget(ids)
+    assert set(finder._sentences) == set(ids[1:2])
+    finder.carry(())
+    assert not finder._sentences
+
+
+class _RoundByRound(Scanner):
+    """A scanner whose alignment is not this module's: the stage runs its two rounds apart."""
+
+    def align_pairs(self, analyses, context, jobs, progress=None, stage="paraphrase"):
+        return super().align_pairs(analyses, context, jobs, progress, stage)
+
+
+def test_copies_aligned_with_the_part_that_finds_their_story_retold_match_the_second_round(seeds, newscycle,
+                                                                                          monkeypatch):
+    extra = [Document("reprint-000", seeds[SEED_000]), Document("reprint-001", seeds[SEED_001]),
+             Document("second-reprint-001", seeds[SEED_001])]
+    corpus = newscycle + [Document(name, text) for name, text in seeds.items()] + extra
+    monkeypatch.setattr(dedup.pipeline, "MIN_PARALLEL_ALIGN", 0)
+    monkeypatch.setattr(dedup.pipeline, "ALIGN_BATCH", 3)
+    monkeypatch.setattr(dedup.pipeline, "ALIGN_PART", 7)
+    reports = [scanner(Settings.of(jobs=jobs)).scan(corpus).to_json()
+               for scanner in (Scanner, _RoundByRound) for jobs in (1, 2)]
+    for report in reports:
+        del report["parameters"]
+    assert reports[0] == reports[1] == reports[2] == reports[3]
+    inherited = {(p["a"], p["b"]) for p in reports[0]["pairs"] if p["relation"] == PARAPHRASE}
+    assert {(SEED_001, "reprint-000"), (SEED_000, "reprint-001")} <= inherited
