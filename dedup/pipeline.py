@@ -206,7 +206,7 @@ class Scanner:
         analyses and the context; only jobs and evidence travel).  Each result is a function of
         the pair and the context alone, so the parts may run anywhere, in any process: the Spark
         engine runs these on its executors.  Progress is ticked as ``stage`` (the second round, the
-        copies of stories found retold, is a stage of its own)."""
+        copies of stories found retold, is a stage of its own where it runs apart: ``_aligns_here``)."""
         return self._align(analyses, context, jobs, None, progress, stage, {})
 
     def _aligns_here(self) -> bool:

@@ -39,6 +39,7 @@ import scipy.sparse as sp
 from . import term_weights
 from .arrays import distinct, locate, ranges, ranks
 from .evidence import distinctive, names, numbers, quotes
+from .sketch import fmix32
 from .sklearn_parts import ENGLISH_STOP_WORDS, murmurhash3_32   # not scikit-learn's package import: a second
 from .term_weights import TERMS_PATH, LearnedRows, LearnedTerms
 
@@ -177,13 +178,7 @@ def murmur_keys(keys: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     for b in range(blocks.shape[1]):
         k = _rotl(blocks[:, b] * _C1, 15) * _C2
         h = np.where(b < full, _rotl(h ^ k, 13) * np.uint32(5) + np.uint32(0xE6546B64), h ^ k)
-    h ^= lengths.astype(np.uint32)
-    h ^= h >> np.uint32(16)
-    h *= np.uint32(0x85EBCA6B)
-    h ^= h >> np.uint32(13)
-    h *= np.uint32(0xC2B2AE35)
-    h ^= h >> np.uint32(16)
-    return h
+    return fmix32(h ^ lengths.astype(np.uint32))
 
 
 def _hash_slices(buffer: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
