@@ -139,7 +139,7 @@ class _WordTable:
     each token is then a dictionary look-up, its facts numpy indexing.  Starts afresh past
     ``MAX_WORDS`` words (what was handed out stays valid: the facts are never changed)."""
 
-    MAX_WORDS = 200_000
+    MAX_WORDS = 100_000   # as many as ``_word`` caches
 
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
