@@ -34,14 +34,20 @@ def map_shared(function: Callable[[Any, Sequence[T]], R], shared: Any, items: Se
     chunks.  For work that reads a large state (analyses, a fitted context): where processes fork,
     the workers inherit ``shared`` as it is in memory, never pickled; only chunks and answers travel."""
     chunks = [items[start:start + chunk] for start in range(0, len(items), chunk)]
-    workers = processes(len(items), len(chunks), jobs, min_parallel)
+    yield from map_parts(function, shared, chunks, jobs, min_parallel)
+
+
+def map_parts(function: Callable[[Any, Sequence[T]], R], shared: Any, parts: Sequence[Sequence[T]], jobs: int,
+              min_parallel: int | None = None) -> Iterator[R]:
+    """``map_shared`` over parts cut by the caller (of uneven sizes, e.g. of even cost)."""
+    workers = processes(sum(len(part) for part in parts), len(parts), jobs, min_parallel)
     if workers <= 1:
-        yield from (function(shared, part) for part in chunks)
+        yield from (function(shared, part) for part in parts)
         return
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_share, initargs=(shared,)) as pool:
-        yield from pool.map(_call_shared, [function] * len(chunks), chunks)
+        yield from pool.map(_call_shared, [function] * len(parts), parts)
 
 
 def processes(items: int, chunks: int, jobs: int, min_parallel: int | None = None) -> int:

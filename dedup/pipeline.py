@@ -20,7 +20,7 @@ from .align import Overlap
 from .candidates import CandidateFinder
 from .classify import Decision, decide, make_pair, verbatim_relation
 from .core import Context, DocumentAnalysis, PairEvidence, verify, verify_verbatim
-from .fanout import map_shared, resolve_jobs
+from .fanout import map_parts, map_shared, resolve_jobs
 from .lineage import Lineage, LineageBuilder
 from .load import Corpus
 from .passages import SharedPassageFinder, SharedPassages
@@ -35,6 +35,7 @@ NO_RELATION = "none"
 VERIFY_CHUNK = 1000   # candidate pairs verified per task (a progress step; a worker's share of the stage)
 ALIGN_BATCH = 256   # pairs aligned together: their sentence pairs scored in one call, the batch's memory bounded
 ALIGN_PART = 8 * ALIGN_BATCH   # at most this many pairs a task of the alignment (a progress step)
+UNKNOWN_OVERLAP_COST = 3   # ``_parts``: such a pair costs about three document preparations (dense news: 4.5 and 1.5 ms)
 MIN_PARALLEL_ALIGN = ALIGN_BATCH   # fewer pairs are aligned in this process (starting workers costs more)
 
 
@@ -226,13 +227,13 @@ class Scanner:
         ordered = [jobs[k] for k in order]
         found: list[PairEvidence | None] = [None] * len(jobs)
         done = 0
-        part = _part_size(len(jobs), self.settings.execution.jobs)
+        parts = _parts(ordered, self.settings.execution.jobs)
         reach = {}   # document id -> the position of its last job
         for position, job in enumerate(ordered):
             reach[analyses[job.i].id] = reach[analyses[job.j].id] = position
         positions = {(job.i, job.j): position for position, job in enumerate(ordered)}
-        for evidence, copied in map_shared(_align_part, (analyses, context, retold, reach, positions), ordered, part,
-                                           self.settings.execution.jobs, min_parallel=MIN_PARALLEL_ALIGN):
+        for evidence, copied in map_parts(_align_part, (analyses, context, retold, reach, positions), parts,
+                                          self.settings.execution.jobs, min_parallel=MIN_PARALLEL_ALIGN):
             for k, pair in zip(order[done:done + len(evidence)], evidence):
                 found[k] = pair
             copies.update(copied)
@@ -339,6 +340,27 @@ def _part_size(n_jobs: int, jobs: int) -> int:
     prepared twice (topic-dense news, 2,523 pairs on two processes: 1,075 preparations of 646
     documents in parts of a quarter share, 877 in halves; the align stage 5.8 -> 5.1 CPU s)."""
     return min(ALIGN_PART, max(ALIGN_BATCH // 4, -(-n_jobs // (2 * resolve_jobs(jobs)))))
+
+
+def _parts(ordered: Sequence[AlignJob], jobs: int) -> list[Sequence[AlignJob]]:
+    """``ordered`` cut into as many parts of consecutive jobs as ``_part_size`` makes, of about
+    even estimated cost rather than even length: parts of even length cost 0.2 to 2.2 CPU s on
+    topic-dense news, so one process idled while the other finished.  A job's cost: each document
+    it brings to the part for the first time (its sentences prepared), and ``UNKNOWN_OVERLAP_COST``
+    more when its verbatim overlap is not known yet (its candidate sentence pairs are scored;
+    a known overlap rules most such pairs out early)."""
+    count = -(-len(ordered) // _part_size(len(ordered), jobs))
+    if count < 2:
+        return [ordered]
+    seen: set[int] = set()
+    cost = np.empty(len(ordered))
+    for k, job in enumerate(ordered):
+        cost[k] = (job.i not in seen) + (job.j not in seen) + (UNKNOWN_OVERLAP_COST if job.overlap is None else 0)
+        seen.update((job.i, job.j))
+    total = np.cumsum(cost)
+    cuts = np.searchsorted(total, total[-1] * np.arange(1, count) / count, side="right")
+    bounds = np.unique(np.concatenate(([0], cuts, [len(ordered)])))
+    return [ordered[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,24 @@ def test_sentence_alignment_in_parts_on_two_processes_reports_what_one_process_d
     assert dedup.pipeline._part_size(100, 2) == 7 and dedup.pipeline._part_size(10, 2) == 3
 
 
+def test_alignment_parts_are_cut_by_estimated_cost_not_by_length():
+    # Cheap jobs first (overlaps already known, among a few documents), costly ones after (each a
+    # new pair of documents, its overlap still to find): parts of even length would give the first
+    # process almost nothing to do.  The parts keep the jobs' order and their number.
+    from dedup.align import Overlap
+    from dedup.pipeline import UNKNOWN_OVERLAP_COST, AlignJob, _part_size, _parts
+
+    cheap = [AlignJob(k % 4, 4 + k % 3, None, Overlap()) for k in range(60)]
+    costly = [AlignJob(10 + 2 * k, 11 + 2 * k, None, None) for k in range(40)]
+    ordered = cheap + costly
+    parts = _parts(ordered, 2)
+    assert [job for part in parts for job in part] == ordered
+    assert len(parts) == -(-len(ordered) // _part_size(len(ordered), 2))
+    costs = [sum(2 + UNKNOWN_OVERLAP_COST for job in part if job.overlap is None) for part in parts]
+    assert max(costs) - min(costs) <= 2 * (2 + UNKNOWN_OVERLAP_COST)   # even within about a job or two
+    assert len(parts[0]) > 2 * len(parts[-1])
+
+
 def _flat_outlet_pattern(matcher: OutletMatcher) -> re.Pattern:
     """Every outlet alias tried in turn at every word, longest first (the plain form)."""
     patterns = []
