@@ -448,7 +448,7 @@ def test_kept_shingles_bound_the_aligner_s_seeds_under_any_chrome(seeds):
 
     from dedup.core import Context, verify_verbatim
     from dedup.index.prepare import all_shingles, analyze_for_verification, analyze_with_chrome, has_seeds, \
-        seeds as seeds_of, short_lines
+        seeds as seeds_of, short_lines, with_seeds
     context = Context()
     docs = site_stream(24, seed=5) + [Document(name, text) for name, text in seeds.items()]
     kept = {d.id: all_shingles(d, context) for d in docs}
@@ -468,6 +468,12 @@ def test_kept_shingles_bound_the_aligner_s_seeds_under_any_chrome(seeds):
                 assert bound == 2 or not passages
                 found[bound, passages] += 1
     assert found[0, False] and found[1, False] and found[2, True]
+    # all candidates' kept sets counted together give each one's own answer (kept sets empty too)
+    sets = [kept[d.id] for d in docs] + [kept[docs[0].id][:0]]
+    for a in analyses:
+        for needed in (1, 2, 3):
+            assert with_seeds(a.fingerprint.shingles, sets, needed) == [seeds_of(a.fingerprint.shingles, k) >= needed
+                                                                        for k in sets]
 
 
 def test_verdicts_do_not_depend_on_what_the_verifier_keeps(tmp_path, monkeypatch):
@@ -501,7 +507,7 @@ def test_a_candidate_ruled_out_by_its_kept_shingles_gets_the_verdict_verificatio
     docs = {d.id: d for d in site_stream(12, seed=4) + [Document(n, t) for n, t in seeds.items()]}
     stored = {i: StoredDocument.of(d) for i, d in docs.items()}
     no_counts = lambda lines: dict.fromkeys(lines, 0)   # noqa: E731
-    digests = {i: d.digest for i, d in stored.items()}.get
+    digests = lambda ids: [stored[i].digest if i in stored else None for i in ids]   # noqa: E731
     keeping = Verifier(context, stored.get, digests, no_counts)
     verifying = Verifier(Context(Settings.of(shingle_sets_kept=0)), stored.get, digests, no_counts)
     for doc in docs.values():

@@ -121,7 +121,7 @@ class Index:
         self.banding = Banding(banding(self.settings.candidates.document_threshold, num_perm),
                                banding(self.settings.candidates.window_threshold, num_perm))
         self._pending: _Pending | None = None
-        self._verifier = Verifier(self.context, self._stored, self._digest, self._line_counts)
+        self._verifier = Verifier(self.context, self._stored, self._digests, self._line_counts)
         self._preparer = Preparer(Context(self.settings), self.banding, getattr(backend, "path_for_readers", None),
                                   backend.lookup_many)
         self._check_parameters()
@@ -280,6 +280,13 @@ class Index:
         if self._pending is not None and doc_id in self._pending.docs:
             return self._pending.docs[doc_id].digest
         return self.backend.digest(doc_id)
+
+    def _digests(self, doc_ids: Sequence[str]) -> list[str | None]:
+        """``_digest`` of each of ``doc_ids``: those not in the open batch read together."""
+        pending = self._pending.docs if self._pending is not None else {}
+        committed = dict(zip(*[[doc_id for doc_id in doc_ids if doc_id not in pending]] * 2))
+        stored = dict(zip(committed, self.backend.digests(list(committed)))) if committed else {}
+        return [pending[doc_id].digest if doc_id in pending else stored[doc_id] for doc_id in doc_ids]
 
     def _line_counts(self, keys: dict[str, int]) -> dict[str, int]:
         """Indexed documents carrying each short line (``keys``: line -> its hash)."""
