@@ -562,7 +562,7 @@ def test_packed_answers_are_the_documents_the_worker_prepared(seeds):
     s = context.settings
     banding = Banding(bands(s.candidates.document_threshold, s.sketch.num_perm),
                       bands(s.candidates.window_threshold, s.sketch.num_perm))
-    verifier = Verifier(context, lambda _: None, lambda _: None, lambda lines: dict.fromkeys(lines, 0))
+    verifier = Verifier(context, lambda _: None, lambda ids: [None] * len(ids), lambda lines: dict.fromkeys(lines, 0))
     verifier.seen_chrome |= set(sorted(chrome)[::2])
     prepared = prepare_ahead(docs, context, verifier, banding)
     back = unpacked(pickle.loads(pickle.dumps(packed(prepared))), docs, s.sketch.num_perm)
@@ -596,8 +596,8 @@ def test_candidates_compared_together_get_the_answers_compared_one_by_one(seeds)
     site = {key for d in docs.values() for key in short_lines(d, context)
             if sum(key in short_lines(o, context) for o in docs.values()) > 1}
     counts = lambda lines: {k: 10 if k in site else 0 for k in lines}   # noqa: E731  site lines: chrome
-    together = Verifier(context, stored.get, lambda i: stored[i].digest if i in stored else None, counts)
-    alone = Verifier(context, stored.get, lambda i: stored[i].digest if i in stored else None, counts)
+    together = Verifier(context, stored.get, lambda ids: [stored[i].digest if i in stored else None for i in ids], counts)
+    alone = Verifier(context, stored.get, lambda ids: [stored[i].digest if i in stored else None for i in ids], counts)
     kinds = set()
     ids = list(docs)
     for k, doc in enumerate(docs.values()):

@@ -333,12 +333,11 @@ class Index:
         is not in the open batch and its chrome is still what the comparison took; the others are
         compared here, together."""
         incoming_lines = set(prepared.lines)
-        found = {}
-        for other_id in others:
-            checked = prepared.checked.get(other_id)
-            if checked is not None and (self._pending is None or other_id not in self._pending.docs) \
-                    and self._verifier.chrome_for(checked.lines, incoming_lines) == checked.chrome:
-                found[other_id] = checked.found
+        ahead = [other_id for other_id in others if other_id in prepared.checked
+                 and (self._pending is None or other_id not in self._pending.docs)]
+        chromes = self._verifier.chromes_for([prepared.checked[other_id].lines for other_id in ahead], incoming_lines)
+        found = {other_id: prepared.checked[other_id].found for other_id, chrome in zip(ahead, chromes)
+                 if chrome == prepared.checked[other_id].chrome}
         left = [other_id for other_id in others if other_id not in found]
         found.update(zip(left, (c.found for c in self._verifier.compare_many(prepared.analysis, left, incoming_lines))))
         return [found[other_id] for other_id in others]
