@@ -339,6 +339,15 @@ def test_in_memory_postings_answer_as_a_plain_dict_would(seeds, monkeypatch):
             found += sum(len(d) for d, _ in together)
             queries = []
     assert found and len(postings) == sum(len(v) for v in plain.values()) and most_runs >= 2
+    # loaded a group at a time (opening an index, a committed group): sorted by (bucket, document) at once
+    bulk, stored = Postings(buffer_size=3000), [buckets_of(text, all_windows=False) for text in texts]
+    for start in range(0, len(texts), 20):
+        bulk.add_many(list(range(start, min(start + 20, len(texts)))), stored[start:start + 20])
+    for text in texts[::3]:
+        query = buckets_of(text, all_windows=True)
+        docs, counts = bulk.lookup(query)
+        assert dict(zip(docs.tolist(), counts.tolist())) == Counter(d for b in query.tolist() for d in plain.get(b, []))
+    assert len(bulk) == len(postings)   # groups merged into the runs before them
 
 
 # -- documents analysed ahead in a worker process (Index.add_all) ---------------------------
@@ -596,8 +605,9 @@ def test_candidates_compared_together_get_the_answers_compared_one_by_one(seeds)
     site = {key for d in docs.values() for key in short_lines(d, context)
             if sum(key in short_lines(o, context) for o in docs.values()) > 1}
     counts = lambda lines: {k: 10 if k in site else 0 for k in lines}   # noqa: E731  site lines: chrome
-    together = Verifier(context, stored.get, lambda ids: [stored[i].digest if i in stored else None for i in ids], counts)
-    alone = Verifier(context, stored.get, lambda ids: [stored[i].digest if i in stored else None for i in ids], counts)
+    digests = lambda ids: [stored[i].digest if i in stored else None for i in ids]   # noqa: E731
+    together = Verifier(context, stored.get, digests, counts)
+    alone = Verifier(context, stored.get, digests, counts)
     kinds = set()
     ids = list(docs)
     for k, doc in enumerate(docs.values()):
