@@ -66,6 +66,7 @@ def test_committed_documents_are_found_by_bucket_id_and_line(open_backend, seeds
             StoredDocument.digest_of(seeds[SEED_000])
         assert view.get("missing") is None
         assert view.digest("a") == stored.digest and view.digest("missing") is None
+        assert view.digests(["missing", "b", "a"]) == [None, view.digest("b"), stored.digest] and view.digests([]) == []
         assert view.stats()["documents"] == 2
         assert view.verify() == []
 
@@ -78,6 +79,7 @@ def test_same_id_replaces_and_remove_forgets(open_backend, seeds):
     assert backend.lookup(np.array([8], dtype=np.uint32)) == {"a": 1}
     assert backend.get("a").text == seeds[SEED_002]
     assert backend.digest("a") == StoredDocument.digest_of(seeds[SEED_002])
+    assert backend.digests(["a"]) == [StoredDocument.digest_of(seeds[SEED_002])]
     assert backend.line_counts([5, 6]) == {6: 1}
     assert backend.remove("a") and not backend.remove("a")
     other = open_backend()

@@ -339,6 +339,15 @@ def test_in_memory_postings_answer_as_a_plain_dict_would(seeds, monkeypatch):
             found += sum(len(d) for d, _ in together)
             queries = []
     assert found and len(postings) == sum(len(v) for v in plain.values()) and most_runs >= 2
+    # loaded a group at a time (opening an index, a committed group): sorted by (bucket, document) at once
+    bulk, stored = Postings(buffer_size=3000), [buckets_of(text, all_windows=False) for text in texts]
+    for start in range(0, len(texts), 20):
+        bulk.add_many(list(range(start, min(start + 20, len(texts)))), stored[start:start + 20])
+    for text in texts[::3]:
+        query = buckets_of(text, all_windows=True)
+        docs, counts = bulk.lookup(query)
+        assert dict(zip(docs.tolist(), counts.tolist())) == Counter(d for b in query.tolist() for d in plain.get(b, []))
+    assert len(bulk) == len(postings)   # groups merged into the runs before them
 
 
 # -- documents analysed ahead in a worker process (Index.add_all) ---------------------------
@@ -448,7 +457,7 @@ def test_kept_shingles_bound_the_aligner_s_seeds_under_any_chrome(seeds):
 
     from dedup.core import Context, verify_verbatim
     from dedup.index.prepare import all_shingles, analyze_for_verification, analyze_with_chrome, has_seeds, \
-        seeds as seeds_of, short_lines
+        seeds as seeds_of, short_lines, with_seeds
     context = Context()
     docs = site_stream(24, seed=5) + [Document(name, text) for name, text in seeds.items()]
     kept = {d.id: all_shingles(d, context) for d in docs}
@@ -468,6 +477,12 @@ def test_kept_shingles_bound_the_aligner_s_seeds_under_any_chrome(seeds):
                 assert bound == 2 or not passages
                 found[bound, passages] += 1
     assert found[0, False] and found[1, False] and found[2, True]
+    # all candidates' kept sets counted together give each one's own answer (kept sets empty too)
+    sets = [kept[d.id] for d in docs] + [kept[docs[0].id][:0]]
+    for a in analyses:
+        for needed in (1, 2, 3):
+            assert with_seeds(a.fingerprint.shingles, sets, needed) == [seeds_of(a.fingerprint.shingles, k) >= needed
+                                                                        for k in sets]
 
 
 def test_verdicts_do_not_depend_on_what_the_verifier_keeps(tmp_path, monkeypatch):
@@ -501,7 +516,7 @@ def test_a_candidate_ruled_out_by_its_kept_shingles_gets_the_verdict_verificatio
     docs = {d.id: d for d in site_stream(12, seed=4) + [Document(n, t) for n, t in seeds.items()]}
     stored = {i: StoredDocument.of(d) for i, d in docs.items()}
     no_counts = lambda lines: dict.fromkeys(lines, 0)   # noqa: E731
-    digests = {i: d.digest for i, d in stored.items()}.get
+    digests = lambda ids: [stored[i].digest if i in stored else None for i in ids]   # noqa: E731
     keeping = Verifier(context, stored.get, digests, no_counts)
     verifying = Verifier(Context(Settings.of(shingle_sets_kept=0)), stored.get, digests, no_counts)
     for doc in docs.values():
@@ -556,7 +571,7 @@ def test_packed_answers_are_the_documents_the_worker_prepared(seeds):
     s = context.settings
     banding = Banding(bands(s.candidates.document_threshold, s.sketch.num_perm),
                       bands(s.candidates.window_threshold, s.sketch.num_perm))
-    verifier = Verifier(context, lambda _: None, lambda _: None, lambda lines: dict.fromkeys(lines, 0))
+    verifier = Verifier(context, lambda _: None, lambda ids: [None] * len(ids), lambda lines: dict.fromkeys(lines, 0))
     verifier.seen_chrome |= set(sorted(chrome)[::2])
     prepared = prepare_ahead(docs, context, verifier, banding)
     back = unpacked(pickle.loads(pickle.dumps(packed(prepared))), docs, s.sketch.num_perm)
@@ -590,8 +605,9 @@ def test_candidates_compared_together_get_the_answers_compared_one_by_one(seeds)
     site = {key for d in docs.values() for key in short_lines(d, context)
             if sum(key in short_lines(o, context) for o in docs.values()) > 1}
     counts = lambda lines: {k: 10 if k in site else 0 for k in lines}   # noqa: E731  site lines: chrome
-    together = Verifier(context, stored.get, lambda i: stored[i].digest if i in stored else None, counts)
-    alone = Verifier(context, stored.get, lambda i: stored[i].digest if i in stored else None, counts)
+    digests = lambda ids: [stored[i].digest if i in stored else None for i in ids]   # noqa: E731
+    together = Verifier(context, stored.get, digests, counts)
+    alone = Verifier(context, stored.get, digests, counts)
     kinds = set()
     ids = list(docs)
     for k, doc in enumerate(docs.values()):

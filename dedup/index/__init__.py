@@ -121,7 +121,7 @@ class Index:
         self.banding = Banding(banding(self.settings.candidates.document_threshold, num_perm),
                                banding(self.settings.candidates.window_threshold, num_perm))
         self._pending: _Pending | None = None
-        self._verifier = Verifier(self.context, self._stored, self._digest, self._line_counts)
+        self._verifier = Verifier(self.context, self._stored, self._digests, self._line_counts)
         self._preparer = Preparer(Context(self.settings), self.banding, getattr(backend, "path_for_readers", None),
                                   backend.lookup_many)
         self._check_parameters()
@@ -281,6 +281,13 @@ class Index:
             return self._pending.docs[doc_id].digest
         return self.backend.digest(doc_id)
 
+    def _digests(self, doc_ids: Sequence[str]) -> list[str | None]:
+        """``_digest`` of each of ``doc_ids``: those not in the open batch read together."""
+        pending = self._pending.docs if self._pending is not None else {}
+        committed = dict(zip(*[[doc_id for doc_id in doc_ids if doc_id not in pending]] * 2))
+        stored = dict(zip(committed, self.backend.digests(list(committed)))) if committed else {}
+        return [pending[doc_id].digest if doc_id in pending else stored[doc_id] for doc_id in doc_ids]
+
     def _line_counts(self, keys: dict[str, int]) -> dict[str, int]:
         """Indexed documents carrying each short line (``keys``: line -> its hash)."""
         stored = self.backend.line_counts(list(keys.values()))
@@ -326,12 +333,11 @@ class Index:
         is not in the open batch and its chrome is still what the comparison took; the others are
         compared here, together."""
         incoming_lines = set(prepared.lines)
-        found = {}
-        for other_id in others:
-            checked = prepared.checked.get(other_id)
-            if checked is not None and (self._pending is None or other_id not in self._pending.docs) \
-                    and self._verifier.chrome_for(checked.lines, incoming_lines) == checked.chrome:
-                found[other_id] = checked.found
+        ahead = [other_id for other_id in others if other_id in prepared.checked
+                 and (self._pending is None or other_id not in self._pending.docs)]
+        chromes = self._verifier.chromes_for([prepared.checked[other_id].lines for other_id in ahead], incoming_lines)
+        found = {other_id: prepared.checked[other_id].found for other_id, chrome in zip(ahead, chromes)
+                 if chrome == prepared.checked[other_id].chrome}
         left = [other_id for other_id in others if other_id not in found]
         found.update(zip(left, (c.found for c in self._verifier.compare_many(prepared.analysis, left, incoming_lines))))
         return [found[other_id] for other_id in others]

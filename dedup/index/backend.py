@@ -186,6 +186,9 @@ class IndexBackend(Protocol):
     def digest(self, doc_id: str) -> str | None:
         """The stored document's digest (None: not indexed), without reading its text."""
 
+    def digests(self, doc_ids: Sequence[str]) -> list[str | None]:
+        """``digest`` of each of ``doc_ids``, read together."""
+
     def line_counts(self, hashes: Sequence[int]) -> dict[int, int]:
         """How many committed documents carry each short line (by hash); absent ones are 0."""
 

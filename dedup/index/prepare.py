@@ -95,10 +95,11 @@ class Verifier:
       would find no passage.  It is ruled out exactly, whatever the chrome counts are now or later."""
 
     def __init__(self, context: Context, stored: Callable[[str], StoredDocument | None],
-                 digest: Callable[[str], str | None], line_counts: Callable[[dict[str, int]], dict[str, int]]) -> None:
+                 digests: Callable[[Sequence[str]], list[str | None]],
+                 line_counts: Callable[[dict[str, int]], dict[str, int]]) -> None:
         self.context = context
         self.stored = stored
-        self.digest = digest   # of a stored document, without reading its text (enough to rule it out)
+        self.digests = digests   # of stored documents, without reading their texts (enough to rule them out)
         self.line_counts = line_counts
         self.seen_chrome: set[str] = set()   # short lines seen counted as chrome (what the worker assumes)
         self._analyses = Recent(ANALYSES_KEPT)   # (id, digest) -> (short lines, chrome ones, analysis)
@@ -130,7 +131,8 @@ class Verifier:
                      incoming_lines: set[str]) -> list[Comparison]:
         """``compare`` with each of ``other_ids`` (distinct): the candidates not ruled out have their
         line counts read at once and those without a kept analysis are analysed together."""
-        others = [self._unless_ruled_out(analysis, other_id) for other_id in other_ids]
+        left = self._not_ruled_out(analysis, other_ids)
+        others = [self.stored(other_id) if other_id in left else None for other_id in other_ids]
         indexed = self._indexed_analyses([other for other in others if other is not None], incoming_lines)
         return [Comparison(None, {}, frozenset()) if other is None   # holds under any chrome
                 else self._aligned(analysis, other.id, *indexed[other.id]) for other in others]
@@ -156,20 +158,17 @@ class Verifier:
         if analysis is not None and chrome is not None:
             self._analyses.put(key, (lines, chrome, without_sketch(analysis)))
 
-    def _unless_ruled_out(self, analysis: DocumentAnalysis, other_id: str) -> StoredDocument | None:
-        """The stored candidate, or None: ruled out by its kept shingles, or removed meanwhile."""
-        digest = self.digest(other_id)
-        if digest is None or self._rules_out(analysis, other_id, digest):
-            return None
-        return self.stored(other_id)
-
-    def _rules_out(self, analysis: DocumentAnalysis, other_id: str, digest: str) -> bool:
-        kept = self._shingles.get((other_id, digest))
-        if kept is None:
-            return False
-        enough = has_seeds(analysis.fingerprint.shingles, kept, self._seeds_needed)
-        self.counts.update(("shingles checked",) if enough else ("shingles checked", "ruled out"))
-        return not enough
+    def _not_ruled_out(self, analysis: DocumentAnalysis, other_ids: Sequence[str]) -> set[str]:
+        """Those of ``other_ids`` still stored and not ruled out by their kept shingles: their digests
+        read at once, and the seeds each kept set gives counted together (``with_seeds``)."""
+        versions = [(other_id, digest) for other_id, digest in zip(other_ids, self.digests(other_ids))
+                    if digest is not None]   # None: removed meanwhile
+        kept = [(key[0], self._shingles.get(key)) for key in versions]
+        checked = [(other_id, shingles) for other_id, shingles in kept if shingles is not None]
+        enough = with_seeds(analysis.fingerprint.shingles, [shingles for _, shingles in checked], self._seeds_needed)
+        ruled_out = {other_id for (other_id, _), ok in zip(checked, enough) if not ok}
+        self.counts.update(+Counter({"shingles checked": len(checked), "ruled out": len(ruled_out)}))   # + drops 0s
+        return {other_id for other_id, _ in versions} - ruled_out
 
     def _indexed_analyses(self, stored: Sequence[StoredDocument], incoming_lines: set[str]) -> dict[str, tuple]:
         """id -> (short lines, chrome ones, analysis) of each stored document, analysed with the chrome
@@ -334,14 +333,23 @@ def seeds(shingles: np.ndarray, kept: np.ndarray) -> int:
 
 
 def has_seeds(shingles: np.ndarray, kept: np.ndarray, needed: int) -> bool:
-    """``seeds(shingles, kept) >= needed``, searching ``kept`` once: each position of ``shingles``
-    found in it gives at least one seed, so only when fewer than ``needed`` are found are their
-    seeds counted."""
-    if not len(kept):
-        return needed <= 0
-    at = np.searchsorted(kept, shingles)
-    found = shingles[kept[np.minimum(at, len(kept) - 1)] == shingles]
-    return len(found) >= needed or seeds(found, kept) >= needed
+    """``seeds(shingles, kept) >= needed``."""
+    return with_seeds(shingles, [kept], needed)[0]
+
+
+def with_seeds(shingles: np.ndarray, kept: Sequence[np.ndarray], needed: int) -> list[bool]:
+    """``seeds(shingles, each) >= needed`` for each of ``kept``, counted in one pass: a candidate's
+    seeds are, over its kept hashes, how often each occurs in ``shingles`` (sorted once), and all
+    candidates' hashes are searched together (numpy's fixed cost per call was most of the check)."""
+    if not kept:
+        return []
+    ordered = np.sort(shingles)
+    every = np.concatenate(kept)
+    found = np.searchsorted(ordered, every, side="right") - np.searchsorted(ordered, every, side="left")
+    lengths = np.array([len(one) for one in kept])
+    ends = np.cumsum(lengths)
+    total = np.concatenate(([0], np.cumsum(found)))
+    return ((total[ends] - total[ends - lengths]) >= needed).tolist()
 
 
 def ranked(hits: dict[str, int], limit: int) -> list[str]:
@@ -584,8 +592,8 @@ def _serve(requests, answers) -> None:
         counts = reader.line_counts(list(lines.values()))
         return {key: counts.get(h, 0) for key, h in lines.items()}
 
-    verifier = Verifier(context, reader.get if reader else lambda _: None, reader.digest if reader else lambda _: None,
-                        line_counts)
+    verifier = Verifier(context, reader.get if reader else lambda _: None,
+                        reader.digests if reader else lambda ids: [None] * len(ids), line_counts)
     max_candidates = context.settings.index.max_candidates
     while True:
         try:

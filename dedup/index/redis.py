@@ -176,6 +176,14 @@ class RedisBackend:
         found = self._call(self.client.hget, self._key("doc", doc_id), "digest")
         return found.decode() if found is not None else None
 
+    def digests(self, doc_ids: Sequence[str]) -> list[str | None]:
+        keys = [self._key("doc", doc_id) for doc_id in doc_ids]
+        self._watch(keys)
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hget(key, "digest")
+        return [found.decode() if found is not None else None for found in self._call(pipe.execute)]
+
     def line_counts(self, hashes: Sequence[int]) -> dict[int, int]:
         values = [int(h) for h in hashes]
         if not values:

@@ -209,6 +209,14 @@ class SQLiteBackend:
         row = self._query("SELECT digest FROM docs WHERE id = ?", (doc_id,)).fetchone()
         return row[0] if row else None
 
+    def digests(self, doc_ids: Sequence[str]) -> list[str | None]:
+        found: dict[str, str] = {}
+        for start in range(0, len(doc_ids), _MAX_VARIABLES):
+            part = list(doc_ids[start:start + _MAX_VARIABLES])
+            marks = ",".join("?" * len(part))
+            found.update(self._query(f"SELECT id, digest FROM docs WHERE id IN ({marks})", part).fetchall())
+        return [found.get(doc_id) for doc_id in doc_ids]
+
     def line_counts(self, hashes: Sequence[int]) -> dict[int, int]:
         values = [int(h) for h in hashes]
         if not values:
