@@ -248,7 +248,8 @@ def test_executors_verbatim_evidence_is_the_local_scanners(session, generated_js
     documents, _ = engine.read(str(generated_jsonl))
     context = engine.fit_chrome(documents)
     keyed = engine.analyse(documents, context)
-    found = engine.verbatim_pairs(analyses_of(keyed), engine.lsh_pairs(keyed), session.sparkContext.broadcast(context))
+    found = engine.verbatim_pairs(analyses_of(keyed), engine.lsh_pairs(keyed),
+                                  session.sparkContext.broadcast(context)).collect()
     scanner = Scanner()
     local_context, analyses = scanner.analyze(sorted(load_path(str(generated_jsonl)).documents, key=lambda d: d.id))
     expected = scanner.verbatim_evidence(analyses, local_context)
@@ -260,7 +261,7 @@ def test_executors_text_model_neighbours_are_the_local_paraphrase_candidates(ses
     """The text model fitted in parts on the executors and its TF-IDF neighbours found by a term
     join give ``ParaphraseFinder.candidates``' very pairs and cosines (verbatim overlaps included),
     on real text; the driver never fits a ``TextModel``."""
-    from dedup.engines.spark import ExecutorScanner
+    from dedup.engines.spark import DriverDocument, ExecutorScanner
     from dedup.load import load_path
     from dedup.paraphrase import TextModel
     from dedup.pipeline import Scanner, _verbatim_relation
@@ -282,7 +283,7 @@ def test_executors_text_model_neighbours_are_the_local_paraphrase_candidates(ses
     kept = session.sparkContext.parallelize([(a.id, a) for a in analyses], 3)
     driver_context = replace(context)
     found_groups, found = ExecutorScanner(scanner.settings, engine, kept).paraphrase_candidates(
-        analyses, driver_context, evidence, overlaps)
+        [DriverDocument.of(a) for a in analyses], driver_context, evidence, overlaps)   # no analysis on the driver
     assert found_groups == groups
     assert found == expected   # the same pairs, the same cosines to the bit
     assert driver_context.text_model is None

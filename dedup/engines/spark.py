@@ -58,6 +58,7 @@ from ..chrome import ChromeDetector
 from ..core import Context, DocumentAnalysis, PairEvidence, analyze, verify_verbatim
 from ..lineage import assemble_families, family_links
 from ..load import Corpus, InputError, load_path, parse_record_checked
+from ..passages import SharedPassages
 from ..pipeline import AlignJob, Scanner
 from ..records import Document, LoadWarning, ScanReport, Skipped, Source
 from ..settings import Section, Settings, param
@@ -342,6 +343,24 @@ def align_partition(items: Iterable[tuple[int, AlignJob, DocumentAnalysis, Docum
     return [(n, found) for (n, *_), found in zip(items, Scanner(one_process).align_pairs(analyses, context, jobs))]
 
 
+@dataclass(frozen=True)
+class DriverDocument:
+    """What the driver's remaining steps read of a document's analysis (the report's document and
+    chrome, the story groups' length in tokens): the analysis itself stays on the executors."""
+
+    document: Document
+    chrome: tuple[tuple[int, int], ...]
+    n_tokens: int
+
+    @property
+    def id(self) -> str:
+        return self.document.id
+
+    @classmethod
+    def of(cls, analysis: DocumentAnalysis) -> "DriverDocument":
+        return cls(analysis.document, analysis.chrome, analysis.fingerprint.n_tokens)
+
+
 class ExecutorScanner(Scanner):
     """``pipeline.Scanner`` whose sentence alignments run on the executors, each pair joined with
     the two analyses the executors keep; the rest of ``conclude`` runs as it does locally."""
@@ -367,7 +386,7 @@ class ExecutorScanner(Scanner):
         from ..paraphrase import ParaphraseFinder, StoryGroups
         from .spark_paraphrase import DistributedTextModel
 
-        groups = StoryGroups.of_verbatim(analyses, verbatim, self.settings.relation)
+        groups = StoryGroups.of_evidence([d.n_tokens for d in analyses], verbatim, self.settings.relation)
         context.paraphraser = ParaphraseFinder(self.settings.paraphrase)
         start = time.perf_counter()
         self.text = DistributedTextModel(self.engine.session().sparkContext, self.settings.paraphrase,
@@ -396,6 +415,18 @@ class ExecutorScanner(Scanner):
         found = dict(self.engine.measured(aligned, "alignments").collect())
         self.engine.counts["aligned_pairs"] = self.engine.counts.get("aligned_pairs", 0) + len(jobs)
         return [found[n] for n in range(len(jobs))]
+
+    def without_shared(self, shared, evidence, analyses):
+        """``SharedPassages.filter`` of the pairs the paraphrase stage added or changed, each pair
+        filtered where its analyses are kept (``spark_passages``)."""
+        if not evidence or not len(shared.hashes):
+            return evidence
+        from .spark_passages import DistributedSharedPassages
+
+        pairs = self.engine.session().sparkContext.parallelize(list(evidence.items()), self.engine.partitions)
+        found = DistributedSharedPassages(self.engine, self.passage_finder()).filtered(
+            shared, pairs, self.kept)
+        return shared.tally(sorted(self.engine.measured(found, "alignments").collect(), key=lambda kf: kf[0]))
 
     def lineage(self, analyses, pairs):
         """Lineage on the executors (``spark_lineage``): the pairs joined with their documents'
@@ -544,10 +575,15 @@ class SparkEngine:
             lsh = self.lsh_pairs(keyed)
         with self.step("verify"):
             verbatim = self.verbatim_pairs(analyses, lsh, sc.broadcast(context))
-            self.counts["verbatim_pairs"] = len(verbatim)
+            self.counts["verbatim_pairs"] = verbatim.count()
+        with self.step("shared passages"):
+            shared, filtered = self.shared_passages(analyses, verbatim)
+            filtered = filtered.persist(SPILL)
+            filtered.count()
+            verbatim.unpersist()
         with self.step("driver"):
             skipped = [Skipped(r["path"], r["reason"], r["line"]) for r in rejects.collect()]
-            report = self.conclude(analyses, context, verbatim, skipped)
+            report = self.conclude(analyses, context, shared, filtered, skipped)
             self.counts.update(pairs=len(report.pairs), sources=len(report.sources),
                                shared_passages=len(report.shared_passages))
         with self.step("families"):
@@ -620,25 +656,37 @@ class SparkEngine:
         self.ids = ids   # kept: the paraphrase stage numbers documents alike
         return pairs
 
-    def verbatim_pairs(self, analyses, lsh, shared) -> list[PairEvidence]:
-        """Every LSH candidate pair joined with its two analyses and verified on an executor;
-        the pairs that share a passage are collected (the driver's steps need them all)."""
+    def verbatim_pairs(self, analyses, lsh, shared):
+        """Every LSH candidate pair joined with its two analyses and verified on an executor: the
+        pairs that share a passage, as ``PairEvidence``, kept on the executors."""
         second = lsh.map(lambda ab: (ab[1], ab[0])).join(analyses).map(lambda kv: (kv[1][0], kv[1][1]))
         grouped = second.groupByKey(self.partitions).join(analyses)   # a: ([analysis b], analysis a)
-        return self.measured(grouped.flatMap(lambda kv: verify_all(kv[1][1], kv[1][0], shared.value)),
-                             "verbatim").collect()
+        return grouped.flatMap(lambda kv: verify_all(kv[1][1], kv[1][0], shared.value)).persist(SPILL)
 
-    def conclude(self, analyses, context: Context, verbatim: list[PairEvidence],
+    def shared_passages(self, analyses, verbatim):
+        """The widely shared passages learned on the executors (``spark_passages``) and each verbatim
+        pair filtered there: (``SharedPassages``, the filtered pairs as (ids, ``FilteredPair``), on
+        the executors)."""
+        from .spark_passages import DistributedSharedPassages
+
+        distributed = DistributedSharedPassages(self, Scanner(self.settings).passage_finder())
+        shared = distributed.fit(analyses, verbatim)
+        self.counts.update(distributed.counts)
+        return shared, distributed.filtered(shared, verbatim.map(lambda ev: ((ev.a, ev.b), ev)), analyses)
+
+    def conclude(self, analyses, context: Context, shared: SharedPassages, filtered,
                  skipped: list[Skipped]) -> ScanReport:
-        """The corpus-level steps on the driver, by the local engine's own ``Scanner.conclude``,
-        on the executors' analyses (collected, not made again)."""
-        ordered = sorted(self.measured(analyses.values(), "analyses").toLocalIterator(),   # a partition at a time
-                         key=lambda a: a.id)
-        index = {a.id: n for n, a in enumerate(ordered)}
-        evidence = {(index[e.a], index[e.b]): e for e in verbatim}
-        corpus = Corpus(documents=[a.document for a in ordered], skipped=skipped, warnings=list(self.warnings))
+        """The corpus-level steps left to the driver, by the local engine's own
+        ``Scanner.conclude_filtered``: it is sent each document's ``DriverDocument`` (no analysis)
+        and the filtered verbatim pairs."""
+        ordered = sorted(self.measured(analyses.values().map(DriverDocument.of), "documents").toLocalIterator(),
+                         key=lambda d: d.id)   # a partition at a time
+        index = {d.id: n for n, d in enumerate(ordered)}
+        found = self.measured(filtered, "verbatim").collect()
+        evidence = shared.tally(sorted(((index[a], index[b]), pair) for (a, b), pair in found))
+        corpus = Corpus(documents=[d.document for d in ordered], skipped=skipped, warnings=list(self.warnings))
         scanner = ExecutorScanner(self.settings, self, analyses)
-        report = scanner.conclude(corpus, context, ordered, evidence)
+        report = scanner.conclude_filtered(corpus, context, ordered, shared, evidence)
         if scanner.text is not None:
             scanner.text.unpersist()
         return report
