@@ -12,15 +12,24 @@ each call runs and what is shuffled between them:
                                                                and LSH keys (``candidates.bucket_keys``)
       bucket keys as numpy arrays, paired per bucket partition -> verbatim candidate pairs
         by ``candidates.NumpyEngine`` (oversized buckets chained, counted)
-      each candidate pair joined with its two analyses      -> ``core.verify_verbatim``
-    on the driver (``Scanner.conclude``, the local engine's own code):
-      the analyses and the verbatim evidence collected from the executors (nothing analysed
-      again), then shared passages, story groups, ``classify.decide`` -> the decided pairs
-    on executors again, called from the driver's ``conclude``:
+      each candidate pair joined with its two analyses      -> ``core.verify_verbatim``, kept there
+      widely shared passages (``spark_passages``): shingles counted by hash partition
+      (``passages.carried_widely``, ``same_carrier_groups``), copy groups by connected components
+      of the verbatim pairs, the few widely shared groups' runs and spans made where their
+      carriers are kept (``_longest_runs``, ``carrier_span``), merged and described on the driver
+      (``SharedPassageFinder.learned``), broadcast; each verbatim pair filtered there
+      (``SharedPassages.filter_pair``)
+    on the driver (``Scanner.conclude_filtered``, the local engine's own code):
+      each document's ``DriverDocument`` (document, chrome spans, length in tokens: no analysis)
+      and the filtered verbatim pairs collected, tallied (``SharedPassages.tally``); story groups
+      (``StoryGroups.of_evidence``), the paraphrase stage's planning (which pairs to align, the
+      second round's copies), ``classify.decide`` of every pair, ``SharedPassages.settle``, the report
+    on executors again, called from the driver's ``conclude_filtered``:
       the paraphrase stage's text model, fitted in parts, and each story's TF-IDF neighbours by
       a term join (``spark_paraphrase``; ``ExecutorScanner.paraphrase_candidates``): the driver
       fits no text model and gets the candidate pairs with their cosines
-      sentence alignment of the pairs the paraphrase stage picks (``ExecutorScanner.align_pairs``)
+      sentence alignment of the pairs the paraphrase stage picks (``ExecutorScanner.align_pairs``),
+      the shared passages taken out of what it found (``ExecutorScanner.without_shared``)
       lineage (``spark_lineage``): the decided pairs joined with their documents' metadata,
       corpus-wide outlet facts broadcast -> directions, siblings, edges, absent sources, origins
       families: ``lineage.family_links`` of the pairs (the substantive ones), connected by
@@ -28,12 +37,15 @@ each call runs and what is shuffled between them:
       ``lineage.assemble_families``; the documents dataset joins each document with its family
       and parents, never collected.
 
-So the answers are the local engine's by construction.  The price: the driver still holds every
-document's analysis and every verbatim pair for shared passages, story groups and the decisions,
-as the local engine does.  At 10M articles that driver step does not fit one machine:
-distributing it (shared-passage counting by shingle, the passages broadcast and each pair filtered
-and decided on the executors) is what remains to be done.  What the driver is sent is counted
-(``collected_bytes_*``).
+So the answers are the local engine's by construction.  The price: the driver still receives one
+``DriverDocument`` per document (its text: the report's documents) and every verbatim pair after
+the shared-passage filter, and runs story groups, the paraphrase stage's planning and
+``classify.decide`` over them (over ``summary_max_documents``, the documents come without their
+text: no report is returned); the pairs and sources datasets are written from what it holds.  What remains for corpora no driver holds: story groups by connected components, the
+paraphrase stage's inputs joined on the executors, ``classify.decide`` per pair there, lineage fed
+the RDD of decided pairs, the datasets written from RDDs.  Chrome's page furniture
+(``ChromeDetector`` rule 4) is learned on the driver from each outlet-named document's line
+hashes.  What the driver is sent is counted (``collected_bytes_*``).
 """
 
 from __future__ import annotations
@@ -357,8 +369,10 @@ class DriverDocument:
         return self.document.id
 
     @classmethod
-    def of(cls, analysis: DocumentAnalysis) -> "DriverDocument":
-        return cls(analysis.document, analysis.chrome, analysis.fingerprint.n_tokens)
+    def of(cls, analysis: DocumentAnalysis, text: bool = True) -> "DriverDocument":
+        """``text``: keep the document's text (only the returned report shows it)."""
+        document = analysis.document if text else replace(analysis.document, text="")
+        return cls(document, analysis.chrome, analysis.fingerprint.n_tokens)
 
 
 class ExecutorScanner(Scanner):
@@ -609,6 +623,11 @@ class SparkEngine:
         counts = (documents.flatMap(lambda kv: detector.line_keys(kv[1])).map(lambda key: (key, 1))
                   .reduceByKey(add).filter(lambda kv: kv[1] >= limit).collectAsMap())
         self.counts["chrome_lines"] = len(counts)
+        # each outlet's page furniture (``ChromeDetector.fit``'s rule 4), learned from the pages of the
+        # documents that name an outlet, in id order as the local fit sees them: line hashes, collected
+        pages = documents.flatMap(lambda kv: [(kv[0], page)] if (page := detector._page(kv[1])) is not None else [])
+        detector.furniture_ = detector._furniture([page for _, page in sorted(
+            self.measured(pages, "chrome_pages").collect(), key=lambda ip: ip[0])])
         return Context(self.settings, detector.fit_counts(counts))
 
     def analyse(self, documents, context: Context):
@@ -679,8 +698,9 @@ class SparkEngine:
         """The corpus-level steps left to the driver, by the local engine's own
         ``Scanner.conclude_filtered``: it is sent each document's ``DriverDocument`` (no analysis)
         and the filtered verbatim pairs."""
-        ordered = sorted(self.measured(analyses.values().map(DriverDocument.of), "documents").toLocalIterator(),
-                         key=lambda d: d.id)   # a partition at a time
+        text = self.counts["documents"] <= self.spark.summary_max_documents   # else no report: no text needed
+        ordered = sorted(self.measured(analyses.values().map(lambda a: DriverDocument.of(a, text)), "documents")
+                         .toLocalIterator(), key=lambda d: d.id)   # a partition at a time
         index = {d.id: n for n, d in enumerate(ordered)}
         found = self.measured(filtered, "verbatim").collect()
         evidence = shared.tally(sorted(((index[a], index[b]), pair) for (a, b), pair in found))

@@ -65,6 +65,14 @@ def runs_partition(items: Iterable[tuple[int, DocumentAnalysis]], wide: list, k:
             yield g, d, span
 
 
+def widely_shared(finder: SharedPassageFinder, items: Iterable[tuple[tuple[int, ...], tuple[np.ndarray, int]]]
+                  ) -> list[tuple[tuple[int, ...], np.ndarray, int]]:
+    """``SharedPassageFinder.widely_shared`` of a partition's (carriers, (hashes, copy groups))."""
+    items = list(items)
+    count = {carriers: n for carriers, (_, n) in items}
+    return finder.widely_shared(((carriers, hashes) for carriers, (hashes, _) in items), count.__getitem__)
+
+
 class DistributedSharedPassages:
     """``SharedPassageFinder.fit`` and ``SharedPassages.filter`` on the executors of ``engine``
     (a ``SparkEngine`` whose ``ids`` number the documents in id order)."""
@@ -89,11 +97,11 @@ class DistributedSharedPassages:
             verbatim.filter(lambda ev: max(ev.overlap.containment_a_in_b, ev.overlap.containment_b_in_a) >= copy_share)
             .map(lambda ev: (ev.a, ev.b)), partitions)
         groups = (candidates.keys().flatMap(lambda carriers: ((d, carriers) for d in carriers))
-                  .join(numbers, partitions).map(lambda kv: kv[1])   # (id, carriers)
+                  .join(numbers, partitions).map(lambda kv: (kv[1][1], kv[1][0]))   # (id, carriers)
                   .leftOuterJoin(roots, partitions).map(lambda kv: (kv[1][0], kv[1][1] or kv[0]))
                   .distinct(partitions).mapValues(lambda _: 1).reduceByKey(add, partitions))
         wide = (candidates.join(groups, partitions)
-                .mapPartitions(lambda items: self._widely_shared(finder, items)))
+                .mapPartitions(lambda items: widely_shared(finder, items)))
         wide = sorted(self.engine.measured(wide, "shared_passages").collect(), key=lambda w: int(w[1][0]))
         self.counts.update(passage_candidates=candidates.count(), widely_shared_groups=len(wide))
         candidates.unpersist()
@@ -111,12 +119,6 @@ class DistributedSharedPassages:
         learned = finder.learned(finder.found(wide, spans), lambda groups: self.describe_all(carriers, groups))
         carriers.unpersist()
         return learned
-
-    @staticmethod
-    def _widely_shared(finder: SharedPassageFinder, items):
-        items = list(items)   # (carriers, (hashes, copy groups))
-        count = {carriers: n for carriers, (_, n) in items}
-        return finder.widely_shared(((carriers, hashes) for carriers, (hashes, _) in items), count.__getitem__)
 
     def candidates(self, analyses, ids):
         """(carriers, hashes) of every group of shingles long enough to be a passage that at least
