@@ -203,13 +203,14 @@ def main() -> None:
         print(f"\nSpark job at {largest['n']:,} articles ({largest['engine']}): {c.get('lsh_keys', 0):,} LSH postings "
               f"in {c.get('colliding_buckets', 0):,} colliding buckets (largest {c.get('largest_bucket', 0)} "
               f"documents, {c.get('oversized_buckets', 0)} over the cap), {c.get('verbatim_pairs', 0):,} verbatim "
-              f"pairs and {c.get('documents', 0):,} analyses collected to the driver, {c.get('families', 0):,} "
+              f"pairs, {c.get('documents', 0):,} documents, {c.get('families', 0):,} "
               f"families found on the executors; shuffled bytes by step: "
               + ", ".join(f"{k.removeprefix('shuffle_bytes_')} {v / 2**20:.1f} MiB" for k, v in c.items()
                           if k.startswith("shuffle_bytes_")))
-        print("\nCollected to the driver by what (MiB): " + ", ".join(
-            f"{k.removeprefix('collected_bytes_')} {v / 2**20:.1f}" for k, v in c.items()
-            if k.startswith("collected_bytes_")))
+        for row in spark_rows:   # before (baseline) and after side by side: what the driver is sent, by kind
+            print(f"\nCollected to the driver at {row['n']:,} articles, {row['engine']} (MiB): " + ", ".join(
+                f"{k.removeprefix('collected_bytes_')} {v / 2**20:.2f}" for k, v in row["counts"].items()
+                if k.startswith("collected_bytes_")))
         print(f"\nProjected to {PROJECTED:,} articles (linear in articles, from the run above):")
         print_table(projection(largest), [("count", "{count}"), ("measured", "{measured:,}"),
                                           ("per article", "{per_article:.2f}"), ("at 10M", "{at_10M:,.0f}")])

@@ -178,6 +178,13 @@ class StoryGroups:
     def of_verbatim(cls, analyses: Sequence["DocumentAnalysis"], verbatim: dict[tuple[int, int], "PairEvidence"],
                     relation: "RelationSettings") -> "StoryGroups":
         """Groups from the verbatim stage's evidence, by the one rule that names duplicates and excerpts."""
+        return cls.of_evidence([a.fingerprint.n_tokens for a in analyses], verbatim, relation)
+
+    @classmethod
+    def of_evidence(cls, lengths: Sequence[int], verbatim: dict[tuple[int, int], "PairEvidence"],
+                    relation: "RelationSettings") -> "StoryGroups":
+        """``of_verbatim`` from each document's length in tokens (all it reads of the analyses: the
+        Spark engine's driver holds no analysis)."""
         duplicates, excerpts = [], []
         for (i, j), evidence in verbatim.items():
             found = verbatim_relation(evidence.overlap, relation)
@@ -186,7 +193,7 @@ class StoryGroups:
             elif found == EXCERPT:
                 a_in_b = evidence.overlap.containment_a_in_b >= evidence.overlap.containment_b_in_a
                 excerpts.append((i, j) if a_in_b else (j, i))
-        return cls.join([a.fingerprint.n_tokens for a in analyses], duplicates, excerpts)
+        return cls.join(list(lengths), duplicates, excerpts)
 
     @property
     def representatives(self) -> list[int]:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -62,6 +62,17 @@ class SharedPassage:
                 "spans": [{"document": d, "start": s, "end": e} for d, s, e in self.spans]}
 
 
+@dataclass(frozen=True)
+class FilteredPair:
+    """One pair after ``SharedPassages.filter_pair``: its evidence without widely shared passages
+    (None: nothing left, the pair is dropped), the passages it lost (their numbers) and whether
+    only aligned sentences are left of it (``emptied``: counted unless they make a pair)."""
+
+    evidence: "PairEvidence | None"
+    lost: frozenset[int] = frozenset()
+    emptied: bool = False
+
+
 @dataclass
 class SharedPassages:
     """What ``SharedPassageFinder.fit`` learned: the passages and their shingles."""
@@ -80,25 +91,39 @@ class SharedPassages:
         if not len(self.hashes):
             return evidence
         spans = _ShingleSpans(analyses, self.shingle_size)
-        kept: dict[tuple[int, int], "PairEvidence"] = {}
+        return self.tally(((i, j), self.filter_pair(spans, i, analyses[i], analyses[j], ev))
+                          for (i, j), ev in evidence.items())
+
+    def filter_pair(self, spans: "_ShingleSpans", i: int, a: "DocumentAnalysis", b: "DocumentAnalysis",
+                    ev: "PairEvidence") -> "FilteredPair":
+        """One pair's evidence without widely shared passages (``spans``: of the analyses, ``i`` is
+        ``a``'s index there): the rule for one pair, wherever it runs (the Spark engine's executors
+        call it per pair, ``filter`` per corpus)."""
+        if ev.sentences is not None:
+            ev = replace(ev, sentences=self._without_shared_sentences(spans, i, ev.sentences))
+        passages = ev.overlap.passages
+        own = [p for p in passages if not self._is_shared(spans, i, p.a_start, p.a_end)]
+        if len(own) == len(passages):
+            return FilteredPair(ev)
+        groups = frozenset(self._group(spans, i, p.a_start, p.a_end) for p in passages if p not in own)
+        if own or ev.sentences is not None:
+            return FilteredPair(replace(ev, overlap=_overlap_of(own, a, b, ev.overlap.jaccard)), groups, not own)
+        return FilteredPair(None, groups)
+
+    def tally(self, filtered: "Iterable[tuple[tuple, FilteredPair]]") -> dict[tuple, "PairEvidence"]:
+        """The kept evidence of ``filtered`` (key, ``filter_pair``'s answer) in their order; the
+        dropped pairs counted on the passages they shared, the emptied ones kept for ``settle``."""
+        kept: dict[tuple, "PairEvidence"] = {}
         dropped_by: dict[int, int] = defaultdict(int)
         pairs = 0
-        for (i, j), ev in evidence.items():
-            if ev.sentences is not None:
-                ev = replace(ev, sentences=self._without_shared_sentences(spans, i, ev.sentences))
-            passages = ev.overlap.passages
-            own = [p for p in passages if not self._is_shared(spans, i, p.a_start, p.a_end)]
-            if len(own) == len(passages):
-                kept[(i, j)] = ev
-                continue
-            groups = {self._group(spans, i, p.a_start, p.a_end) for p in passages if p not in own}
-            if own or ev.sentences is not None:
-                kept[(i, j)] = replace(ev, overlap=_overlap_of(own, analyses[i], analyses[j], ev.overlap.jaccard))
-                if not own:   # only aligned sentences are left: counted if they do not make a pair
-                    self._emptied[(ev.a, ev.b)] = groups
+        for key, found in filtered:
+            if found.evidence is not None:
+                kept[key] = found.evidence
+                if found.emptied:   # only aligned sentences are left: counted if they do not make a pair
+                    self._emptied[(found.evidence.a, found.evidence.b)] = set(found.lost)
                 continue
             pairs += 1
-            for group in groups:
+            for group in found.lost:
                 dropped_by[group] += 1
         self._count(dropped_by, pairs)
         return kept
@@ -131,6 +156,10 @@ class SharedPassages:
                          for n, p in enumerate(self.passages)]
         self.pairs_dropped += pairs
 
+    def spans(self, analyses: Sequence["DocumentAnalysis"]) -> "_ShingleSpans":
+        """What ``filter_pair`` reads of the analyses (``i`` indexes them)."""
+        return _ShingleSpans(analyses, self.shingle_size)
+
     def _is_shared(self, spans: "_ShingleSpans", doc: int, start: int, end: int) -> bool:
         hashes = spans.inside(doc, start, end)
         return bool(len(hashes)) and locate(hashes, self.hashes)[1].mean() >= SHARED_PASSAGE_SHARE
@@ -159,12 +188,31 @@ class SharedPassageFinder:
     def fit(self, analyses: Sequence["DocumentAnalysis"],
             evidence: dict[tuple[int, int], "PairEvidence"]) -> SharedPassages:
         group = np.asarray(self.copy_groups(len(analyses), evidence), dtype=np.int64)
-        candidates = self.candidates(analyses)
-        wide = [(carriers, shingles, groups) for carriers, shingles in candidates.items()
-                if (groups := len(distinct(group[list(carriers)]))) >= self.min_groups]
+        wide = self.widely_shared(self.candidates(analyses).items(),
+                                  lambda carriers: len(distinct(group[list(carriers)])))
         spans = _longest_runs(analyses, [(carriers, shingles) for carriers, shingles, _ in wide], self.k)
-        found = [_Group(found, shingles, groups) for found, (_, shingles, groups) in zip(spans, wide)]
-        described = [(self._describe(g, analyses), g) for g in _merge_adjacent(found, self.k)]
+        return self.learned(self.found(wide, spans), lambda groups: [describe(g, [
+            carrier_span(analyses[d], t0, t1) for d, (t0, t1) in sorted(g.spans.items())]) for g in groups])
+
+    def widely_shared(self, candidates: Iterable[tuple[tuple[int, ...], np.ndarray]],
+                      copy_groups: Callable[[tuple[int, ...]], int]) -> list[tuple[tuple[int, ...], np.ndarray, int]]:
+        """(carriers, shingles, copy groups) of the ``candidates`` whose carriers come from at least
+        ``min_groups`` copy groups (``copy_groups``: how many the carriers come from), in their order."""
+        return [(carriers, shingles, groups) for carriers, shingles in candidates
+                if (groups := copy_groups(carriers)) >= self.min_groups]
+
+    @staticmethod
+    def found(wide: Sequence[tuple[tuple[int, ...], np.ndarray, int]],
+              spans: Sequence[dict[int, tuple[int, int]]]) -> list["_Group"]:
+        """The widely shared groups with their carriers' spans (``_longest_runs``, one per group)."""
+        return [_Group(found, shingles, groups) for found, (_, shingles, groups) in zip(spans, wide)]
+
+    def learned(self, found: list["_Group"], describe_all: Callable[[list["_Group"]], list[SharedPassage]]
+                ) -> SharedPassages:
+        """The passages of the ``found`` groups, adjacent ones merged, described by ``describe_all``
+        (one ``describe`` per group, wherever their carriers are), the most widely shared first."""
+        merged = _merge_adjacent(found, self.k)
+        described = list(zip(describe_all(merged), merged))
         described.sort(key=lambda pg: (-len(pg[0].documents), pg[0].text))   # most widely shared first
         group_of_hash = {h: n for n, (_, g) in enumerate(described) for h in g.shingles.tolist()}
         hashes = distinct(np.concatenate([g.shingles for _, g in described])) if described \
@@ -174,22 +222,13 @@ class SharedPassageFinder:
     def candidates(self, analyses: Sequence["DocumentAnalysis"]) -> dict[tuple[int, ...], np.ndarray]:
         """Shingles carried by at least ``min_docs`` documents, grouped by exactly which documents
         carry them (in the order of each group's smallest hash); groups too short to be a passage
-        are left out.  All of it on arrays: one sort of the (hash, document) pairs, run lengths."""
-        hashes, docs = _carriers(analyses, self.min_docs)
-        starts, counts = _runs(hashes)
-        label = _same_carriers(docs, starts, counts)
-        first = np.full(label.max(initial=-1) + 1, len(label), dtype=np.int64)
-        np.minimum.at(first, label, np.arange(len(label)))   # runs are in hash order: a group's smallest hash
-        sizes = np.bincount(label, minlength=len(first))
-        by_label = np.argsort(label, kind="stable")           # each group's runs, hashes ascending
-        bounds = np.r_[0, np.cumsum(sizes)]
-        found = {}
-        for g in np.argsort(first, kind="stable").tolist():
-            if sizes[g] >= self.min_shingles:
-                run = first[g]
-                carriers = tuple(docs[starts[run]:starts[run] + counts[run]].tolist())
-                found[carriers] = hashes[starts[by_label[bounds[g]:bounds[g + 1]]]]
-        return found
+        are left out."""
+        return self.passage_candidates(same_carrier_groups(*_carriers(analyses, self.min_docs)))
+
+    def passage_candidates(self, groups: Iterable[tuple[tuple[int, ...], np.ndarray]]
+                           ) -> dict[tuple[int, ...], np.ndarray]:
+        """The groups of shingles (carriers, hashes) long enough to be a passage, in their order."""
+        return {carriers: hashes for carriers, hashes in groups if len(hashes) >= self.min_shingles}
 
     def copy_groups(self, n: int, evidence: dict[tuple[int, int], "PairEvidence"]) -> list[int]:
         """A copy-group number per document: documents joined by pairs sharing ``copy_share`` of
@@ -207,19 +246,34 @@ class SharedPassageFinder:
                 parent[find(i)] = find(j)
         return [find(x) for x in range(n)]
 
-    def _describe(self, group: "_Group", analyses: Sequence["DocumentAnalysis"]) -> SharedPassage:
-        from .lineage import document_time   # dates are the lineage stage's business
-        spans = []
-        for d, (t0, t1) in sorted(group.spans.items()):
-            fp = analyses[d].fingerprint
-            spans.append((analyses[d].id, int(fp.token_starts[t0]), int(fp.token_ends[t1])))
-        by_id = {analyses[d].id: analyses[d].document for d in group.spans}
-        dated = sorted((t, d) for d, _, _ in spans if (t := document_time(by_id[d])[0]) is not None)
-        earliest = dated[0][1] if dated else spans[0][0]
-        _, start, end = next(s for s in spans if s[0] == earliest)
-        text = by_id[earliest].text[start:end]
-        return SharedPassage(text, tuple(sorted(d for d, _, _ in spans)), earliest, tuple(spans),
-                             len(text.split()), group.copy_groups)
+
+@dataclass(frozen=True)
+class CarrierSpan:
+    """Where a passage lies in one carrier (``carrier_span``): what describing it needs of the carrier."""
+
+    document: str
+    start: int
+    end: int
+    time: object   # ``lineage.document_time``'s first value: when it was published (None: unknown)
+    text: str      # the passage as this carrier prints it
+
+
+def carrier_span(analysis: "DocumentAnalysis", first: int, last: int) -> CarrierSpan:
+    """The passage from token ``first`` to token ``last`` of one carrier, in characters."""
+    from .lineage import document_time   # dates are the lineage stage's business
+    fp = analysis.fingerprint
+    start, end = int(fp.token_starts[first]), int(fp.token_ends[last])
+    return CarrierSpan(analysis.id, start, end, document_time(analysis.document)[0], analysis.document.text[start:end])
+
+
+def describe(group: "_Group", carriers: Sequence[CarrierSpan]) -> SharedPassage:
+    """A passage as reported: its text as the earliest carrier prints it (``carriers``: one
+    ``carrier_span`` per carrier, in document order)."""
+    dated = sorted((c.time, c.document) for c in carriers if c.time is not None)
+    earliest = dated[0][1] if dated else carriers[0].document
+    text = next(c for c in carriers if c.document == earliest).text
+    return SharedPassage(text, tuple(sorted(c.document for c in carriers)), earliest,
+                         tuple((c.document, c.start, c.end) for c in carriers), len(text.split()), group.copy_groups)
 
 
 @dataclass
@@ -271,13 +325,41 @@ def _carriers(analyses: Sequence["DocumentAnalysis"], min_docs: int = 1) -> tupl
         keys = hashes[at].astype(np.uint64) << np.uint64(32)
         keys |= np.searchsorted(ends, at, side="right").astype(np.uint64)   # the document each shingle is in
         del at
-        keys = distinct(keys)
-        slice_hashes = (keys >> np.uint64(32)).astype(np.uint32)
-        starts, counts = _runs(slice_hashes)
-        wide = np.repeat(counts >= min_docs, counts)
-        found_hashes.append(slice_hashes[wide])
-        found_docs.append((keys[wide] & np.uint64(0xFFFFFFFF)).astype(np.int64))
+        slice_hashes, slice_docs = carried_widely(keys, min_docs)
+        found_hashes.append(slice_hashes)
+        found_docs.append(slice_docs)
     return np.concatenate(found_hashes), np.concatenate(found_docs)
+
+
+def carried_widely(keys: np.ndarray, min_docs: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (hash, document) pairs of ``keys`` (uint64: shingle hash above, document number
+    below) whose hash at least ``min_docs`` documents carry, as (hashes, documents) sorted by hash,
+    then document.  Every hash's keys must be there (one slice of the hash space: the local scan's,
+    or one partition of the Spark engine's)."""
+    keys = distinct(keys)
+    hashes = (keys >> np.uint64(32)).astype(np.uint32)
+    starts, counts = _runs(hashes)
+    wide = np.repeat(counts >= min_docs, counts)
+    return hashes[wide], (keys[wide] & np.uint64(0xFFFFFFFF)).astype(np.int64)
+
+
+def same_carrier_groups(hashes: np.ndarray, docs: np.ndarray) -> list[tuple[tuple[int, ...], np.ndarray]]:
+    """(carriers, hashes) for each set of documents carrying exactly the same shingles, in the order
+    of each group's smallest hash (``hashes``, ``docs``: ``carried_widely``'s).  All of it on arrays:
+    run lengths, labels by ``_same_carriers``."""
+    starts, counts = _runs(hashes)
+    label = _same_carriers(docs, starts, counts)
+    first = np.full(label.max(initial=-1) + 1, len(label), dtype=np.int64)
+    np.minimum.at(first, label, np.arange(len(label)))   # runs are in hash order: a group's smallest hash
+    sizes = np.bincount(label, minlength=len(first))
+    by_label = np.argsort(label, kind="stable")           # each group's runs, hashes ascending
+    bounds = np.r_[0, np.cumsum(sizes)]
+    found = []
+    for g in np.argsort(first, kind="stable").tolist():
+        run = first[g]
+        carriers = tuple(docs[starts[run]:starts[run] + counts[run]].tolist())
+        found.append((carriers, hashes[starts[by_label[bounds[g]:bounds[g + 1]]]]))
+    return found
 
 
 def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

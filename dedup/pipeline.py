@@ -84,18 +84,31 @@ class Scanner:
         index them): shared passages, the paraphrase stage, decisions, lineage.  The Spark
         engine verifies verbatim candidates on its executors and calls this on the driver."""
         shared = self.shared_passages(analyses, evidence)
-        evidence = shared.filter(evidence, analyses)
+        return self.conclude_filtered(corpus, context, analyses, shared, shared.filter(evidence, analyses), progress)
+
+    def conclude_filtered(self, corpus: Corpus, context: Context, analyses: Sequence[DocumentAnalysis],
+                          shared: SharedPassages, evidence: dict[tuple[int, int], PairEvidence],
+                          progress: ProgressCallback | None = None) -> ScanReport:
+        """``conclude`` once the widely shared passages are learned (``shared``) and taken out of
+        the verbatim ``evidence``: the paraphrase stage, decisions, lineage.  The Spark engine
+        learns and filters on its executors and calls this on the driver."""
         if self.settings.paraphrase.paraphrase:
             found = self.sentence_evidence(analyses, context, evidence, progress)
             # only what the stage added or changed is filtered again: the rest passed the filter as it is
             changed = {key: ev for key, ev in found.items() if ev is not evidence.get(key)}
-            evidence = {**evidence, **shared.filter(changed, analyses)}
+            evidence = {**evidence, **self.without_shared(shared, changed, analyses)}
         decided = self.decide(evidence)
         shared.settle({p.key for p in decided})
         _tick(progress, "lineage", 0, 1)
         report = self.report(corpus, analyses, decided, shared)
         _tick(progress, "lineage", 1, 1)
         return report
+
+    def without_shared(self, shared: SharedPassages, evidence: dict[tuple[int, int], PairEvidence],
+                       analyses: Sequence[DocumentAnalysis]) -> dict[tuple[int, int], PairEvidence]:
+        """``evidence`` without the widely shared passages (``SharedPassages.filter``; the Spark
+        engine filters on its executors)."""
+        return shared.filter(evidence, analyses)
 
     def analyze(self, documents: Sequence[Document], progress: ProgressCallback | None = None,
                 corpus: Sequence[Document] | None = None) -> tuple[Context, list[DocumentAnalysis]]:
@@ -139,8 +152,12 @@ class Scanner:
         """Passages carried by more documents than copying explains (a quoted statement, a chain's
         promo): learned from the verbatim evidence, then reported once and taken out of the pairs
         (``passages.py`` states the rule)."""
+        return self.passage_finder().fit(analyses, verbatim)
+
+    def passage_finder(self) -> SharedPassageFinder:
+        """The shared-passage finder of these settings (the Spark engine runs its pieces on executors)."""
         return SharedPassageFinder(self.settings.chrome, min_passage_words=self.settings.align.min_passage_words,
-                                   shingle_size=self.settings.sketch.shingle_size).fit(analyses, verbatim)
+                                   shingle_size=self.settings.sketch.shingle_size)
 
     def sentence_evidence(self, analyses: Sequence[DocumentAnalysis], context: Context,
                           verbatim: dict[tuple[int, int], PairEvidence],

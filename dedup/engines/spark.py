@@ -12,15 +12,24 @@ each call runs and what is shuffled between them:
                                                                and LSH keys (``candidates.bucket_keys``)
       bucket keys as numpy arrays, paired per bucket partition -> verbatim candidate pairs
         by ``candidates.NumpyEngine`` (oversized buckets chained, counted)
-      each candidate pair joined with its two analyses      -> ``core.verify_verbatim``
-    on the driver (``Scanner.conclude``, the local engine's own code):
-      the analyses and the verbatim evidence collected from the executors (nothing analysed
-      again), then shared passages, story groups, ``classify.decide`` -> the decided pairs
-    on executors again, called from the driver's ``conclude``:
+      each candidate pair joined with its two analyses      -> ``core.verify_verbatim``, kept there
+      widely shared passages (``spark_passages``): shingles counted by hash partition
+      (``passages.carried_widely``, ``same_carrier_groups``), copy groups by connected components
+      of the verbatim pairs, the few widely shared groups' runs and spans made where their
+      carriers are kept (``_longest_runs``, ``carrier_span``), merged and described on the driver
+      (``SharedPassageFinder.learned``), broadcast; each verbatim pair filtered there
+      (``SharedPassages.filter_pair``)
+    on the driver (``Scanner.conclude_filtered``, the local engine's own code):
+      each document's ``DriverDocument`` (document, chrome spans, length in tokens: no analysis)
+      and the filtered verbatim pairs collected, tallied (``SharedPassages.tally``); story groups
+      (``StoryGroups.of_evidence``), the paraphrase stage's planning (which pairs to align, the
+      second round's copies), ``classify.decide`` of every pair, ``SharedPassages.settle``, the report
+    on executors again, called from the driver's ``conclude_filtered``:
       the paraphrase stage's text model, fitted in parts, and each story's TF-IDF neighbours by
       a term join (``spark_paraphrase``; ``ExecutorScanner.paraphrase_candidates``): the driver
       fits no text model and gets the candidate pairs with their cosines
-      sentence alignment of the pairs the paraphrase stage picks (``ExecutorScanner.align_pairs``)
+      sentence alignment of the pairs the paraphrase stage picks (``ExecutorScanner.align_pairs``),
+      the shared passages taken out of what it found (``ExecutorScanner.without_shared``)
       lineage (``spark_lineage``): the decided pairs joined with their documents' metadata,
       corpus-wide outlet facts broadcast -> directions, siblings, edges, absent sources, origins
       families: ``lineage.family_links`` of the pairs (the substantive ones), connected by
@@ -28,12 +37,15 @@ each call runs and what is shuffled between them:
       ``lineage.assemble_families``; the documents dataset joins each document with its family
       and parents, never collected.
 
-So the answers are the local engine's by construction.  The price: the driver still holds every
-document's analysis and every verbatim pair for shared passages, story groups and the decisions,
-as the local engine does.  At 10M articles that driver step does not fit one machine:
-distributing it (shared-passage counting by shingle, the passages broadcast and each pair filtered
-and decided on the executors) is what remains to be done.  What the driver is sent is counted
-(``collected_bytes_*``).
+So the answers are the local engine's by construction.  The price: the driver still receives one
+``DriverDocument`` per document (its text: the report's documents) and every verbatim pair after
+the shared-passage filter, and runs story groups, the paraphrase stage's planning and
+``classify.decide`` over them (over ``summary_max_documents``, the documents come without their
+text: no report is returned); the pairs and sources datasets are written from what it holds.  What remains for corpora no driver holds: story groups by connected components, the
+paraphrase stage's inputs joined on the executors, ``classify.decide`` per pair there, lineage fed
+the RDD of decided pairs, the datasets written from RDDs.  Chrome's page furniture
+(``ChromeDetector`` rule 4) is learned on the driver from each outlet-named document's line
+hashes.  What the driver is sent is counted (``collected_bytes_*``).
 """
 
 from __future__ import annotations
@@ -58,6 +70,7 @@ from ..chrome import ChromeDetector
 from ..core import Context, DocumentAnalysis, PairEvidence, analyze, verify_verbatim
 from ..lineage import assemble_families, family_links
 from ..load import Corpus, InputError, load_path, parse_record_checked
+from ..passages import SharedPassages
 from ..pipeline import AlignJob, Scanner
 from ..records import Document, LoadWarning, ScanReport, Skipped, Source
 from ..settings import Section, Settings, param
@@ -342,6 +355,26 @@ def align_partition(items: Iterable[tuple[int, AlignJob, DocumentAnalysis, Docum
     return [(n, found) for (n, *_), found in zip(items, Scanner(one_process).align_pairs(analyses, context, jobs))]
 
 
+@dataclass(frozen=True)
+class DriverDocument:
+    """What the driver's remaining steps read of a document's analysis (the report's document and
+    chrome, the story groups' length in tokens): the analysis itself stays on the executors."""
+
+    document: Document
+    chrome: tuple[tuple[int, int], ...]
+    n_tokens: int
+
+    @property
+    def id(self) -> str:
+        return self.document.id
+
+    @classmethod
+    def of(cls, analysis: DocumentAnalysis, text: bool = True) -> "DriverDocument":
+        """``text``: keep the document's text (only the returned report shows it)."""
+        document = analysis.document if text else replace(analysis.document, text="")
+        return cls(document, analysis.chrome, analysis.fingerprint.n_tokens)
+
+
 class ExecutorScanner(Scanner):
     """``pipeline.Scanner`` whose sentence alignments run on the executors, each pair joined with
     the two analyses the executors keep; the rest of ``conclude`` runs as it does locally."""
@@ -367,7 +400,7 @@ class ExecutorScanner(Scanner):
         from ..paraphrase import ParaphraseFinder, StoryGroups
         from .spark_paraphrase import DistributedTextModel
 
-        groups = StoryGroups.of_verbatim(analyses, verbatim, self.settings.relation)
+        groups = StoryGroups.of_evidence([d.n_tokens for d in analyses], verbatim, self.settings.relation)
         context.paraphraser = ParaphraseFinder(self.settings.paraphrase)
         start = time.perf_counter()
         self.text = DistributedTextModel(self.engine.session().sparkContext, self.settings.paraphrase,
@@ -396,6 +429,18 @@ class ExecutorScanner(Scanner):
         found = dict(self.engine.measured(aligned, "alignments").collect())
         self.engine.counts["aligned_pairs"] = self.engine.counts.get("aligned_pairs", 0) + len(jobs)
         return [found[n] for n in range(len(jobs))]
+
+    def without_shared(self, shared, evidence, analyses):
+        """``SharedPassages.filter`` of the pairs the paraphrase stage added or changed, each pair
+        filtered where its analyses are kept (``spark_passages``)."""
+        if not evidence or not len(shared.hashes):
+            return evidence
+        from .spark_passages import DistributedSharedPassages
+
+        pairs = self.engine.session().sparkContext.parallelize(list(evidence.items()), self.engine.partitions)
+        found = DistributedSharedPassages(self.engine, self.passage_finder()).filtered(
+            shared, pairs, self.kept)
+        return shared.tally(sorted(self.engine.measured(found, "alignments").collect(), key=lambda kf: kf[0]))
 
     def lineage(self, analyses, pairs):
         """Lineage on the executors (``spark_lineage``): the pairs joined with their documents'
@@ -544,10 +589,15 @@ class SparkEngine:
             lsh = self.lsh_pairs(keyed)
         with self.step("verify"):
             verbatim = self.verbatim_pairs(analyses, lsh, sc.broadcast(context))
-            self.counts["verbatim_pairs"] = len(verbatim)
+            self.counts["verbatim_pairs"] = verbatim.count()
+        with self.step("shared passages"):
+            shared, filtered = self.shared_passages(analyses, verbatim)
+            filtered = filtered.persist(SPILL)
+            filtered.count()
+            verbatim.unpersist()
         with self.step("driver"):
             skipped = [Skipped(r["path"], r["reason"], r["line"]) for r in rejects.collect()]
-            report = self.conclude(analyses, context, verbatim, skipped)
+            report = self.conclude(analyses, context, shared, filtered, skipped)
             self.counts.update(pairs=len(report.pairs), sources=len(report.sources),
                                shared_passages=len(report.shared_passages))
         with self.step("families"):
@@ -573,6 +623,11 @@ class SparkEngine:
         counts = (documents.flatMap(lambda kv: detector.line_keys(kv[1])).map(lambda key: (key, 1))
                   .reduceByKey(add).filter(lambda kv: kv[1] >= limit).collectAsMap())
         self.counts["chrome_lines"] = len(counts)
+        # each outlet's page furniture (``ChromeDetector.fit``'s rule 4), learned from the pages of the
+        # documents that name an outlet, in id order as the local fit sees them: line hashes, collected
+        pages = documents.flatMap(lambda kv: [(kv[0], page)] if (page := detector._page(kv[1])) is not None else [])
+        detector.furniture_ = detector._furniture([page for _, page in sorted(
+            self.measured(pages, "chrome_pages").collect(), key=lambda ip: ip[0])])
         return Context(self.settings, detector.fit_counts(counts))
 
     def analyse(self, documents, context: Context):
@@ -620,25 +675,38 @@ class SparkEngine:
         self.ids = ids   # kept: the paraphrase stage numbers documents alike
         return pairs
 
-    def verbatim_pairs(self, analyses, lsh, shared) -> list[PairEvidence]:
-        """Every LSH candidate pair joined with its two analyses and verified on an executor;
-        the pairs that share a passage are collected (the driver's steps need them all)."""
+    def verbatim_pairs(self, analyses, lsh, shared):
+        """Every LSH candidate pair joined with its two analyses and verified on an executor: the
+        pairs that share a passage, as ``PairEvidence``, kept on the executors."""
         second = lsh.map(lambda ab: (ab[1], ab[0])).join(analyses).map(lambda kv: (kv[1][0], kv[1][1]))
         grouped = second.groupByKey(self.partitions).join(analyses)   # a: ([analysis b], analysis a)
-        return self.measured(grouped.flatMap(lambda kv: verify_all(kv[1][1], kv[1][0], shared.value)),
-                             "verbatim").collect()
+        return grouped.flatMap(lambda kv: verify_all(kv[1][1], kv[1][0], shared.value)).persist(SPILL)
 
-    def conclude(self, analyses, context: Context, verbatim: list[PairEvidence],
+    def shared_passages(self, analyses, verbatim):
+        """The widely shared passages learned on the executors (``spark_passages``) and each verbatim
+        pair filtered there: (``SharedPassages``, the filtered pairs as (ids, ``FilteredPair``), on
+        the executors)."""
+        from .spark_passages import DistributedSharedPassages
+
+        distributed = DistributedSharedPassages(self, Scanner(self.settings).passage_finder())
+        shared = distributed.fit(analyses, verbatim)
+        self.counts.update(distributed.counts)
+        return shared, distributed.filtered(shared, verbatim.map(lambda ev: ((ev.a, ev.b), ev)), analyses)
+
+    def conclude(self, analyses, context: Context, shared: SharedPassages, filtered,
                  skipped: list[Skipped]) -> ScanReport:
-        """The corpus-level steps on the driver, by the local engine's own ``Scanner.conclude``,
-        on the executors' analyses (collected, not made again)."""
-        ordered = sorted(self.measured(analyses.values(), "analyses").toLocalIterator(),   # a partition at a time
-                         key=lambda a: a.id)
-        index = {a.id: n for n, a in enumerate(ordered)}
-        evidence = {(index[e.a], index[e.b]): e for e in verbatim}
-        corpus = Corpus(documents=[a.document for a in ordered], skipped=skipped, warnings=list(self.warnings))
+        """The corpus-level steps left to the driver, by the local engine's own
+        ``Scanner.conclude_filtered``: it is sent each document's ``DriverDocument`` (no analysis)
+        and the filtered verbatim pairs."""
+        text = self.counts["documents"] <= self.spark.summary_max_documents   # else no report: no text needed
+        ordered = sorted(self.measured(analyses.values().map(lambda a: DriverDocument.of(a, text)), "documents")
+                         .toLocalIterator(), key=lambda d: d.id)   # a partition at a time
+        index = {d.id: n for n, d in enumerate(ordered)}
+        found = self.measured(filtered, "verbatim").collect()
+        evidence = shared.tally(sorted(((index[a], index[b]), pair) for (a, b), pair in found))
+        corpus = Corpus(documents=[d.document for d in ordered], skipped=skipped, warnings=list(self.warnings))
         scanner = ExecutorScanner(self.settings, self, analyses)
-        report = scanner.conclude(corpus, context, ordered, evidence)
+        report = scanner.conclude_filtered(corpus, context, ordered, shared, evidence)
         if scanner.text is not None:
             scanner.text.unpersist()
         return report
