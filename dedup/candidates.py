@@ -125,14 +125,16 @@ class NumpyEngine:
         # Keys of different bands never meet (each is tagged with its band), so the bands are
         # collected one at a time: the sort's temporaries are one band's, not the whole table's.
         for band_keys in _band_major_keys(signatures, len(owners), *banding(threshold, self.num_perm)):
-            self._collect(band_keys, owners, found)
+            self.collect_pairs(band_keys, owners, found)
         return found
 
-    def _collect(self, keys: np.ndarray, owners: np.ndarray, found: set[tuple[int, int]],
-                 batch: int = 4_000_000) -> None:
+    def collect_pairs(self, keys: np.ndarray, owners: np.ndarray, found: set[tuple[int, int]],
+                      batch: int = 4_000_000) -> None:
         """Add the owner pairs of each bucket to ``found``: all pairs of its distinct owners, or a
-        chain through them past ``max_bucket``.  Vectorised over buckets, ``batch`` pairs at a time
-        (bounds memory when a story copied many times fills every band of every window)."""
+        chain through them past ``max_bucket``.  ``keys[k]`` is a bucket ``owners[k]`` falls in, in
+        any order, bands mixed (keys are band-tagged): the Spark engine pairs each partition's buckets
+        with it, so both engines pair by this one rule.  Vectorised over buckets, ``batch`` pairs at a
+        time (bounds memory when a story copied many times fills every band of every window)."""
         order = np.lexsort((owners, keys))
         keys, members = keys[order], owners[order]
         first_of_owner = np.r_[True, (keys[1:] != keys[:-1]) | (members[1:] != members[:-1])]

@@ -309,7 +309,7 @@ def test_in_memory_postings_answer_as_a_plain_dict_would(seeds, monkeypatch):
     from collections import Counter
 
     from dedup.core import Context, analyze
-    from dedup.index import bucket_ids
+    from dedup.index.prepare import bucket_ids
     from dedup.index.postings import Postings, Run
     from synth import edit_words
     monkeypatch.setattr(Run, "COUNTED", 997)   # a run's directory counted in several slices
@@ -660,7 +660,7 @@ def test_a_document_s_query_and_stored_buckets_are_its_bucket_ids(seeds):
     """``Banding.query_and_stored`` makes each window's keys once for both: on real text (seeds,
     a site stream, a text of one window) they are ``bucket_ids`` of all windows and of the stored ones."""
     from dedup.core import Context, analyze
-    from dedup.index import Banding, bucket_ids
+    from dedup.index.prepare import Banding, bucket_ids
     context, banding = Context(), Banding((25, 5), (37, 3))
     docs = [Document(n, t) for n, t in seeds.items()] + site_stream(20, seed=1) + \
         [Document("one window", "A b c d e f g."), Document("none", "Too short.")]

@@ -128,7 +128,7 @@ def test_bucket_pairs_made_at_once_are_those_of_each_bucket(newscycle, max_bucke
     keys = bucket_keys(windows, *banding(0.3, context.minhasher.num_perm))
     keys, owners = keys.ravel(), np.repeat(owners, keys.shape[1])
     found: set[tuple[int, int]] = set()
-    NumpyEngine(context.minhasher.num_perm, max_bucket)._collect(keys, owners, found, batch=500)
+    NumpyEngine(context.minhasher.num_perm, max_bucket).collect_pairs(keys, owners, found, batch=500)
     assert len(found) > 10
     assert found == _pairs_bucket_by_bucket(keys, owners, max_bucket)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import random
 
 import pytest
@@ -50,9 +51,11 @@ def assert_offsets_slice_files(folder, report: dict, pair: dict) -> None:
             assert normalize_text(a_slice) == normalize_text(b_slice)
 
 
-@pytest.fixture
-def corpus(tmp_path, seeds, long_unrelated_article):
-    """The seeds plus generated variants of them with known relations."""
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, seeds, long_unrelated_article):
+    """The seeds plus generated variants of them with known relations (made and scanned once:
+    no test writes into it)."""
+    tmp_path = tmp_path_factory.mktemp("corpus")
     rng = random.Random(7)
     s002 = seeds[SEED_002]
     for name, text in seeds.items():
@@ -66,9 +69,14 @@ def corpus(tmp_path, seeds, long_unrelated_article):
     return tmp_path
 
 
-@pytest.fixture
-def report(corpus):
+@pytest.fixture(scope="module")
+def scanned(corpus):
     return scan_json(corpus)
+
+
+@pytest.fixture
+def report(scanned):
+    return copy.deepcopy(scanned)   # each test its own copy of the one scan's report
 
 
 def test_exact_copy_is_duplicate_with_offsets_into_both_files(corpus, report):

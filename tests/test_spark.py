@@ -12,7 +12,6 @@ import os
 import random
 import re
 import shutil
-import sys
 from dataclasses import replace
 
 import pytest
@@ -38,16 +37,8 @@ OUTLETS = ("Example Daily", "Sample Herald", None)
 
 
 @pytest.fixture(scope="module")
-def session():
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = (SparkSession.builder.master("local[2]").appName("dedup-tests")
-             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2")
-             .config("spark.default.parallelism", "2").getOrCreate())
-    spark.sparkContext.setLogLevel("ERROR")
-    yield spark
-    spark.stop()
+def session(spark_session):
+    return spark_session   # conftest's: one session for all Spark tests
 
 
 def seed_sentences() -> list[str]:

@@ -297,7 +297,7 @@ def bucket_pairs(chunks: Iterable[tuple[int, tuple[np.ndarray, np.ndarray]]], en
     keys = np.concatenate([k for k, _ in chunks])
     numbers = np.concatenate([n for _, n in chunks])
     found: set[tuple[int, int]] = set()
-    engine._collect(keys, numbers, found)
+    engine.collect_pairs(keys, numbers, found)
     order = np.lexsort((numbers, keys))   # each document once per bucket: a bucket's size counts documents
     keys, numbers = keys[order], numbers[order]
     once = np.r_[True, (keys[1:] != keys[:-1]) | (numbers[1:] != numbers[:-1])]

@@ -41,8 +41,7 @@ from ..settings import Settings
 from .backend import (Batch, Conflict, Entry, IndexBackend, IndexDamaged, IndexError_, IndexLocked, IndexMismatch,
                       IndexUnreachable, NoSpace, StoredDocument)
 from .postings import KEY, BucketMap
-from .prepare import (CONTAINS, Banding, Prepared, Preparer, Verifier, analyze_with_chrome, bucket_ids,  # noqa: F401
-                      line_hash, ranked, short_lines)
+from .prepare import CONTAINS, Banding, Prepared, Preparer, Verifier, analyze_with_chrome, ranked, short_lines
 
 __all__ = ["Index", "Verdict", "Batch", "Conflict", "IndexError_", "IndexLocked", "IndexMismatch",
            "IndexDamaged", "IndexUnreachable", "NoSpace"]
