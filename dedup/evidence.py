@@ -9,7 +9,11 @@ from .text import normalize_text
 
 _QUOTE = re.compile(r"[\u201c\"]([^\u201c\u201d\"\n]{3,200})[\u201d\"]|\u2018([^\u2018\u2019\n]{3,120})\u2019")
 _NUMBER = re.compile(r"(?:[$€£¥]\s?)?\d[\d,.]*(?:\s?(?:%|(?:percent|per cent|billion|million|trillion|bn)\b))?", re.I)
-_NAME = re.compile(r"\b(?:[A-Z][\w'’-]*[a-z0-9][\w'’-]*|[A-Z]{2,})(?:\s+(?:[A-Z][\w'’-]+|of|de|van|von)){0,4}")
+# A capital letter not preceded by a word character, i.e. ``\b(?:[A-Z]\w*[a-z0-9]\w*|[A-Z]{2,})`` with
+# the capital first and the word boundary a look-behind after it: a pattern that starts with a
+# letter class lets the regex engine skip to the next capital instead of trying every position
+# (half the time, the same matches).
+_NAME = re.compile(r"[A-Z](?<!\w\w)(?:[\w'’-]*[a-z0-9][\w'’-]*|[A-Z]+)(?:\s+(?:[A-Z][\w'’-]+|of|de|van|von)){0,4}")
 _NAME_TRIM = re.compile(r"(?:\s+(?:of|de|van|von))+$")
 _LOWER_WORD = re.compile(r"\b[a-z][\w'’-]*")
 _WORD = re.compile(r"\w+")
@@ -87,14 +91,20 @@ def _distinctive(number: str) -> bool:
     return len(digits) >= 3 and not re.fullmatch(r"(19|20)\d\d", digits)
 
 
+_SEARCHED_TEXT = 1000   # characters (``names``: sentences 35% faster with the search, documents 50% without)
+
+
 def names(text: str) -> set[str]:
     """Capitalised names ("Alexandr Wang", "Scale AI").  A single capitalised word that
     also occurs in lower case ("How", "Despite") is an ordinary word, not a name."""
     found = set()
     lower_words = None   # the text's lower-case words, found when a single word needs them
+    # In a short text (a sentence) one substring search rules most single words out before the
+    # words are gathered; a long one (a document) would be searched through once per word.
+    search = len(text) <= _SEARCHED_TEXT
     for match in _NAME.finditer(text):
         words, name = _name(match.group())
-        if len(words) == 1 and words[0].lower() in text:   # else no lower-case word of the text is it
+        if len(words) == 1 and (not search or words[0].lower() in text):   # else no lower-case word is it
             if lower_words is None:
                 lower_words = set(_LOWER_WORD.findall(text))
             if words[0].lower() in lower_words:
@@ -123,14 +133,21 @@ def shared_quotes(a: str, b: str) -> list[str]:
 
 def matching_quotes(qa: set[str], qb: set[str]) -> list[str]:
     """``shared_quotes`` for quotes already extracted."""
-    shared = set()
-    for x in qa:
-        for y in qb:
-            short, long_ = (x, y) if len(x) <= len(y) else (y, x)
-            if short == long_ or (short in long_ and re.search(rf"\b{re.escape(short)}\b", long_)):
-                shared.add(short)
+    shared = {min(x, y, key=len) for x in qa for y in qb if _quote_in(x, y)}
     # Drop a quote contained in a longer shared one ("metastatic" inside "metastatic cancer").
     return sorted((q for q in shared if not any(q != o and q in o for o in shared)), key=lambda q: (-len(q), q))
+
+
+def quotes_match(qa: set[str] | frozenset[str], qb: set[str] | frozenset[str]) -> bool:
+    """Whether ``matching_quotes(qa, qb)`` finds any, without gathering them (the longest match
+    always stays, so one matching pair is enough)."""
+    return any(_quote_in(x, y) for x in qa for y in qb)
+
+
+def _quote_in(x: str, y: str) -> bool:
+    """Whether the shorter of two quotes is the other or stands in it as whole words."""
+    short, long_ = (x, y) if len(x) <= len(y) else (y, x)
+    return short == long_ or (short in long_ and re.search(rf"\b{re.escape(short)}\b", long_) is not None)
 
 
 def shared_items(a: set[str], b: set[str], limit: int = 8) -> list[str]:

@@ -38,7 +38,7 @@ import scipy.sparse as sp
 from .arrays import ranges, ranks
 from .classify import decide, is_paraphrase, verbatim_relation
 from .core import MIN_SENTENCE_WORDS
-from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes
+from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes, quotes_match
 from .fanout import map_shared, resolve_jobs
 from .records import DUPLICATE, EXCERPT, PARAPHRASE, Alignment, ProgressCallback
 from .sentences import (_STOP, HASHED, WORD, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word,
@@ -421,9 +421,10 @@ class ParaphraseFinder:
         # too few of its sentences have one, it is ruled out on those words alone, before its
         # sentences are prepared in full (ten times the cost), by the very test ``plan_sentences`` makes.
         self.prepare_content([x for k in hopeful if not anchored[k] for x in pairs[k][:2]])
-        hopeful = [k for k in hopeful if anchored[k] or _could_align(
-            cross(self.content(pairs[k][0]), self.content(pairs[k][1])) >= self.settings.prefilter, relation,
-            pairs[k][3])]
+        # the same rows as the prepared sentences' (``content_only``), so ``plan_sentences`` reuses the cosines
+        cosines = {k: cross(self.content(pairs[k][0]), self.content(pairs[k][1])) for k in hopeful if not anchored[k]}
+        hopeful = [k for k in hopeful if anchored[k] or _could_align(cosines[k] >= self.settings.prefilter, relation,
+                                                                     pairs[k][3])]
         self.prepare_sentences([x for k in hopeful for x in pairs[k][:2]])
         found = [SentenceEvidence((), 0.0, 0.0, similarity) for similarity in similarities]
         plans = {}
@@ -431,7 +432,7 @@ class ParaphraseFinder:
             a, b, _, overlap = pairs[k]
             names = self.telling_names(context, a, b) if anchored[k] else frozenset()   # only anchored ones use names
             plan = self.plan_sentences(self.sentence_data(a), self.sentence_data(b), anchored[k], names, relation,
-                                       overlap)
+                                       overlap, cosines.get(k))
             if plan is not None:
                 plans[k] = plan
         for (k, plan), probabilities in zip(plans.items(), self.score(plans.values())):
@@ -497,13 +498,16 @@ class ParaphraseFinder:
         return self.settle(plan, self.score([plan])[0])
 
     def plan_sentences(self, a: SentenceData, b: SentenceData, anchored: bool, names: frozenset[str],
-                       relation: RelationSettings | None, overlap: "Overlap | None" = None) -> "SentencePlan | None":
-        """What ``align_sentences`` knows before the sentence model is asked: the sentence cosines,
-        the pairs carrying their own evidence, the candidate pairs; None when nothing can align or
-        (with ``relation``) nothing that aligns could make a paraphrase."""
+                       relation: RelationSettings | None, overlap: "Overlap | None" = None,
+                       cosines: np.ndarray | None = None) -> "SentencePlan | None":
+        """What ``align_sentences`` knows before the sentence model is asked: the sentence cosines
+        (``cosines``, the content-word cosines of ``a`` and ``b``, when already computed), the pairs
+        carrying their own evidence, the candidate pairs; None when nothing can align or (with
+        ``relation``) nothing that aligns could make a paraphrase."""
         if not a.spans or not b.spans:
             return None
-        cosines = cross(a.matrix("content"), b.matrix("content"))
+        if cosines is None:
+            cosines = cross(a.matrix("content"), b.matrix("content"))
         evidenced = np.zeros_like(cosines, dtype=bool)
         bonus = None
         if anchored:
@@ -562,7 +566,7 @@ class ParaphraseFinder:
             bonus += self.settings.name_bonus * np.minimum(shared, 2)
         for i in a.quoted.tolist():
             for j in b.quoted.tolist():
-                if matching_quotes(a.quotes(i), b.quotes(j)):
+                if quotes_match(a.quotes(i), b.quotes(j)):
                     bonus[i, j] += self.settings.quote_bonus
         return bonus
 

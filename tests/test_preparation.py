@@ -13,11 +13,11 @@ import pytest
 
 import dedup.pipeline
 from dedup import Scanner
-from dedup.evidence import _LOWER_WORD, _NAME, _name, names, numbers
+from dedup.evidence import _LOWER_WORD, _NAME, _name, matching_quotes, names, numbers, quotes, quotes_match
 from dedup.load import load_path
 from dedup.paraphrase import ParaphraseFinder
 from dedup.records import PARAPHRASE, Document
-from dedup.sentences import WORD, HashedTokens, _WordFacts, murmur_keys
+from dedup.sentences import WORD, HashedTokens, _WordFacts, cross, murmur_keys
 from dedup.settings import Settings
 from dedup.sklearn_parts import murmurhash3_32
 from dedup.text import sentences
@@ -62,10 +62,14 @@ def test_character_grams_from_the_word_table_are_those_hashed_word_by_word(seeds
             assert np.array_equal(table, words)
 
 
+# ``evidence._NAME`` as first written: a word boundary, then the capital.
+_NAME_AS_WRITTEN = re.compile(r"\b(?:[A-Z][\w'’-]*[a-z0-9][\w'’-]*|[A-Z]{2,})(?:\s+(?:[A-Z][\w'’-]+|of|de|van|von)){0,4}")
+
+
 def _names_reference(text: str) -> set[str]:
     """``names`` as first written: every lower-case word of the text collected up front."""
     found, lower_words = set(), set(_LOWER_WORD.findall(text))
-    for match in _NAME.finditer(text):
+    for match in _NAME_AS_WRITTEN.finditer(text):
         words, name = _name(match.group())
         if len(words) == 1 and words[0].lower() in lower_words:
             continue
@@ -83,11 +87,47 @@ def test_names_and_figures_by_their_shortcuts_are_the_full_rules_on_every_real_s
     texts = [text[s:e] for text in [*seeds.values(), *(d.text for d in newscycle)] for s, e in sentences(text)]
     assert len(texts) > 1000
     assert [names(t) for t in texts] == [_names_reference(t) for t in texts]
+    documents = [*seeds.values(), *(d.text for d in newscycle)]   # long texts: no substring search
+    assert [names(t) for t in documents] == [_names_reference(t) for t in documents]
+    assert [[m.span() for m in _NAME.finditer(t)] for t in documents] == [
+        [m.span() for m in _NAME_AS_WRITTEN.finditer(t)] for t in documents]
     with_digits = [t for t in texts if re.search(r"\d", t)]
     assert with_digits and all(numbers(t) for t in with_digits if re.search(r"\d{2}", t))
     assert all(not numbers(t) for t in texts if not re.search(r"\d", t))
     # a single capitalised word that is also written in lower case is an ordinary word
     assert "how" not in names("How it began. We know how.") and "meta" in names("Meta said so. Meta did.")
+
+
+def test_quotes_match_when_matching_quotes_finds_any_on_every_pair_of_real_quoted_sentences(seeds, newscycle):
+    found = [quotes(text[s:e]) for text in [*seeds.values(), *(d.text for d in newscycle)] for s, e in sentences(text)]
+    quoted = [q for q in found if q][:150]
+    assert len(quoted) > 50
+    answers = [quotes_match(x, y) for x in quoted for y in quoted]
+    assert answers == [bool(matching_quotes(x, y)) for x in quoted for y in quoted]
+    assert any(answers) and not all(answers)
+    assert quotes_match({"metastatic cancer spreads"}, {"metastatic cancer"})
+    assert not quotes_match({"metastatic cancers"}, {"metastatic cancer"})   # whole words only
+
+
+def test_content_cosines_before_and_after_full_preparation_are_the_same(seeds, newscycle):
+    """``compare_many`` reuses the content-word cosines of its prefilter, taken on ``content_only``
+    rows, in ``plan_sentences``: they must be what the prepared sentences give, to the bit."""
+    docs = [Document(name, text) for name, text in sorted(seeds.items())] + newscycle[:20]
+    context, analyses = Scanner().analyze(docs)
+    finder = ParaphraseFinder()
+    finder.prepare(analyses, context)
+    finder.prepare_content(analyses)
+    pairs = [(a, b) for a in analyses[:8] for b in analyses if a.id < b.id]
+    before = [cross(finder.content(a), finder.content(b)) for a, b in pairs]
+    finder.prepare_sentences(analyses[::2])   # in another batch than the prefilter's, half of them
+    assert all(a.id in finder._sentences for a in analyses[::2])
+    after = [cross(finder.content(a), finder.content(b)) for a, b in pairs]
+    assert all(np.array_equal(x, y) for x, y in zip(before, after))
+    assert sum(x.max(initial=0) > 0.5 for x in before) > 5
+    a, b = finder.sentence_data(analyses[0]), finder.sentence_data(analyses[2])
+    given = finder.plan_sentences(a, b, False, frozenset(), None, None, before[1])
+    computed = finder.plan_sentences(a, b, False, frozenset(), None, None)
+    assert pairs[1][1].id == analyses[2].id and np.array_equal(given.candidates, computed.candidates)
 
 
 def test_a_verbatim_copy_gets_its_originals_sentence_data(seeds):
