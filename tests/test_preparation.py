@@ -13,7 +13,7 @@ import pytest
 
 import dedup.pipeline
 from dedup import Scanner
-from dedup.evidence import _LOWER_WORD, _NAME, _name, matching_quotes, names, numbers, quotes, quotes_match
+from dedup.evidence import _LOWER_WORD, _NAME, _NUMBER, _QUOTE, _name, matching_quotes, names, numbers, quotes, quotes_match
 from dedup.load import load_path
 from dedup.paraphrase import ParaphraseFinder
 from dedup.records import PARAPHRASE, Document
@@ -62,8 +62,14 @@ def test_character_grams_from_the_word_table_are_those_hashed_word_by_word(seeds
             assert np.array_equal(table, words)
 
 
-# ``evidence._NAME`` as first written: a word boundary, then the capital.
+# ``evidence``'s patterns as first written (each now starts with one character class).
 _NAME_AS_WRITTEN = re.compile(r"\b(?:[A-Z][\w'’-]*[a-z0-9][\w'’-]*|[A-Z]{2,})(?:\s+(?:[A-Z][\w'’-]+|of|de|van|von)){0,4}")
+_AS_WRITTEN = {
+    _QUOTE: re.compile(r"[\u201c\"]([^\u201c\u201d\"\n]{3,200})[\u201d\"]|\u2018([^\u2018\u2019\n]{3,120})\u2019"),
+    _NUMBER: re.compile(r"(?:[$€£¥]\s?)?\d[\d,.]*(?:\s?(?:%|(?:percent|per cent|billion|million|trillion|bn)\b))?",
+                        re.I),
+    _NAME: _NAME_AS_WRITTEN,
+}
 
 
 def _names_reference(text: str) -> set[str]:
@@ -89,8 +95,12 @@ def test_names_and_figures_by_their_shortcuts_are_the_full_rules_on_every_real_s
     assert [names(t) for t in texts] == [_names_reference(t) for t in texts]
     documents = [*seeds.values(), *(d.text for d in newscycle)]   # long texts: no substring search
     assert [names(t) for t in documents] == [_names_reference(t) for t in documents]
-    assert [[m.span() for m in _NAME.finditer(t)] for t in documents] == [
-        [m.span() for m in _NAME_AS_WRITTEN.finditer(t)] for t in documents]
+    edge_cases = ["$ 5, £12bn, 3 per cent, 4.5%, $x and ¥, 2024.", "xMr Smith, AI and IBM's U.N.", '‘it’s "no" said',
+                  "“an ‘inner’ one” and 'single' ‘quotes’ \"straight\"", "٣ digits, A1 B2c"]
+    for pattern, as_written in _AS_WRITTEN.items():
+        for t in [*documents, *texts, *edge_cases]:
+            assert [(m.span(), m.groups()) for m in pattern.finditer(t)] == [
+                (m.span(), m.groups()) for m in as_written.finditer(t)], (pattern.pattern, t[:80])
     with_digits = [t for t in texts if re.search(r"\d", t)]
     assert with_digits and all(numbers(t) for t in with_digits if re.search(r"\d{2}", t))
     assert all(not numbers(t) for t in texts if not re.search(r"\d", t))
