@@ -1108,17 +1108,27 @@ def _monotone_matches(scores: np.ndarray) -> list[tuple[int, int]]:
     running maximum along the row of max(best[i-1, j], best[i-1, j-1] + score)."""
     n, m = scores.shape
     best = np.zeros((n + 1, m + 1))
+    live = (scores > 0).any(axis=1).tolist()
     for i in range(1, n + 1):
+        if not live[i - 1]:   # nothing to take: the step leaves the (non-decreasing) row above as it is
+            best[i] = best[i - 1]
+            continue
         row = scores[i - 1]
         take = np.where(row > 0, best[i - 1, :-1] + row, -1.0)
         best[i, 1:] = np.maximum.accumulate(np.maximum(best[i - 1, 1:], take))
+    return _trace_back(scores.tolist(), best.tolist())
+
+
+def _trace_back(scores: list[list[float]], best: list[list[float]]) -> list[tuple[int, int]]:
+    """The matches of ``_monotone_matches``'s table, from its last cell back (on Python floats:
+    the same values and sums as numpy's scalars, at a fraction of the cost per step)."""
     matches = []
-    i, j = n, m
+    i, j = len(scores), len(scores[0]) if scores else 0
     while i > 0 and j > 0:
-        if scores[i - 1, j - 1] > 0 and best[i, j] == best[i - 1, j - 1] + scores[i - 1, j - 1]:
+        if scores[i - 1][j - 1] > 0 and best[i][j] == best[i - 1][j - 1] + scores[i - 1][j - 1]:
             matches.append((i - 1, j - 1))
             i, j = i - 1, j - 1
-        elif best[i, j] == best[i - 1, j]:
+        elif best[i][j] == best[i - 1][j]:
             i -= 1
         else:
             j -= 1

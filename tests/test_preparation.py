@@ -15,7 +15,7 @@ import dedup.pipeline
 from dedup import Scanner
 from dedup.evidence import _LOWER_WORD, _NAME, _NUMBER, _QUOTE, _name, matching_quotes, names, numbers, quotes, quotes_match
 from dedup.load import load_path
-from dedup.paraphrase import ParaphraseFinder
+from dedup.paraphrase import ParaphraseFinder, _monotone_matches
 from dedup.records import PARAPHRASE, Document
 from dedup.sentences import WORD, HashedTokens, _WordFacts, cross, murmur_keys
 from dedup.settings import Settings
@@ -138,6 +138,41 @@ def test_content_cosines_before_and_after_full_preparation_are_the_same(seeds, n
     given = finder.plan_sentences(a, b, False, frozenset(), None, None, before[1])
     computed = finder.plan_sentences(a, b, False, frozenset(), None, None)
     assert pairs[1][1].id == analyses[2].id and np.array_equal(given.candidates, computed.candidates)
+
+
+def _monotone_matches_as_written(scores: np.ndarray) -> list[tuple[int, int]]:
+    """``paraphrase._monotone_matches`` as first written: every row stepped, numpy scalars traced back."""
+    n, m = scores.shape
+    best = np.zeros((n + 1, m + 1))
+    for i in range(1, n + 1):
+        take = np.where(scores[i - 1] > 0, best[i - 1, :-1] + scores[i - 1], -1.0)
+        best[i, 1:] = np.maximum.accumulate(np.maximum(best[i - 1, 1:], take))
+    matches, i, j = [], n, m
+    while i > 0 and j > 0:
+        if scores[i - 1, j - 1] > 0 and best[i, j] == best[i - 1, j - 1] + scores[i - 1, j - 1]:
+            matches.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif best[i, j] == best[i - 1, j]:
+            i -= 1
+        else:
+            j -= 1
+    return matches[::-1]
+
+
+def test_monotone_matches_skipping_empty_rows_are_those_of_every_row_stepped(seeds, newscycle):
+    docs = [Document(name, text) for name, text in sorted(seeds.items())] + newscycle[:12]
+    context, analyses = Scanner().analyze(docs)
+    finder = ParaphraseFinder()
+    finder.prepare(analyses, context)
+    finder.prepare_content(analyses)
+    weights = []
+    for a in analyses[:10]:
+        for b in analyses:
+            cosines = cross(finder.content(a), finder.content(b))
+            for cut in (0.3, 0.5, 0.7):   # sparse, as decided sentence pairs are; ties among copies' sentences
+                weights.append(np.where(cosines >= cut, cosines, 0).astype(np.float32))
+    assert sum(len(_monotone_matches_as_written(w)) > 2 for w in weights) > 50
+    assert [_monotone_matches(w) for w in weights] == [_monotone_matches_as_written(w) for w in weights]
 
 
 def test_a_verbatim_copy_gets_its_originals_sentence_data(seeds):
