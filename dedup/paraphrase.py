@@ -42,7 +42,7 @@ from .evidence import describe, distinctive, matching_quotes, names, numbers, qu
 from .fanout import map_shared, resolve_jobs
 from .records import DUPLICATE, EXCERPT, PARAPHRASE, Alignment, ProgressCallback
 from .sentences import (_STOP, HASHED, WORD, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word,
-                        content_only, counts, cross, pair_features, word_hash)
+                        content_only, counts, cross, pair_features, split_words, word_hash)
 from .sklearn_parts import murmurhash3_32
 from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
@@ -91,9 +91,11 @@ class SentenceData:
         return cls.batch([(text, spans)], model)[0]
 
     @classmethod
-    def batch(cls, texts: Sequence[tuple[str, Sequence[tuple[int, int]]]], model: SentenceModel) -> list["SentenceData"]:
-        """``(text, sentence spans)`` of many texts prepared together."""
-        rows = SentenceRows.of([text[s:e] for text, spans in texts for s, e in spans], model.weights)
+    def batch(cls, texts: Sequence[tuple[str, Sequence[tuple[int, int]]]], model: SentenceModel,
+              split: Sequence[list[str]] | None = None) -> list["SentenceData"]:
+        """``(text, sentence spans)`` of many texts prepared together (``split``: the words of
+        their sentences, one after another, when already found)."""
+        rows = SentenceRows.of([text[s:e] for text, spans in texts for s, e in spans], model.weights, split)
         out, first = [], 0
         for text, spans in texts:
             out.append(cls(text, tuple(spans), rows, first))
@@ -245,6 +247,7 @@ class ParaphraseFinder:
         self._facts: dict[str, Facts] = {}
         self._sentences: dict[str, SentenceData] = {}
         self._content: dict[str, RowSlice] = {}   # content-word rows of documents not (yet) prepared in full
+        self._words: dict[str, list[list[str]]] = {}   # their sentences' words, until ``compare_many`` returns
         self._retained: frozenset[str] = frozenset()
         self._row: dict[str, int] = {}
         self._groups = StoryGroups.singletons(0)
@@ -314,10 +317,13 @@ class ParaphraseFinder:
         todo = list({a.id: a for a in analyses if a.id not in self._sentences and a.id not in self._content}.values())
         if not todo:
             return
-        matrix = content_only([a.evidence_text[s:e] for a in todo for s, e in a.sentences], self.sentence_model.weights)
+        texts = [a.evidence_text[s:e] for a in todo for s, e in a.sentences]
+        split = split_words(texts)
+        matrix = content_only(texts, self.sentence_model.weights, split)
         first = 0
         for a in todo:
             self._content[a.id] = RowSlice.of(matrix, first, first + len(a.sentences))
+            self._words[a.id] = split[first:first + len(a.sentences)]
             first += len(a.sentences)
 
     def forget(self, ids: Iterable[str]) -> None:
@@ -328,6 +334,7 @@ class ParaphraseFinder:
                 self._facts.pop(doc_id, None)
                 self._sentences.pop(doc_id, None)
                 self._content.pop(doc_id, None)
+                self._words.pop(doc_id, None)
 
     def retain(self, ids: Iterable[str]) -> None:
         """Keep what is prepared for these documents through ``forget`` (they may have pairs later)."""
@@ -363,11 +370,17 @@ class ParaphraseFinder:
             chunk = todo[start:start + batch]
             texts = {a.evidence_text: a for a in chunk}   # each distinct text once
             prepared = dict(zip(texts, SentenceData.batch([(a.evidence_text, a.sentences) for a in texts.values()],
-                                                          self.sentence_model)))
+                                                          self.sentence_model, self._split(texts.values()))))
             for a in chunk:
                 data = prepared[a.evidence_text]
                 self._keep(a.id, data if data.spans == tuple(a.sentences) else SentenceData.batch(
                     [(a.evidence_text, a.sentences)], self.sentence_model)[0])
+
+    def _split(self, analyses: Iterable["DocumentAnalysis"]) -> list[list[str]]:
+        """The words of the documents' sentences, one after another: those ``prepare_content`` found
+        (a document checked on its content words first is not tokenised twice), the others split now."""
+        return [words for a in analyses
+                for words in self._words.get(a.id) or split_words([a.evidence_text[s:e] for s, e in a.sentences])]
 
     def _keep(self, doc_id: str, data: SentenceData) -> None:
         """Store a document's sentence data: a document kept for later pairs (``retain``) gets rows
@@ -438,6 +451,7 @@ class ParaphraseFinder:
         for (k, plan), probabilities in zip(plans.items(), self.score(plans.values())):
             a, b, _, _ = pairs[k]
             found[k] = self.evidence(a, b, self.settle(plan, probabilities), similarities[k])
+        self._words.clear()
         return found
 
     def similarities(self, context: "Context", pairs: Sequence[tuple["DocumentAnalysis", "DocumentAnalysis",

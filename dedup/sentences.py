@@ -210,6 +210,11 @@ def _ascii_facts(words: Sequence[str]) -> _WordFacts:
                       np.r_[0, np.cumsum(per_size.sum(axis=1))], fours, np.r_[0, np.cumsum(per_size[:, 2])])
 
 
+def split_words(texts: Sequence[str]) -> list[list[str]]:
+    """Each text's words, lower-cased: what every feature of the stage is computed from."""
+    return [WORD.findall(t.lower()) for t in texts]
+
+
 @dataclass(frozen=True)
 class HashedTokens:
     """The words of many texts as flat arrays (row = which text), hashed once per distinct
@@ -225,8 +230,9 @@ class HashedTokens:
     table: _WordFacts | None = None
 
     @classmethod
-    def of(cls, texts: Sequence[str]) -> "HashedTokens":
-        tokens = [WORD.findall(t.lower()) for t in texts]
+    def of(cls, texts: Sequence[str], split: Sequence[list[str]] | None = None) -> "HashedTokens":
+        """The words of ``texts``; ``split``: their ``split_words``, when already found."""
+        tokens = split_words(texts) if split is None else split
         words = [w for ws in tokens for w in ws]
         ids, table = _WORDS.ids(words)
         rows = np.repeat(np.arange(len(texts)), [len(ws) for ws in tokens])
@@ -390,11 +396,13 @@ class SentenceRows:
         return self.stacked[:, k * HASHED:(k + 1) * HASHED]
 
     @classmethod
-    def of(cls, texts: Sequence[str], weights: WordWeights) -> "SentenceRows":
+    def of(cls, texts: Sequence[str], weights: WordWeights, split: Sequence[list[str]] | None = None
+           ) -> "SentenceRows":
+        """The rows of ``texts`` (``split``: their ``split_words``, when already found)."""
         idf = weights.columns
         figures = [numbers(t) for t in texts]
         quoted = [frozenset(quotes(t)) for t in texts]
-        words = HashedTokens.of(texts)
+        words = HashedTokens.of(texts, split)
         content = words.without_stop_words()
         n = len(texts)
         blocks = {
@@ -444,10 +452,11 @@ def content_rows(content: HashedTokens, idf: np.ndarray) -> sp.csr_matrix:
     return sublinear_idf(counts(*content.grams(1), content.n_rows), idf)
 
 
-def content_only(texts: Sequence[str], weights: WordWeights) -> sp.csr_matrix:
+def content_only(texts: Sequence[str], weights: WordWeights, split: Sequence[list[str]] | None = None
+                 ) -> sp.csr_matrix:
     """``SentenceRows.of(texts, weights).content`` alone, at a tenth of the cost (each row is the
-    same: it depends on its own text only)."""
-    return content_rows(HashedTokens.of(texts).without_stop_words(), weights.columns)
+    same: it depends on its own text only); ``split``: the texts' ``split_words``, when found."""
+    return content_rows(HashedTokens.of(texts, split).without_stop_words(), weights.columns)
 
 
 def learned_rows(words: HashedTokens, content: HashedTokens, learned: LearnedTerms) -> LearnedRows:

@@ -140,6 +140,26 @@ def test_content_cosines_before_and_after_full_preparation_are_the_same(seeds, n
     assert pairs[1][1].id == analyses[2].id and np.array_equal(given.candidates, computed.candidates)
 
 
+def test_sentences_prepared_from_the_words_the_content_check_found_are_those_prepared_afresh(seeds, newscycle):
+    docs = [Document(name, text) for name, text in sorted(seeds.items())] + newscycle[:20]
+    context, analyses = Scanner().analyze(docs)
+    checked, fresh = ParaphraseFinder(), ParaphraseFinder()
+    for finder in (checked, fresh):
+        finder.prepare(analyses, context)
+    checked.prepare_content(analyses[::2])
+    assert set(checked._words) == {a.id for a in analyses[::2]}
+    checked.prepare_sentences(analyses)   # half from the words found, half split now, in one batch
+    fresh.prepare_sentences(analyses)
+    for a in analyses:
+        x, y = checked.sentence_data(a), fresh.sentence_data(a)
+        assert x.rows.tokens[x.first:x.first + len(x.spans)] == y.rows.tokens[y.first:y.first + len(y.spans)]
+        for name in ("stacked", "content", "names", "quotes"):
+            p, q = x.matrix(name), y.matrix(name)
+            assert all(np.array_equal(getattr(p, f), getattr(q, f)) for f in ("indptr", "indices", "data")), name
+    checked.forget(a.id for a in analyses)
+    assert not checked._words
+
+
 def _monotone_matches_as_written(scores: np.ndarray) -> list[tuple[int, int]]:
     """``paraphrase._monotone_matches`` as first written: every row stepped, numpy scalars traced back."""
     n, m = scores.shape
