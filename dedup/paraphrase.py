@@ -482,7 +482,7 @@ class ParaphraseFinder:
                     f"({result.aligned_a:.0%} of {a.id}, {result.aligned_b:.0%} of {b.id}), "
                     f"document cosine {similarity:.2f}"
                     + (f"; anchored by {len(quoted)} shared quotes and {len(figures)} figures"
-                       if _anchored(quoted, figures) else ""),
+                       if _anchored(bool(quoted), figures) else ""),
                     *describe(facts_a.quotes, facts_b.quotes, facts_a.numbers, facts_b.numbers,
                               facts_a.names, facts_b.names))
         return SentenceEvidence(tuple(result.alignments), result.aligned_a, result.aligned_b, similarity, evidence)
@@ -663,7 +663,7 @@ class Facts:
     def anchors(self, other: "Facts") -> bool:
         """A shared distinctive quote or figures make a common origin likely, so weaker sentence
         matches are admitted; without them the bar stays high (``_anchored``)."""
-        return _anchored(self.shared_quotes(other), self.shared_figures(other))
+        return _anchored(quotes_match(self.quotes, other.quotes), self.shared_figures(other))
 
     @classmethod
     def of(cls, text: str) -> "Facts":
@@ -673,9 +673,9 @@ class Facts:
 TOPIC_SENTENCES = 2   # a name in more sentences than this of either document is what both are about
 
 
-def _anchored(quoted: Sequence[str], figures: frozenset[str]) -> bool:
+def _anchored(shares_quote: bool, figures: frozenset[str]) -> bool:
     """The rule: a shared quote, or two shared distinctive figures."""
-    return bool(quoted) or len(figures) >= 2
+    return shares_quote or len(figures) >= 2
 
 
 def telling_names(shared: frozenset[str], a: SentenceData, b: SentenceData) -> frozenset[str]:
