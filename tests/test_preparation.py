@@ -20,7 +20,7 @@ from dedup.records import PARAPHRASE, Document
 from dedup.sentences import WORD, HashedTokens, _WordFacts, cross, murmur_keys
 from dedup.settings import Settings
 from dedup.sklearn_parts import murmurhash3_32
-from dedup.text import sentences
+from dedup.text import _SENTENCE_END, _sentence_ends, sentences
 
 from .conftest import FIXTURES, SEED_000, SEED_001
 
@@ -193,6 +193,15 @@ def test_monotone_matches_skipping_empty_rows_are_those_of_every_row_stepped(see
                 weights.append(np.where(cosines >= cut, cosines, 0).astype(np.float32))
     assert sum(len(_monotone_matches_as_written(w)) > 2 for w in weights) > 50
     assert [_monotone_matches(w) for w in weights] == [_monotone_matches_as_written(w) for w in weights]
+
+
+def test_sentence_ends_tried_only_where_one_can_start_are_every_match_of_the_pattern(seeds, newscycle):
+    texts = [*seeds.values(), *(d.text for d in newscycle)]
+    texts += ["He left!あの日. ok", "Wow!」これは", "a.\n\nb", "東京。大阪！京都", "end!?  next", "A.B. C", "q?\u300dの",
+              "no end", "!!あ", "。。。\n\n", "!\u300d\u300d\n", "Mr. X. Dr.\nY", ""]
+    found = [[(m.span(), m.group()) for m in _sentence_ends(t)] for t in texts]
+    assert found == [[(m.span(), m.group()) for m in _SENTENCE_END.finditer(t)] for t in texts]
+    assert sum(map(len, found)) > 1000 and ((8, 8), "") in found[len(texts) - 13]   # an empty one, before CJK text
 
 
 def test_a_verbatim_copy_gets_its_originals_sentence_data(seeds):
