@@ -59,6 +59,11 @@ class Scanner:
     >>> Scanner(window_threshold=0.25, paraphrase=False)   # any setting by name   # doctest: +SKIP
     """
 
+    # Whether ``align_pairs`` runs here, on this machine's processes: its parts then also align the
+    # copies of the stories they find retold.  An engine that aligns elsewhere (Spark's executors)
+    # sets False and gets those as a second round of ``align_pairs``.
+    aligns_copies_in_parts: bool = True
+
     def __init__(self, settings: Settings | None = None, **overrides) -> None:
         settings = settings or Settings()
         self.settings = settings.updated(**overrides) if overrides else settings
@@ -181,7 +186,7 @@ class Scanner:
         # of each story it finds retold right away, while both stories' sentences are prepared.
         first = retold.alignable((i, j, c) for (i, j), c in sorted(candidates.items()))
         with_first: dict[tuple[int, int], PairEvidence] = {}
-        if self._aligns_here():
+        if self.aligns_copies_in_parts:
             evidence = self._align(analyses, context, first, retold, progress, "paraphrase", with_first)
         else:
             evidence = self.align_pairs(analyses, context, first, progress)
@@ -224,14 +229,9 @@ class Scanner:
         analyses and the context; only jobs and evidence travel).  Each result is a function of
         the pair and the context alone, so the parts may run anywhere, in any process: the Spark
         engine runs these on its executors.  Progress is ticked as ``stage`` (the second round, the
-        copies of stories found retold, is a stage of its own where it runs apart: ``_aligns_here``)."""
+        copies of stories found retold, is a stage of its own where it runs apart:
+        ``aligns_copies_in_parts``)."""
         return self._align(analyses, context, jobs, None, progress, stage, {})
-
-    def _aligns_here(self) -> bool:
-        """Whether ``align_pairs`` is this module's, on this machine's processes: its parts then
-        also align the copies of the stories they find retold.  An engine that aligns elsewhere
-        (Spark's executors) gets those as a second round of ``align_pairs``."""
-        return type(self).align_pairs is Scanner.align_pairs
 
     def _align(self, analyses: Sequence[DocumentAnalysis], context: Context, jobs: Sequence[AlignJob],
                retold: "RetoldCopies | None", progress: ProgressCallback | None, stage: str,
@@ -456,9 +456,9 @@ def _align_part(shared: tuple[Sequence[DocumentAnalysis], Context, RetoldCopies 
                 if story in carried:   # and so is the copy, as far as its story reaches
                     reach[analyses[copy].id] = reach[story]
                     carried.add(analyses[copy].id)
-                    stage.carry(carried)
                 else:
                     done_after.setdefault(max(batch_number, last.get(story, batch_number)), []).append(analyses[copy].id)
+            stage.carry(carried)   # only grown: nothing is forgotten, the new ones kept
         stage.forget(done_after.get(batch_number, ()))
     return found, copies
 

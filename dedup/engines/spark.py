@@ -379,6 +379,8 @@ class ExecutorScanner(Scanner):
     """``pipeline.Scanner`` whose sentence alignments run on the executors, each pair joined with
     the two analyses the executors keep; the rest of ``conclude`` runs as it does locally."""
 
+    aligns_copies_in_parts = False   # the copies of stories found retold come as a second round
+
     def __init__(self, settings: Settings, engine: "SparkEngine", analyses) -> None:
         super().__init__(settings)
         self.engine = engine
