@@ -41,7 +41,7 @@ from .core import MIN_SENTENCE_WORDS
 from .evidence import describe, distinctive, matching_quotes, names, numbers, quotes, quotes_match
 from .fanout import map_shared, resolve_jobs
 from .records import DUPLICATE, EXCERPT, PARAPHRASE, Alignment, ProgressCallback
-from .sentences import (_STOP, HASHED, WORD, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word,
+from .sentences import (_STOP, HASHED, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word,
                         content_only, counts, cross, pair_features, split_words, word_hash)
 from .sklearn_parts import murmurhash3_32
 from .settings import ParaphraseSettings, RelationSettings
@@ -317,7 +317,7 @@ class ParaphraseFinder:
         todo = list({a.id: a for a in analyses if a.id not in self._sentences and a.id not in self._content}.values())
         if not todo:
             return
-        texts = [a.evidence_text[s:e] for a in todo for s, e in a.sentences]
+        texts = [sentence for a in todo for sentence in _sentence_texts(a)]
         split = split_words(texts)
         matrix = content_only(texts, self.sentence_model.weights, split)
         first = 0
@@ -353,34 +353,33 @@ class ParaphraseFinder:
         self.forget(before - self._retained - set(needed))
         for doc_id in self._retained - before:
             data = self._sentences.get(doc_id)
-            if data is not None and len(data.rows) > len(data.spans):
-                self._sentences[doc_id] = data.detached()
+            if data is not None:
+                self._keep(doc_id, data)
 
     def prepare_sentences(self, analyses: Sequence["DocumentAnalysis"], batch: int = 500) -> None:
         """Sentence data of many documents, ``batch`` at a time (one vectorised pass each)."""
         todo = list({a.id: a for a in analyses if a.id not in self._sentences}.values())
         # a verbatim copy has its original's sentences, rows and all (a reprint's text is the same)
-        known = {data.text: data for data in self._sentences.values()}
+        known = {(data.text, data.spans): data for data in self._sentences.values()}
         for a in todo:
-            same = known.get(a.evidence_text)
-            if same is not None and same.spans == tuple(a.sentences):
+            same = known.get((a.evidence_text, a.sentences))
+            if same is not None:
                 self._keep(a.id, same)
         todo = [a for a in todo if a.id not in self._sentences]
         for start in range(0, len(todo), batch):
             chunk = todo[start:start + batch]
-            texts = {a.evidence_text: a for a in chunk}   # each distinct text once
-            prepared = dict(zip(texts, SentenceData.batch([(a.evidence_text, a.sentences) for a in texts.values()],
-                                                          self.sentence_model, self._split(texts.values()))))
-            for a in chunk:
-                data = prepared[a.evidence_text]
-                self._keep(a.id, data if data.spans == tuple(a.sentences) else SentenceData.batch(
-                    [(a.evidence_text, a.sentences)], self.sentence_model)[0])
+            keys = [(a.evidence_text, a.sentences) for a in chunk]
+            texts = dict(zip(keys, chunk))   # each distinct text (and its sentences) once
+            prepared = dict(zip(texts, SentenceData.batch(list(texts), self.sentence_model,
+                                                          self._split(texts.values()))))
+            for a, key in zip(chunk, keys):
+                self._keep(a.id, prepared[key])
 
     def _split(self, analyses: Iterable["DocumentAnalysis"]) -> list[list[str]]:
         """The words of the documents' sentences, one after another: those ``prepare_content`` found
         (a document checked on its content words first is not tokenised twice), the others split now."""
         return [words for a in analyses
-                for words in self._words.get(a.id) or split_words([a.evidence_text[s:e] for s, e in a.sentences])]
+                for words in self._words.get(a.id) or split_words(_sentence_texts(a))]
 
     def _keep(self, doc_id: str, data: SentenceData) -> None:
         """Store a document's sentence data: a document kept for later pairs (``retain``) gets rows
@@ -388,6 +387,7 @@ class ParaphraseFinder:
         forgotten."""
         retained = doc_id in self._retained and len(data.rows) > len(data.spans)
         self._sentences[doc_id] = data.detached() if retained else data
+        self._content.pop(doc_id, None)   # ``content`` reads the sentence data from now on
 
     def candidate_pairs(self, words: sp.csr_matrix, cosines: Callable[[np.ndarray, np.ndarray], np.ndarray]
                         ) -> list[tuple[int, int, float]]:
@@ -836,11 +836,17 @@ def _document_counts(table: "_WordTable", texts: Sequence[str], words: bool = Tr
     return word_counts, char_counts
 
 
+def _sentence_texts(a: "DocumentAnalysis") -> list[str]:
+    """A document's sentences as text (``evidence_text`` is made on each call: once here)."""
+    text = a.evidence_text
+    return [text[start:stop] for start, stop in a.sentences]
+
+
 def _unsorted_counts(table: "_WordTable", texts: Sequence[str], words: bool = True
                      ) -> tuple[sp.csr_matrix | None, sp.csr_matrix]:
     """``_document_counts`` with the character rows' columns in no order (the product's):
     sorting them is most of their cost, and the fit needs only which columns each row has."""
-    tokens = [WORD.findall(t.lower()) for t in texts]
+    tokens = split_words(texts)
     ids = table.ids([w for ws in tokens for w in ws])
     rows = np.repeat(np.arange(len(texts)), [len(ws) for ws in tokens])
     content = ~table.stop[ids]
