@@ -283,8 +283,8 @@ class Index:
     def _digests(self, doc_ids: Sequence[str]) -> list[str | None]:
         """``_digest`` of each of ``doc_ids``: those not in the open batch read together."""
         pending = self._pending.docs if self._pending is not None else {}
-        committed = dict(zip(*[[doc_id for doc_id in doc_ids if doc_id not in pending]] * 2))
-        stored = dict(zip(committed, self.backend.digests(list(committed)))) if committed else {}
+        committed = list(dict.fromkeys(doc_id for doc_id in doc_ids if doc_id not in pending))
+        stored = dict(zip(committed, self.backend.digests(committed))) if committed else {}
         return [pending[doc_id].digest if doc_id in pending else stored[doc_id] for doc_id in doc_ids]
 
     def _line_counts(self, keys: dict[str, int]) -> dict[str, int]:

@@ -115,12 +115,9 @@ class Verifier:
         self.seen_chrome |= chrome
         return chrome
 
-    def chrome_for(self, lines: dict[str, int], incoming_lines: set[str]) -> frozenset[str]:
-        """The chrome among a stored document's short ``lines``, the incoming document's lines counted too."""
-        return self.chromes_for([lines], incoming_lines)[0]
-
     def chromes_for(self, lines: Sequence[dict[str, int]], incoming_lines: set[str]) -> list[frozenset[str]]:
-        """``chrome_for`` of several documents' short lines, their counts read at once."""
+        """The chrome among each stored document's short ``lines`` (the incoming document's lines
+        counted too), their counts read at once."""
         counts = self.line_counts({key: h for each in lines for key, h in each.items()})
         return [self.chrome_of({key: counts.get(key, 0) + (key in incoming_lines) for key in each}) for each in lines]
 
@@ -358,10 +355,11 @@ def ranked(hits: dict[str, int], limit: int) -> list[str]:
 
 
 def analysed(docs: Sequence[Document], context: Context, seen_chrome: set[str], banding: Banding,
-             remember: Callable[[Document, str, DocumentAnalysis], None] | None = None) -> list[Prepared]:
+             remember: Callable[[Document, str, DocumentAnalysis], None] | None = None,
+             pack: bool = True) -> list[Prepared]:
     """``docs`` analysed in one batch (``core.analyze_many``: a third of the CPU of analysing them one
     by one) taking as chrome their lines in ``seen_chrome`` (a document's chrome is its own lines
-    among them, so one set serves the batch), digested and compressed as stored; ``remember``
+    among them, so one set serves the batch), digested and (``pack``) compressed as stored; ``remember``
     is given each one's analysis.  The index keeps an analysis only while that chrome holds."""
     _assume_chrome(context, seen_chrome)
     prepared = []
@@ -369,7 +367,7 @@ def analysed(docs: Sequence[Document], context: Context, seen_chrome: set[str], 
         lines = short_lines(doc, context)
         chrome = frozenset(key for key in lines if key in seen_chrome)
         query, stored = banding.query_and_stored(analysis.sketch)
-        record = StoredDocument.of(doc, packed=True)
+        record = StoredDocument.of(doc, packed=pack)
         if remember is not None:
             remember(doc, record.digest, analysis)
         analysis = without_sketch(analysis)   # the bucket ids are made: the rest need not be kept
@@ -505,7 +503,9 @@ class Preparer:
         """``docs`` analysed in this process, a few at a time (together, as the worker does: it
         costs less than one by one; a few, as a group resumed after a crash is mostly already seen)."""
         for start in range(0, len(docs), CHUNK):
-            yield from self._looked_up(analysed(docs[start:start + CHUNK], self.context, known_chrome, self.banding))
+            # not compressed here: the commit compresses those admitted (pack_text), as it always did
+            yield from self._looked_up(analysed(docs[start:start + CHUNK], self.context, known_chrome, self.banding,
+                                                pack=False))
 
     def _looked_up(self, prepared: list[Prepared]) -> list[Prepared]:
         """``prepared`` with those the worker did not look up looked up here, together (a lookup's
