@@ -45,9 +45,10 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
-def run_isolated(script: Path, *args: str) -> dict:
-    """Run one measurement in a fresh process (so peak memory is its own) and read its JSON line."""
-    result = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True)
+def run_isolated(script: Path, *args: str, env: dict[str, str] | None = None) -> dict:
+    """Run one measurement in a fresh process (so peak memory is its own) and read its JSON line
+    (``env``: its environment, default this one's)."""
+    result = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise RuntimeError(f"{script.name} {' '.join(args)} failed:\n{result.stderr[-2000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

@@ -29,7 +29,6 @@ import os
 import sys
 import tempfile
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -122,20 +121,11 @@ def measure(engine: str, path: Path) -> dict:
             "digest": answers_digest(result.report.pairs), "counts": result.counts, "stages": timings}
 
 
-@contextmanager
-def baseline_code(folder: Path | None):
-    """Workers started inside run the dedup package found in ``folder`` (first on PYTHONPATH, which
-    Spark's Python workers inherit), or this tree's when None."""
-    before = os.environ.get("PYTHONPATH")
-    if folder is not None:
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(folder.resolve()), before]))
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = before
+def baseline_env(folder: Path) -> dict[str, str]:
+    """An environment whose processes run the dedup package found in ``folder`` (first on
+    PYTHONPATH, which Spark's Python workers inherit)."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(folder.resolve()),
+                                                                      os.environ.get("PYTHONPATH")]))}
 
 
 def write_corpus(n: int, msrp: Path, folder: Path) -> Path:
@@ -176,8 +166,8 @@ def main() -> None:
         for n in sizes:
             path = write_corpus(n, args.msrp, Path(folder))
             for engine in engines:
-                with baseline_code(args.baseline if engine == "baseline2" else None):
-                    result = run_isolated(Path(__file__), "--worker", engine, "--input", str(path))
+                result = run_isolated(Path(__file__), "--worker", engine, "--input", str(path),
+                                      env=baseline_env(args.baseline) if engine == "baseline2" else None)
                 result.update(engine=ENGINES[engine], n=n, docs_per_s=n / result["seconds"])
                 rows.append(result)
                 print(f"  n={n:>7} {ENGINES[engine]:<16} {result['seconds']:8.1f}s {result['cpu_s']:8.1f} CPU s "

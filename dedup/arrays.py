@@ -35,3 +35,11 @@ def ranges(starts: np.ndarray | int, counts: np.ndarray) -> np.ndarray:
 def ranks(counts: np.ndarray) -> np.ndarray:
     """0, 1, ... counts[k] - 1 for each k, one after another: each entry's place in its group."""
     return ranges(0, counts)
+
+
+def runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and length of each run of equal neighbours in ``values``."""
+    if not len(values):
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    return starts, np.diff(np.r_[starts, len(values)])

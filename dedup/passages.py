@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 
-from .arrays import distinct, locate
+from .arrays import distinct, locate, runs
 from .align import Overlap
 from .settings import ChromeSettings
 
@@ -90,7 +90,7 @@ class SharedPassages:
         aligned sentences) are dropped and counted on the passage they shared."""
         if not len(self.hashes):
             return evidence
-        spans = _ShingleSpans(analyses, self.shingle_size)
+        spans = self.spans(analyses)
         return self.tally(((i, j), self.filter_pair(spans, i, analyses[i], analyses[j], ev))
                           for (i, j), ev in evidence.items())
 
@@ -242,9 +242,14 @@ class SharedPassageFinder:
             return x
 
         for (i, j), ev in evidence.items():
-            if max(ev.overlap.containment_a_in_b, ev.overlap.containment_b_in_a) >= self.copy_share:
+            if self.joins_copies(ev):
                 parent[find(i)] = find(j)
         return [find(x) for x in range(n)]
+
+    def joins_copies(self, ev: "PairEvidence") -> bool:
+        """Whether a verbatim pair puts its two documents in one copy group (``copy_groups``; the
+        Spark engine's connected components): it shares ``copy_share`` of either one."""
+        return max(ev.overlap.containment_a_in_b, ev.overlap.containment_b_in_a) >= self.copy_share
 
 
 @dataclass(frozen=True)
@@ -338,7 +343,7 @@ def carried_widely(keys: np.ndarray, min_docs: int) -> tuple[np.ndarray, np.ndar
     or one partition of the Spark engine's)."""
     keys = distinct(keys)
     hashes = (keys >> np.uint64(32)).astype(np.uint32)
-    starts, counts = _runs(hashes)
+    starts, counts = runs(hashes)
     wide = np.repeat(counts >= min_docs, counts)
     return hashes[wide], (keys[wide] & np.uint64(0xFFFFFFFF)).astype(np.int64)
 
@@ -347,7 +352,7 @@ def same_carrier_groups(hashes: np.ndarray, docs: np.ndarray) -> list[tuple[tupl
     """(carriers, hashes) for each set of documents carrying exactly the same shingles, in the order
     of each group's smallest hash (``hashes``, ``docs``: ``carried_widely``'s).  All of it on arrays:
     run lengths, labels by ``_same_carriers``."""
-    starts, counts = _runs(hashes)
+    starts, counts = runs(hashes)
     label = _same_carriers(docs, starts, counts)
     first = np.full(label.max(initial=-1) + 1, len(label), dtype=np.int64)
     np.minimum.at(first, label, np.arange(len(label)))   # runs are in hash order: a group's smallest hash
@@ -360,14 +365,6 @@ def same_carrier_groups(hashes: np.ndarray, docs: np.ndarray) -> list[tuple[tupl
         carriers = tuple(docs[starts[run]:starts[run] + counts[run]].tolist())
         found.append((carriers, hashes[starts[by_label[bounds[g]:bounds[g + 1]]]]))
     return found
-
-
-def _runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start and length of each run of equal neighbours in ``values``."""
-    if not len(values):
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    return starts, np.diff(np.r_[starts, len(values)])
 
 
 def _mix64(values: np.ndarray) -> np.ndarray:

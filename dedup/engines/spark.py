@@ -417,7 +417,7 @@ class ExecutorScanner(Scanner):
         if not jobs:
             return []
         missing = [(job.i, job.j) for job in jobs if job.similarity is None]   # scored on the executors
-        cosines = dict(zip(missing, self.text.cosines_of(missing)))
+        cosines = self.text.cosines_of(missing)
         jobs = [job if job.similarity is not None else replace(job, similarity=cosines[(job.i, job.j)]) for job in jobs]
         sc = self.engine.session().sparkContext
         shared, settings = sc.broadcast(executor_context(context)), self.settings

@@ -29,7 +29,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from ..arrays import ranges
+from ..arrays import ranges, runs
 from ..paraphrase import TextModel, _chunk_counts, _idf, _keep_top, _weigh, _WordTable, story_pairs
 from ..sentences import HASHED
 from ..settings import ParaphraseSettings
@@ -115,8 +115,7 @@ def term_products(chunks: Iterable[tuple[int, tuple]], max_df: int, parts: int) 
     terms, numbers, weights = (np.concatenate(arrays) for arrays in zip(*chunks))
     order = np.lexsort((numbers, terms))
     terms, numbers, weights = terms[order], numbers[order], weights[order]
-    starts = np.flatnonzero(np.r_[True, terms[1:] != terms[:-1]])
-    sizes = np.diff(np.r_[starts, len(terms)])
+    starts, sizes = runs(terms)
     joined = (sizes >= 2) & (sizes <= max_df)
     starts, sizes = starts[joined], sizes[joined]
     if not len(starts):
@@ -249,20 +248,19 @@ class DistributedTextModel:
         return keyed.cogroup(sent, parts).flatMap(
             lambda kv: score_part(kv[1][0], kv[1][1], char_idf.value, at_least))
 
-    def cosines_of(self, pairs: Sequence[tuple[int, int]]) -> list[float]:
-        """The cosine of each given pair (a list), in order."""
+    def cosines_of(self, pairs: Sequence[tuple[int, int]]) -> dict[tuple[int, int], float]:
+        """pair -> cosine of each given pair, in their order."""
         if not pairs:
-            return []
+            return {}
         found = dict(self.measured(self.cosines(self.sc.parallelize(list(set(pairs)), self.parts)),
                                    "paraphrase_candidates").collect())
-        return [found[pair] for pair in pairs]
+        return {pair: found[pair] for pair in pairs}
 
     def candidates(self, extra: Sequence[tuple[int, int]] = ()) -> dict[tuple[int, int], float]:
         """``ParaphraseFinder.candidates``: each story's best neighbours, plus the ``extra`` pairs
         (verbatim overlaps) judged on their stories' representatives."""
         found = self.neighbours()
-        pairs = story_pairs(self.group.value, extra, found)
-        found.update(zip(pairs, self.cosines_of(pairs)))
+        found.update(self.cosines_of(story_pairs(self.group.value, extra, found)))
         return found
 
     def unpersist(self) -> None:

@@ -92,10 +92,7 @@ class DistributedSharedPassages:
         finder, partitions, ids = self.finder, self.engine.partitions, self.engine.ids
         numbers = ids.map(lambda kv: (kv[1], kv[0]))   # number -> id
         candidates = self.candidates(analyses, ids).persist(SPILL)
-        copy_share = finder.copy_share
-        roots = connected_components(
-            verbatim.filter(lambda ev: max(ev.overlap.containment_a_in_b, ev.overlap.containment_b_in_a) >= copy_share)
-            .map(lambda ev: (ev.a, ev.b)), partitions)
+        roots = connected_components(verbatim.filter(finder.joins_copies).map(lambda ev: (ev.a, ev.b)), partitions)
         groups = (candidates.keys().flatMap(lambda carriers: ((d, carriers) for d in carriers))
                   .join(numbers, partitions).map(lambda kv: (kv[1][1], kv[1][0]))   # (id, carriers)
                   .leftOuterJoin(roots, partitions).map(lambda kv: (kv[1][0], kv[1][1] or kv[0]))
