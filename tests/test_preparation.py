@@ -17,7 +17,7 @@ from dedup.evidence import _LOWER_WORD, _NAME, _NUMBER, _QUOTE, _name, matching_
 from dedup.load import load_path
 from dedup.paraphrase import ParaphraseFinder, _monotone_matches
 from dedup.records import PARAPHRASE, Document
-from dedup.sentences import WORD, HashedTokens, _WordFacts, cross, murmur_keys
+from dedup.sentences import WORD, HashedTokens, _WordFacts, cross, murmur_keys, one_blas_thread
 from dedup.settings import Settings
 from dedup.sklearn_parts import murmurhash3_32
 from dedup.text import _SENTENCE_END, _sentence_ends, sentences
@@ -258,3 +258,55 @@ def test_copies_aligned_with_the_part_that_finds_their_story_retold_match_the_se
     assert reports[0] == reports[1] == reports[2] == reports[3]
     inherited = {(p["a"], p["b"]) for p in reports[0]["pairs"] if p["relation"] == PARAPHRASE}
     assert {(SEED_001, "reprint-000"), (SEED_000, "reprint-001")} <= inherited
+
+
+
+@one_blas_thread
+def _blas_threads_and_cosines(rows, parts):
+    from threadpoolctl import threadpool_info
+
+    threads = {info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+    return threads, [cross(rows.content, rows.content) for _ in parts]
+
+
+def test_sentence_cosines_on_one_blas_thread_are_the_same_here_and_in_workers_whatever_blas_had(newscycle):
+    """The alignment runs its products on one BLAS thread (``one_blas_thread``): the content
+    cosines of every pair of sentences of 40 real articles (one product, large enough for BLAS to
+    split) are the same to the bit in this process, where BLAS had two threads, and in two
+    fan-out workers; and they are the products of a single thread."""
+    from threadpoolctl import threadpool_limits
+
+    from dedup.fanout import map_parts
+    from dedup.sentences import SentenceModel, SentenceRows
+
+    texts = [d.text[s:e] for d in newscycle[:40] for s, e in sentences(d.text)]
+    rows = SentenceRows.of(texts, SentenceModel.load().weights)
+    assert len(texts) > 500
+    with threadpool_limits(2, user_api="blas"):   # as on a machine of two cores or more
+        here = _blas_threads_and_cosines(rows, [0])
+    with threadpool_limits(1, user_api="blas"):
+        single = cross(rows.content, rows.content)
+    found = [here, *map_parts(_blas_threads_and_cosines, rows, [[0], [1]], jobs=2, min_parallel=0)]
+    assert [threads for threads, _ in found] == [{1}] * 3
+    assert all(np.array_equal(single, cosines) for _, (cosines,) in found) and (single > 0.5).sum() > len(texts)
+
+
+def test_a_pairs_sentences_are_compared_on_one_blas_thread_in_compare_and_in_align_texts(seeds, monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import dedup.paraphrase
+
+    seen = set()
+
+    def recorded(*args, **kwargs):
+        seen.update(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+        return cross(*args, **kwargs)
+
+    monkeypatch.setattr(dedup.paraphrase, "cross", recorded)
+    context, (a, b) = Scanner().analyze([Document(SEED_000, seeds[SEED_000]), Document(SEED_001, seeds[SEED_001])])
+    finder = ParaphraseFinder()
+    finder.prepare([a, b], context)
+    with threadpool_limits(2, user_api="blas"):
+        aligned = finder.compare(a, b, context)
+        texts = finder.align_texts(seeds[SEED_000], seeds[SEED_001], anchored=True)
+    assert seen == {1} and aligned.alignments and texts.alignments
