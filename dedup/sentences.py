@@ -517,11 +517,18 @@ def one_blas_thread(function: Callable[..., T]) -> Callable[..., T]:
     3.2 on one; in two worker processes, each had its own threads contending for the two cores)."""
     @wraps(function)
     def on_one_thread(*args, **kwargs):
-        from threadpoolctl import threadpool_limits   # scikit-learn's dependency
-
-        with threadpool_limits(1, user_api="blas"):
+        with _blas_libraries().limit(limits=1, user_api="blas"):
             return function(*args, **kwargs)
     return on_one_thread
+
+
+@lru_cache(maxsize=1)
+def _blas_libraries():
+    """The BLAS libraries this process has loaded, found once (finding them costs milliseconds, a
+    tenth of a batch's alignment): numpy's, which ``cross``'s products run on, is loaded with numpy."""
+    from threadpoolctl import ThreadpoolController   # scikit-learn's dependency
+
+    return ThreadpoolController()
 
 
 def cross(x: "sp.csr_matrix | RowSlice", y: "sp.csr_matrix | RowSlice", columns: np.ndarray | None = None

@@ -119,6 +119,21 @@ def test_quotes_match_when_matching_quotes_finds_any_on_every_pair_of_real_quote
     assert not quotes_match({"metastatic cancers"}, {"metastatic cancer"})   # whole words only
 
 
+def test_a_quote_in_another_by_its_compiled_pattern_is_the_search_of_the_pattern_as_written(seeds, newscycle):
+    """``_quote_in`` compiles each quote's whole-word pattern once: the same answers as searching
+    the pattern written out, on every pair of real quotes and on their words as quotes."""
+    from dedup.evidence import _quote_in
+
+    found = sorted({q for text in [*seeds.values(), *(d.text for d in newscycle)] for q in quotes(text)})
+    pieces = sorted({" ".join(q.split()[k:k + 2]) for q in found for k in range(len(q.split()))})
+    pairs = [(x, y) for x in found for y in [*found, *pieces] if x != y and (x in y or y in x)]
+    assert len(pairs) > 500
+    written = [(x if len(x) <= len(y) else y) == (y if len(x) <= len(y) else x)
+               or re.search(rf"\b{re.escape(min(x, y, key=len))}\b", max(x, y, key=len)) is not None
+               for x, y in pairs]
+    assert [_quote_in(x, y) for x, y in pairs] == written and any(written) and not all(written)
+
+
 def test_content_cosines_before_and_after_full_preparation_are_the_same(seeds, newscycle):
     """``compare_many`` reuses the content-word cosines of its prefilter, taken on ``content_only``
     rows, in ``plan_sentences``: they must be what the prepared sentences give, to the bit."""
@@ -261,12 +276,17 @@ def test_copies_aligned_with_the_part_that_finds_their_story_retold_match_the_se
 
 
 
-@one_blas_thread
-def _blas_threads_and_cosines(rows, parts):
+def _numpy_blas_threads() -> set[int]:
+    """The thread counts of numpy's BLAS (the one ``cross``'s products run on; scipy may load its own)."""
     from threadpoolctl import threadpool_info
 
-    threads = {info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
-    return threads, [cross(rows.content, rows.content) for _ in parts]
+    return {info["num_threads"] for info in threadpool_info()
+            if info["user_api"] == "blas" and "numpy" in info["filepath"]} or {1}   # not a wheel: not told apart
+
+
+@one_blas_thread
+def _blas_threads_and_cosines(rows, parts):
+    return _numpy_blas_threads(), [cross(rows.content, rows.content) for _ in parts]
 
 
 def test_sentence_cosines_on_one_blas_thread_are_the_same_here_and_in_workers_whatever_blas_had(newscycle):
@@ -292,14 +312,14 @@ def test_sentence_cosines_on_one_blas_thread_are_the_same_here_and_in_workers_wh
 
 
 def test_a_pairs_sentences_are_compared_on_one_blas_thread_in_compare_and_in_align_texts(seeds, monkeypatch):
-    from threadpoolctl import threadpool_info, threadpool_limits
+    from threadpoolctl import threadpool_limits
 
     import dedup.paraphrase
 
     seen = set()
 
     def recorded(*args, **kwargs):
-        seen.update(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+        seen.update(_numpy_blas_threads())
         return cross(*args, **kwargs)
 
     monkeypatch.setattr(dedup.paraphrase, "cross", recorded)
