@@ -271,8 +271,17 @@ class HashedTokens:
 
 
 def counts(rows: np.ndarray, columns: np.ndarray, n_rows: int, binary: bool = False) -> sp.csr_matrix:
-    """Sparse (n_rows, HASHED) counts of the (row, column) entries."""
-    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=(n_rows, HASHED))
+    """Sparse (n_rows, HASHED) counts of the (row, column) entries.  Entries in row order (tokens
+    come so) are laid out as CSR rows directly: scipy's (row, column) constructor goes through a
+    COO copy first (a quarter of the cost for character grams, two thirds for words)."""
+    ones = np.ones(len(rows), dtype=np.float32)
+    if len(rows) > 1 and not (rows[1:] >= rows[:-1]).all():
+        matrix = sp.csr_matrix((ones, (rows, columns)), shape=(n_rows, HASHED))
+    else:
+        index = np.int32 if len(rows) < 2 ** 31 else np.int64   # as scipy chooses
+        indptr = np.zeros(n_rows + 1, dtype=index)
+        np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+        matrix = sp.csr_matrix((ones, np.asarray(columns).astype(index), indptr), shape=(n_rows, HASHED))
     matrix.sum_duplicates()
     if binary:
         matrix.data[:] = 1.0

@@ -330,3 +330,32 @@ def test_a_pairs_sentences_are_compared_on_one_blas_thread_in_compare_and_in_ali
         aligned = finder.compare(a, b, context)
         texts = finder.align_texts(seeds[SEED_000], seeds[SEED_001], anchored=True)
     assert seen == {1} and aligned.alignments and texts.alignments
+
+
+def test_counts_laid_out_row_by_row_are_scipys_coordinate_counts_on_real_sentences(newscycle):
+    """``counts`` builds rows whose entries come in row order without scipy's COO step: the same
+    arrays (indices, pointers, values and their types) as scipy's (row, column) constructor, for
+    every block of the sentences of real articles, and for entries out of row order."""
+    import scipy.sparse as sp
+
+    from dedup.sentences import HASHED, counts
+
+    texts = [d.text[s:e] for d in newscycle[:30] for s, e in sentences(d.text)]
+    words = HashedTokens.of(texts)
+    unigrams, bigrams = words.grams(1), words.grams(2)
+    blocks = [words.chars(), words.chars(fours_only=True), unigrams, bigrams, words.grams(4),
+              words.without_stop_words().grams(1),
+              (np.concatenate([unigrams[0], bigrams[0]]), np.concatenate([unigrams[1], bigrams[1]])),   # unordered
+              (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))]
+    for rows, columns in blocks:
+        for binary in (False, True):
+            expected = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=(len(texts), HASHED))
+            expected.sum_duplicates()
+            if binary:
+                expected.data[:] = 1.0
+            found = counts(rows, columns, len(texts), binary=binary)
+            assert found.has_canonical_format
+            for name in ("indptr", "indices", "data"):
+                assert getattr(found, name).dtype == getattr(expected, name).dtype
+                assert np.array_equal(getattr(found, name), getattr(expected, name))
+    assert counts(*words.chars(), len(texts)).data.max() > 1
