@@ -82,10 +82,6 @@ class DocumentAnalysis:
         text = self.evidence_text
         return tuple((s, e) for s, e in sentences(text) if len(text[s:e].split()) >= MIN_SENTENCE_WORDS)
 
-    def found_sentences(self, spans: tuple[tuple[int, int], ...]) -> None:
-        """Take ``sentences`` as another process found them in this same text (not found again here)."""
-        self.__dict__.setdefault("sentences", spans)
-
 
 @dataclass
 class Context:

@@ -50,37 +50,6 @@ def map_parts(function: Callable[[Any, Sequence[T]], R], shared: Any, parts: Seq
         yield from pool.map(_call_shared, [function] * len(parts), parts)
 
 
-class Ahead:
-    """``function(shared, chunk)`` for chunks of ``items`` started on one worker process while this
-    one does work of its own that leaves a core idle (a stage that runs in one process); the
-    workers of a later stage, forked after ``finished``, inherit what it found, which they would
-    otherwise each find again.  ``finished`` takes the chunks done by then and the ones in flight
-    (at most two: the rest are never started), so waiting for the worker costs at most two chunks,
-    whatever the corpus size.  On one core nothing is started: there is no idle one."""
-
-    def __init__(self, function: Callable[[Any, Sequence[T]], R], shared: Any, items: Sequence[T], chunk: int,
-                 jobs: int) -> None:
-        self.chunks = [items[start:start + chunk] for start in range(0, len(items), chunk)]
-        self.pool, self.futures = None, []
-        if resolve_jobs(jobs) > 1 and "fork" in multiprocessing.get_all_start_methods() and self.chunks:
-            self.pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=_share,
-                                            initargs=(shared,))
-            self.futures = [self.pool.submit(_call_shared, function, chunk) for chunk in self.chunks]
-
-    def finished(self) -> list[tuple[Sequence[T], R]]:
-        """Each chunk done and what it found, in order; the worker is gone when this returns."""
-        if self.pool is None:
-            return []
-        for future in self.futures:
-            future.cancel()   # not started yet: never will be
-        self.pool.shutdown(wait=True)
-        done = []
-        for chunk, future in zip(self.chunks, self.futures):
-            if not future.cancelled() and future.exception() is None:   # a failed chunk is found again later
-                done.append((chunk, future.result()))
-        return done
-
-
 def processes(items: int, chunks: int, jobs: int, min_parallel: int | None = None) -> int:
     """How many processes to share ``chunks`` chunks of ``items`` items among: 1 (this one) below
     ``min_parallel`` (default ``MIN_PARALLEL``) items, never more than there are chunks."""

@@ -291,15 +291,6 @@ class ParaphraseFinder:
                 found[(i, j)] = float(c)
         return found
 
-    def found_ahead(self, analyses: Sequence["DocumentAnalysis"],
-                    found: Iterable[tuple[Sequence[int], list[tuple]]]) -> None:
-        """Take the sentences and facts of documents as ``facts_ahead`` found them in another process
-        (chunks of indexes into ``analyses``, each with what it found)."""
-        for indexes, rows in found:
-            for k, (spans, quotes, numbers, names) in zip(indexes, rows):
-                analyses[k].found_sentences(spans)
-                self._facts.setdefault(analyses[k].id, Facts.found(quotes, numbers, names))
-
     def facts(self, analysis: "DocumentAnalysis") -> "Facts":
         """Quotes, figures and names of a document, extracted once."""
         found = self._facts.get(analysis.id)
@@ -680,28 +671,6 @@ class Facts:
     @classmethod
     def of(cls, text: str) -> "Facts":
         return cls(frozenset(quotes(text)), frozenset(numbers(text)), text)
-
-    @classmethod
-    def found(cls, quotes: frozenset[str], numbers: frozenset[str], names: frozenset[str]) -> "Facts":
-        """Facts found elsewhere, names and all (``facts_ahead``): no text kept."""
-        facts = cls(quotes, numbers, "")
-        facts.__dict__["names"] = names
-        return facts
-
-
-AHEAD_CHUNK = 100   # documents a chunk of ``facts_ahead`` (about 60 ms of dense news: what waiting can cost)
-
-
-def facts_ahead(analyses: Sequence["DocumentAnalysis"], indexes: range
-                ) -> list[tuple[tuple[tuple[int, int], ...], frozenset[str], frozenset[str], frozenset[str]]]:
-    """Of the documents ``indexes``: their sentence spans, quotes, figures and names (``Facts``), what
-    the alignment finds for each document it aligns, in every process that aligns it.  Found ahead
-    on a core the paraphrase stage's set-up leaves idle (``fanout.Ahead``); small to send back."""
-    found = []
-    for k in indexes:
-        facts = Facts.of(analyses[k].evidence_text)
-        found.append((analyses[k].sentences, facts.quotes, facts.numbers, facts.names))
-    return found
 
 
 TOPIC_SENTENCES = 2   # a name in more sentences than this of either document is what both are about

@@ -20,7 +20,7 @@ from .align import Overlap
 from .candidates import CandidateFinder
 from .classify import Decision, decide, make_pair, verbatim_relation
 from .core import Context, DocumentAnalysis, PairEvidence, verify, verify_verbatim
-from .fanout import Ahead, map_parts, map_shared, resolve_jobs
+from .fanout import map_parts, map_shared, resolve_jobs
 from .lineage import Lineage, LineageBuilder
 from .load import Corpus
 from .passages import SharedPassageFinder, SharedPassages
@@ -37,9 +37,6 @@ ALIGN_BATCH = 256   # pairs aligned together: their sentence pairs scored in one
 ALIGN_PART = 8 * ALIGN_BATCH   # at most this many pairs a task of the alignment (a progress step)
 UNKNOWN_OVERLAP_COST = 3   # ``_parts``: such a pair costs about three document preparations (dense news: 4.5 and 1.5 ms)
 MIN_PARALLEL_ALIGN = ALIGN_BATCH   # fewer pairs are aligned in this process (starting workers costs more)
-# Corpora of up to this many documents have their facts found ahead (``_facts_ahead``); a larger one's
-# would be held by this process while its neighbours are found (100,000 generated: some 200 MB).
-AHEAD_DOCUMENTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -180,9 +177,7 @@ class Scanner:
             return verbatim
         _tick(progress, "set-up", 0, 1)   # seconds before the first step: scikit-learn loads
         overlaps = [key for key, ev in verbatim.items() if _verbatim_relation(ev, self.settings) == OVERLAP]
-        ahead = self._facts_ahead(analyses)   # on the core the set-up and neighbours leave idle
         groups, candidates = self.paraphrase_candidates(analyses, context, verbatim, overlaps, progress)
-        context.paraphraser.found_ahead(analyses, ahead.finished())
         retold = RetoldCopies(groups.members(), verbatim, self.settings)
         found = dict(verbatim)
 
@@ -206,16 +201,6 @@ class Scanner:
         found.update(((job.i, job.j), with_first.get((job.i, job.j), late.get((job.i, job.j)))) for job in second)
         context.paraphraser.forget(a.id for a in analyses)   # nothing is aligned after this
         return found
-
-    def _facts_ahead(self, analyses: Sequence[DocumentAnalysis]) -> Ahead:
-        """Each document's sentence spans and facts (``paraphrase.facts_ahead``), found on another
-        process while this one fits the text model and finds the neighbours, when the alignment
-        runs here on several processes (which would each find them for their documents)."""
-        from .paraphrase import AHEAD_CHUNK, facts_ahead
-
-        here = self.aligns_copies_in_parts and MIN_PARALLEL_ALIGN <= len(analyses) <= AHEAD_DOCUMENTS
-        jobs = self.settings.execution.jobs if here else 1
-        return Ahead(facts_ahead, analyses, range(len(analyses)), AHEAD_CHUNK, jobs)
 
     def paraphrase_candidates(self, analyses: Sequence[DocumentAnalysis], context: Context,
                               verbatim: dict[tuple[int, int], PairEvidence], overlaps: Sequence[tuple[int, int]],
