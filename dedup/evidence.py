@@ -143,8 +143,8 @@ def matching_quotes(qa: set[str], qb: set[str]) -> list[str]:
 
 def quotes_match(qa: set[str] | frozenset[str], qb: set[str] | frozenset[str]) -> bool:
     """Whether ``matching_quotes(qa, qb)`` finds any, without gathering them (the longest match
-    always stays, so one matching pair is enough)."""
-    return any(_quote_in(x, y) for x in qa for y in qb)
+    always stays, so one matching pair is enough).  A quote both carry as it is needs no search."""
+    return not qa.isdisjoint(qb) or any(_quote_in(x, y) for x in qa for y in qb)
 
 
 def _quote_in(x: str, y: str) -> bool:
