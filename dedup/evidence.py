@@ -143,14 +143,21 @@ def matching_quotes(qa: set[str], qb: set[str]) -> list[str]:
 
 def quotes_match(qa: set[str] | frozenset[str], qb: set[str] | frozenset[str]) -> bool:
     """Whether ``matching_quotes(qa, qb)`` finds any, without gathering them (the longest match
-    always stays, so one matching pair is enough)."""
-    return any(_quote_in(x, y) for x in qa for y in qb)
+    always stays, so one matching pair is enough).  A quote both carry as it is needs no search."""
+    return not qa.isdisjoint(qb) or any(_quote_in(x, y) for x in qa for y in qb)
 
 
 def _quote_in(x: str, y: str) -> bool:
     """Whether the shorter of two quotes is the other or stands in it as whole words."""
     short, long_ = (x, y) if len(x) <= len(y) else (y, x)
-    return short == long_ or (short in long_ and re.search(rf"\b{re.escape(short)}\b", long_) is not None)
+    return short == long_ or (short in long_ and _as_words(short).search(long_) is not None)
+
+
+@lru_cache(maxsize=4096)   # patterns of a few kilobytes; a quote is tried only where it is in the other
+def _as_words(quote: str) -> re.Pattern[str]:
+    """``quote`` as whole words, compiled once per process (a pair's quoted sentences are tried
+    against each other's, and ``re``'s own cache of 512 patterns is soon cycled through)."""
+    return re.compile(rf"\b{re.escape(quote)}\b")
 
 
 def shared_items(a: set[str], b: set[str], limit: int = 8) -> list[str]:

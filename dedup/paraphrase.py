@@ -42,7 +42,8 @@ from .evidence import describe, distinctive, matching_quotes, names, numbers, qu
 from .fanout import map_shared, resolve_jobs
 from .records import DUPLICATE, EXCERPT, PARAPHRASE, Alignment, ProgressCallback
 from .sentences import (_STOP, HASHED, HashedTokens, RowSlice, SentenceModel, SentenceRows, _word,
-                        content_only, counts, cross, pair_features, split_words, word_hash)
+                        content_only, counts, cross, one_blas_thread, pair_features, split_words,
+                        word_hash)
 from .sklearn_parts import murmurhash3_32
 from .settings import ParaphraseSettings, RelationSettings
 from .text import sentences
@@ -416,6 +417,7 @@ class ParaphraseFinder:
         """The sentences of ``a`` and ``b`` that say the same thing, with evidence a person can check."""
         return self.compare_many([(a, b, similarity, None)], context)[0]
 
+    @one_blas_thread
     def compare_many(self, pairs: Sequence[tuple["DocumentAnalysis", "DocumentAnalysis", float | None,
                                                  "Overlap | None"]],
                      context: "Context") -> list[SentenceEvidence]:
@@ -498,6 +500,7 @@ class ParaphraseFinder:
                                     SentenceData.of(text_b, _content_sentences(text_b), self.sentence_model),
                                     anchored, names)
 
+    @one_blas_thread
     def align_sentences(self, a: SentenceData, b: SentenceData, anchored: bool = False,
                         names: frozenset[str] = frozenset(),
                         relation: RelationSettings | None = None) -> SentenceAlignment:

@@ -29,9 +29,9 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, fields
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, wraps
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,6 +43,7 @@ from .sketch import fmix32
 from .sklearn_parts import ENGLISH_STOP_WORDS, murmurhash3_32   # not scikit-learn's package import: a second
 from .term_weights import TERMS_PATH, LearnedRows, LearnedTerms
 
+T = TypeVar("T")
 MODEL_PATH = Path(__file__).with_name("sentence_model.json")
 FEATURES = (
     "word_cosine", "char_cosine", "word_jaccard", "bigram_jaccard", "trigram_jaccard", "fourgram_jaccard",
@@ -270,8 +271,17 @@ class HashedTokens:
 
 
 def counts(rows: np.ndarray, columns: np.ndarray, n_rows: int, binary: bool = False) -> sp.csr_matrix:
-    """Sparse (n_rows, HASHED) counts of the (row, column) entries."""
-    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=(n_rows, HASHED))
+    """Sparse (n_rows, HASHED) counts of the (row, column) entries.  Entries in row order (tokens
+    come so) are laid out as CSR rows directly: scipy's (row, column) constructor goes through a
+    COO copy first (a quarter of the cost for character grams, two thirds for words)."""
+    ones = np.ones(len(rows), dtype=np.float32)
+    if len(rows) > 1 and not (rows[1:] >= rows[:-1]).all():
+        matrix = sp.csr_matrix((ones, (rows, columns)), shape=(n_rows, HASHED))
+    else:
+        index = np.int32 if len(rows) < 2 ** 31 else np.int64   # as scipy chooses
+        indptr = np.zeros(n_rows + 1, dtype=index)
+        np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+        matrix = sp.csr_matrix((ones, np.asarray(columns).astype(index), indptr), shape=(n_rows, HASHED))
     matrix.sum_duplicates()
     if binary:
         matrix.data[:] = 1.0
@@ -504,6 +514,30 @@ class RowSlice:
     def columns(self) -> np.ndarray:
         """The sorted distinct columns these rows use (``cross`` intersects them)."""
         return distinct(self.indices)
+
+
+def one_blas_thread(function: Callable[..., T]) -> Callable[..., T]:
+    """``function`` with its BLAS products (``cross``'s) on one thread.  A product that BLAS splits
+    among threads may differ in its last bits (its float32 sums grouped otherwise: 3,031 of the
+    million content cosines of the sentences of 40 real articles, on two threads), so a pair's
+    sentence cosines (the prefilter, anchored matches) would depend on the machine's core count;
+    and a pair's few dozen sentences are too few to share: the threads cost more CPU than they save
+    (dense 1,200-article scan, the alignment in one process: 4.2 CPU s with OpenBLAS's threads,
+    3.2 on one; in two worker processes, each had its own threads contending for the two cores)."""
+    @wraps(function)
+    def on_one_thread(*args, **kwargs):
+        with _blas_libraries().limit(limits=1, user_api="blas"):
+            return function(*args, **kwargs)
+    return on_one_thread
+
+
+@lru_cache(maxsize=1)
+def _blas_libraries():
+    """The BLAS libraries this process has loaded, found once (finding them costs milliseconds, a
+    tenth of a batch's alignment): numpy's, which ``cross``'s products run on, is loaded with numpy."""
+    from threadpoolctl import ThreadpoolController   # scikit-learn's dependency
+
+    return ThreadpoolController()
 
 
 def cross(x: "sp.csr_matrix | RowSlice", y: "sp.csr_matrix | RowSlice", columns: np.ndarray | None = None

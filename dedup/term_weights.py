@@ -68,6 +68,14 @@ class LearnedTerms:
                       self.substitutes)[1]
 
     @cached_property
+    def has_substitute(self) -> np.ndarray:
+        """Whether each hashed stem column is in a learned substitute pair (dense, 1 MB: made once)."""
+        found = np.zeros(self.width, dtype=bool)
+        found[self.substitutes // self.width] = True
+        found[self.substitutes % self.width] = True
+        return found
+
+    @cached_property
     def column_weights(self) -> np.ndarray:
         """The weight of every hashed column (dense, 4 MB: made once, read for every sentence batch)."""
         dense = np.full(self.width, self.default, dtype=np.float32)
@@ -151,24 +159,35 @@ def pair_columns(a: LearnedRows, b: LearnedRows) -> list[np.ndarray]:
 def _substituted(only_a: sp.csr_matrix, only_b: sp.csr_matrix, terms: LearnedTerms
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Per pair (row): how many of the stems each side leaves unmatched have a learned substitute
-    among the other side's unmatched stems.  Every (a stem, b stem) combination of a pair is made
-    at once, as flat arrays, and looked up in the sorted keys."""
+    among the other side's unmatched stems.  Only stems that have a substitute at all can find
+    one (``LearnedTerms.has_substitute``): every (a stem, b stem) combination of those of a pair is
+    made at once, as flat arrays, and looked up in the sorted keys."""
     n_pairs = only_a.shape[0]
-    n_b = np.diff(only_b.indptr)
-    pair_of_a = np.repeat(np.arange(n_pairs), np.diff(only_a.indptr))   # pair of each unmatched a stem
-    group = n_b[pair_of_a]                                               # its combinations: the pair's b stems
+    nothing = np.zeros(n_pairs), np.zeros(n_pairs)
+    if not len(terms.substitutes):
+        return nothing
+    pair_of_a, stems_a = _with_substitutes(only_a, terms)
+    pair_of_b, stems_b = _with_substitutes(only_b, terms)
+    n_b = np.bincount(pair_of_b, minlength=n_pairs)
+    group = n_b[pair_of_a]                     # an a stem's combinations: its pair's b stems
     total = int(group.sum())
-    if not len(terms.substitutes) or not total:
-        return np.zeros(n_pairs), np.zeros(n_pairs)
+    if not total:
+        return nothing
     a_entry = np.repeat(np.arange(len(pair_of_a)), group)
     starts = np.cumsum(group) - group
-    b_entry = only_b.indptr[pair_of_a][a_entry] + np.arange(total) - starts[a_entry]
-    hit = terms.are_substitutes(only_a.indices[a_entry].astype(np.int64), only_b.indices[b_entry].astype(np.int64))
+    b_entry = (np.cumsum(n_b) - n_b)[pair_of_a][a_entry] + np.arange(total) - starts[a_entry]
+    hit = terms.are_substitutes(stems_a[a_entry], stems_b[b_entry])
     a_found = np.bincount(a_entry[hit], minlength=len(pair_of_a)) > 0
-    b_found = np.bincount(b_entry[hit], minlength=len(only_b.indices)) > 0
-    pair_of_b = np.repeat(np.arange(n_pairs), n_b)
+    b_found = np.bincount(b_entry[hit], minlength=len(stems_b)) > 0
     return (np.bincount(pair_of_a, weights=a_found, minlength=n_pairs),
             np.bincount(pair_of_b, weights=b_found, minlength=n_pairs))
+
+
+def _with_substitutes(stems: sp.csr_matrix, terms: LearnedTerms) -> tuple[np.ndarray, np.ndarray]:
+    """The row (pair) and column (int64) of each entry of ``stems`` that has a learned substitute."""
+    keep = terms.has_substitute[stems.indices]
+    rows = np.repeat(np.arange(stems.shape[0]), np.diff(stems.indptr))
+    return rows[keep], stems.indices[keep].astype(np.int64)
 
 
 def _row_sums(matrix: sp.spmatrix, power: int = 1) -> np.ndarray:

@@ -17,7 +17,7 @@ from dedup.evidence import _LOWER_WORD, _NAME, _NUMBER, _QUOTE, _name, matching_
 from dedup.load import load_path
 from dedup.paraphrase import ParaphraseFinder, _monotone_matches
 from dedup.records import PARAPHRASE, Document
-from dedup.sentences import WORD, HashedTokens, _WordFacts, cross, murmur_keys
+from dedup.sentences import WORD, HashedTokens, _WordFacts, cross, murmur_keys, one_blas_thread
 from dedup.settings import Settings
 from dedup.sklearn_parts import murmurhash3_32
 from dedup.text import _SENTENCE_END, _sentence_ends, sentences
@@ -117,6 +117,21 @@ def test_quotes_match_when_matching_quotes_finds_any_on_every_pair_of_real_quote
     assert any(answers) and not all(answers)
     assert quotes_match({"metastatic cancer spreads"}, {"metastatic cancer"})
     assert not quotes_match({"metastatic cancers"}, {"metastatic cancer"})   # whole words only
+
+
+def test_a_quote_in_another_by_its_compiled_pattern_is_the_search_of_the_pattern_as_written(seeds, newscycle):
+    """``_quote_in`` compiles each quote's whole-word pattern once: the same answers as searching
+    the pattern written out, on every pair of real quotes and on their words as quotes."""
+    from dedup.evidence import _quote_in
+
+    found = sorted({q for text in [*seeds.values(), *(d.text for d in newscycle)] for q in quotes(text)})
+    pieces = sorted({" ".join(q.split()[k:k + 2]) for q in found for k in range(len(q.split()))})
+    pairs = [(x, y) for x in found for y in [*found, *pieces] if x != y and (x in y or y in x)]
+    assert len(pairs) > 500
+    written = [(x if len(x) <= len(y) else y) == (y if len(x) <= len(y) else x)
+               or re.search(rf"\b{re.escape(min(x, y, key=len))}\b", max(x, y, key=len)) is not None
+               for x, y in pairs]
+    assert [_quote_in(x, y) for x, y in pairs] == written and any(written) and not all(written)
 
 
 def test_content_cosines_before_and_after_full_preparation_are_the_same(seeds, newscycle):
@@ -258,3 +273,89 @@ def test_copies_aligned_with_the_part_that_finds_their_story_retold_match_the_se
     assert reports[0] == reports[1] == reports[2] == reports[3]
     inherited = {(p["a"], p["b"]) for p in reports[0]["pairs"] if p["relation"] == PARAPHRASE}
     assert {(SEED_001, "reprint-000"), (SEED_000, "reprint-001")} <= inherited
+
+
+
+def _numpy_blas_threads() -> set[int]:
+    """The thread counts of numpy's BLAS (the one ``cross``'s products run on; scipy may load its own)."""
+    from threadpoolctl import threadpool_info
+
+    return {info["num_threads"] for info in threadpool_info()
+            if info["user_api"] == "blas" and "numpy" in info["filepath"]} or {1}   # not a wheel: not told apart
+
+
+@one_blas_thread
+def _blas_threads_and_cosines(rows, parts):
+    return _numpy_blas_threads(), [cross(rows.content, rows.content) for _ in parts]
+
+
+def test_sentence_cosines_on_one_blas_thread_are_the_same_here_and_in_workers_whatever_blas_had(newscycle):
+    """The alignment runs its products on one BLAS thread (``one_blas_thread``): the content
+    cosines of every pair of sentences of 40 real articles (one product, large enough for BLAS to
+    split) are the same to the bit in this process, where BLAS had two threads, and in two
+    fan-out workers; and they are the products of a single thread."""
+    from threadpoolctl import threadpool_limits
+
+    from dedup.fanout import map_parts
+    from dedup.sentences import SentenceModel, SentenceRows
+
+    texts = [d.text[s:e] for d in newscycle[:40] for s, e in sentences(d.text)]
+    rows = SentenceRows.of(texts, SentenceModel.load().weights)
+    assert len(texts) > 500
+    with threadpool_limits(2, user_api="blas"):   # as on a machine of two cores or more
+        here = _blas_threads_and_cosines(rows, [0])
+    with threadpool_limits(1, user_api="blas"):
+        single = cross(rows.content, rows.content)
+    found = [here, *map_parts(_blas_threads_and_cosines, rows, [[0], [1]], jobs=2, min_parallel=0)]
+    assert [threads for threads, _ in found] == [{1}] * 3
+    assert all(np.array_equal(single, cosines) for _, (cosines,) in found) and (single > 0.5).sum() > len(texts)
+
+
+def test_a_pairs_sentences_are_compared_on_one_blas_thread_in_compare_and_in_align_texts(seeds, monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    import dedup.paraphrase
+
+    seen = set()
+
+    def recorded(*args, **kwargs):
+        seen.update(_numpy_blas_threads())
+        return cross(*args, **kwargs)
+
+    monkeypatch.setattr(dedup.paraphrase, "cross", recorded)
+    context, (a, b) = Scanner().analyze([Document(SEED_000, seeds[SEED_000]), Document(SEED_001, seeds[SEED_001])])
+    finder = ParaphraseFinder()
+    finder.prepare([a, b], context)
+    with threadpool_limits(2, user_api="blas"):
+        aligned = finder.compare(a, b, context)
+        texts = finder.align_texts(seeds[SEED_000], seeds[SEED_001], anchored=True)
+    assert seen == {1} and aligned.alignments and texts.alignments
+
+
+def test_counts_laid_out_row_by_row_are_scipys_coordinate_counts_on_real_sentences(newscycle):
+    """``counts`` builds rows whose entries come in row order without scipy's COO step: the same
+    arrays (indices, pointers, values and their types) as scipy's (row, column) constructor, for
+    every block of the sentences of real articles, and for entries out of row order."""
+    import scipy.sparse as sp
+
+    from dedup.sentences import HASHED, counts
+
+    texts = [d.text[s:e] for d in newscycle[:30] for s, e in sentences(d.text)]
+    words = HashedTokens.of(texts)
+    unigrams, bigrams = words.grams(1), words.grams(2)
+    blocks = [words.chars(), words.chars(fours_only=True), unigrams, bigrams, words.grams(4),
+              words.without_stop_words().grams(1),
+              (np.concatenate([unigrams[0], bigrams[0]]), np.concatenate([unigrams[1], bigrams[1]])),   # unordered
+              (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))]
+    for rows, columns in blocks:
+        for binary in (False, True):
+            expected = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, columns)), shape=(len(texts), HASHED))
+            expected.sum_duplicates()
+            if binary:
+                expected.data[:] = 1.0
+            found = counts(rows, columns, len(texts), binary=binary)
+            assert found.has_canonical_format
+            for name in ("indptr", "indices", "data"):
+                assert getattr(found, name).dtype == getattr(expected, name).dtype
+                assert np.array_equal(getattr(found, name), getattr(expected, name))
+    assert counts(*words.chars(), len(texts)).data.max() > 1
