@@ -367,12 +367,18 @@ class SentenceRows:
     names: sp.csr_matrix        # binary: capitalised names
     quotes: sp.csr_matrix       # binary: quoted phrases
     negations: np.ndarray       # how many negation words each sentence has
-    tokens: tuple[tuple[int, ...], ...]   # word hashes in order, for the longest common subsequence
+    words_in_order: "Ragged"   # each sentence's word hashes in order, for the longest common subsequence
     quote_sets: tuple[frozenset[str], ...]   # the quoted phrases themselves (a quote inside a longer one counts)
     learned: LearnedRows        # word + bigram sets under the learned term weights, content stems (term_weights)
 
     def __len__(self) -> int:
-        return len(self.tokens)
+        return len(self.words_in_order)
+
+    @property
+    def tokens(self) -> tuple[tuple[int, ...], ...]:
+        """Each sentence's word hashes in order, as tuples (for inspection; ``pair_features`` reads
+        ``words_in_order``)."""
+        return self.words_in_order.rows()
 
     def take(self, start: int, stop: int) -> "SentenceRows":
         """Rows ``start`` to ``stop`` as a compact copy that keeps nothing of these rows alive (a
@@ -393,6 +399,8 @@ class SentenceRows:
             if isinstance(values[0], sp.csr_matrix):
                 return _concat_rows(values, bounds)
             parts = [value[start:stop] for value, (start, stop) in zip(values, bounds)]
+            if isinstance(values[0], Ragged):
+                return Ragged.concat(parts)
             return tuple(x for part in parts for x in part) if isinstance(values[0], tuple) else np.concatenate(parts)
 
         learned = LearnedRows(*(joined([getattr(rows.learned, name) for rows, _, _ in ranges])
@@ -436,7 +444,7 @@ class SentenceRows:
             names=blocks["names"],
             quotes=blocks["quotes"],
             negations=np.bincount(words.rows[np.isin(words.hashes, _NEGATION_HASHES)], minlength=n).astype(float),
-            tokens=_token_ids(words),
+            words_in_order=_token_ids(words),
             quote_sets=tuple(quoted),
             learned=learned_rows(words, content, weights.learned_terms),
         )
@@ -483,11 +491,53 @@ def learned_rows(words: HashedTokens, content: HashedTokens, learned: LearnedTer
 _NEGATION_HASHES = np.array([murmurhash3_32(w, positive=True) for w in NEGATIONS], dtype=np.uint64)
 
 
-def _token_ids(words: HashedTokens) -> tuple[tuple[int, ...], ...]:
-    """Each text's words as hashes (enough for the longest common subsequence)."""
-    bounds = np.searchsorted(words.rows, np.arange(words.n_rows + 1))
-    flat = words.hashes.tolist()
-    return tuple(tuple(flat[bounds[i]:bounds[i + 1]]) for i in range(words.n_rows))
+def _token_ids(words: HashedTokens) -> "Ragged":
+    """Each text's words as hashes (enough for the longest common subsequence), laid end to end."""
+    return Ragged(words.hashes.astype(np.int64), np.searchsorted(words.rows, np.arange(words.n_rows + 1)))
+
+
+@dataclass(frozen=True)
+class Ragged:
+    """Rows of different lengths laid end to end: row k is ``values[bounds[k]:bounds[k + 1]]``.  A
+    sentence's words stay one array slice, so a batch of sentence pairs gathers its words with a few
+    numpy calls instead of building arrays from tuples pair by pair."""
+
+    values: np.ndarray   # int64
+    bounds: np.ndarray   # int64, rows + 1, from 0
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+    def __getitem__(self, rows: slice) -> "Ragged":
+        """Consecutive rows as a compact copy (``SentenceRows.take``, ``concat``)."""
+        start, stop, _ = rows.indices(len(self))
+        stop = max(start, stop)
+        lo, hi = int(self.bounds[start]), int(self.bounds[stop])
+        return Ragged(self.values[lo:hi].copy(), self.bounds[start:stop + 1] - lo)
+
+    def lengths(self, rows: np.ndarray) -> np.ndarray:
+        return (self.bounds[rows + 1] - self.bounds[rows]).astype(np.int64)
+
+    def gather(self, rows: np.ndarray) -> np.ndarray:
+        """The values of ``rows``, one row after another."""
+        return self.values[ranges(self.bounds[rows], self.lengths(rows))]
+
+    def rows(self) -> tuple[tuple[int, ...], ...]:
+        flat, bounds = self.values.tolist(), self.bounds.tolist()
+        return tuple(tuple(flat[lo:hi]) for lo, hi in zip(bounds[:-1], bounds[1:]))
+
+    @classmethod
+    def concat(cls, parts: Sequence["Ragged"]) -> "Ragged":
+        offsets = np.cumsum([0] + [len(part.values) for part in parts[:-1]])
+        return cls(np.concatenate([part.values for part in parts]),
+                   np.concatenate([[0]] + [part.bounds[1:] + offset for part, offset in zip(parts, offsets)]
+                                  ).astype(np.int64))
+
+    @classmethod
+    def of(cls, rows: Sequence[Sequence[int]]) -> "Ragged":
+        lengths = [len(row) for row in rows]
+        return cls(np.fromiter((x for row in rows for x in row), dtype=np.int64, count=sum(lengths)),
+                   np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]).astype(np.int64))
 
 
 @dataclass(frozen=True)
@@ -618,10 +668,11 @@ def pair_features(a: SentenceRows, rows_a: np.ndarray, b: SentenceRows, rows_b: 
     unmatched_a, unmatched_b = sx - common, sy - common
     columns += [np.minimum(unmatched_a, unmatched_b) / 10, np.maximum(unmatched_a, unmatched_b) / 10]
     columns += _bleu(precisions)
-    lcs, edits = (x.astype(float) for x in _sequence_scores([a.tokens[i] for i in rows_a.tolist()],
-                                                            [b.tokens[j] for j in rows_b.tolist()]))
-    length_a = np.array([len(a.tokens[i]) for i in rows_a.tolist()], dtype=float)
-    length_b = np.array([len(b.tokens[j]) for j in rows_b.tolist()], dtype=float)
+    words_a, words_b = a.words_in_order, b.words_in_order
+    length_a, length_b = words_a.lengths(rows_a), words_b.lengths(rows_b)
+    lcs, edits = (x.astype(float) for x in _lane_scores(words_a.gather(rows_a), length_a,
+                                                        words_b.gather(rows_b), length_b))
+    length_a, length_b = length_a.astype(float), length_b.astype(float)
     columns += _containment(lcs, length_a, length_b)
     columns.append((length_a + length_b - 2 * lcs) / np.maximum(np.maximum(length_a, length_b), 1))
     stem_shared, stem_a, stem_b = jaccard("stems")[1:]
@@ -683,31 +734,45 @@ WORD_BITS = 64   # sentences of up to this many words are compared on numpy's 64
 
 
 def _sequence_scores(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """``_lcs`` and ``_word_edits`` of each pair (a[k], b[k]), as integer arrays.  Pairs whose first
-    side has 1 to ``WORD_BITS`` words (nearly every sentence) run the same bit-parallel recurrences
-    all at once, one numpy step per word of the second side (unsigned 64-bit arithmetic wraps, and
-    the bits above a sentence's length are masked off, as they are from Python's integers); the
-    others one by one."""
-    lcs = np.zeros(len(a), dtype=np.int64)
-    edits = np.zeros(len(a), dtype=np.int64)
-    short = [k for k in range(len(a)) if 0 < len(a[k]) <= WORD_BITS and b[k]]
-    for k in sorted(set(range(len(a))) - set(short)):
-        lcs[k], edits[k] = _lcs(a[k], b[k]), _word_edits(a[k], b[k])
-    if short:
-        lcs[short], edits[short] = _bit_parallel([a[k] for k in short], [b[k] for k in short])
+    """``_lcs`` and ``_word_edits`` of each pair (a[k], b[k]), as integer arrays (``_lane_scores``)."""
+    a, b = Ragged.of(a), Ragged.of(b)
+    every = np.arange(len(a))
+    return _lane_scores(a.values, a.lengths(every), b.values, b.lengths(every))
+
+
+def _lane_scores(words_a: np.ndarray, length_a: np.ndarray, words_b: np.ndarray, length_b: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``_lcs`` and ``_word_edits`` of each pair k of word sequences (``length_a[k]`` words of
+    ``words_a`` from where pair k - 1's end, and the same of b), as integer arrays.  Pairs whose
+    first side has 1 to ``WORD_BITS`` words (nearly every sentence) run the same bit-parallel
+    recurrences all at once, one numpy step per word of the second side (unsigned 64-bit arithmetic
+    wraps, and the bits above a sentence's length are masked off, as they are from Python's
+    integers); the others one by one."""
+    start_a, start_b = np.cumsum(length_a) - length_a, np.cumsum(length_b) - length_b
+    lcs = np.zeros(len(length_a), dtype=np.int64)
+    edits = np.zeros(len(length_a), dtype=np.int64)
+    short = (length_a > 0) & (length_a <= WORD_BITS) & (length_b > 0)
+    for k in np.flatnonzero(~short).tolist():
+        a = words_a[start_a[k]:start_a[k] + length_a[k]].tolist()
+        b = words_b[start_b[k]:start_b[k] + length_b[k]].tolist()
+        lcs[k], edits[k] = _lcs(a, b), _word_edits(a, b)
+    if short.any():
+        lcs[short], edits[short] = _bit_parallel(words_a, start_a[short], length_a[short],
+                                                 words_b, start_b[short], length_b[short])
     return lcs, edits
 
 
-def _bit_parallel(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
+def _bit_parallel(words_a: np.ndarray, start_a: np.ndarray, length_a: np.ndarray,
+                  words_b: np.ndarray, start_b: np.ndarray, length_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``_lcs`` and ``_word_edits`` of pairs whose sides are not empty and whose first sides have at
-    most ``WORD_BITS`` words: the recurrences of those functions on uint64 arrays, one lane per pair,
-    the lanes ordered by the second side's length so that step t works on the lanes still running."""
-    order = np.argsort([-len(s) for s in b], kind="stable")
-    a, b = [a[k] for k in order.tolist()], [b[k] for k in order.tolist()]
-    length_a = np.array([len(s) for s in a], dtype=np.int64)
-    length_b = np.array([len(s) for s in b], dtype=np.int64)
+    most ``WORD_BITS`` words (pair k: ``length_a[k]`` words of ``words_a`` from ``start_a[k]``, and
+    the same of b): the recurrences of those functions on uint64 arrays, one lane per pair, the
+    lanes ordered by the second side's length so that step t works on the lanes still running."""
+    order = np.argsort(-length_b, kind="stable")
+    length_a, length_b = length_a[order], length_b[order]
     running = np.searchsorted(-length_b, -np.arange(length_b[0]), side="left")   # lanes with a word t
-    masks = _match_masks(a, b, length_a, length_b)
+    masks = _match_masks(words_a[ranges(start_a[order], length_a)], words_b[ranges(start_b[order], length_b)],
+                         length_a, length_b)
     one = np.uint64(1)
     full = np.where(length_a == WORD_BITS, ~np.uint64(0), (one << length_a.astype(np.uint64)) - one)
     top = one << (length_a - 1).astype(np.uint64)
@@ -730,20 +795,21 @@ def _bit_parallel(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]]) -> tup
     return lcs, edits
 
 
-def _match_masks(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]], length_a: np.ndarray,
-                 length_b: np.ndarray) -> np.ndarray:
+def _match_masks(words_a: np.ndarray, words_b: np.ndarray, length_a: np.ndarray, length_b: np.ndarray
+                 ) -> np.ndarray:
     """(lanes, longest b) uint64: bit i of [k, t] set when a[k][i] is the word b[k][t] (the masks
-    ``_lcs`` builds per pair), by one join of (lane, word) keys over all pairs."""
-    lane_a, lane_b = np.repeat(np.arange(len(a)), length_a), np.repeat(np.arange(len(b)), length_b)
+    ``_lcs`` builds per pair), by one join of (lane, word) keys over all pairs (lane k's words:
+    ``length_a[k]`` of ``words_a``, after lane k - 1's; the same of b)."""
+    lane_a, lane_b = np.repeat(np.arange(len(length_a)), length_a), np.repeat(np.arange(len(length_b)), length_b)
     place_a, place_b = ranks(length_a), ranks(length_b)
-    key_a = (lane_a << 32) | np.fromiter((x for s in a for x in s), dtype=np.int64, count=len(lane_a))
-    key_b = (lane_b << 32) | np.fromiter((x for s in b for x in s), dtype=np.int64, count=len(lane_b))
+    key_a = (lane_a << 32) | words_a
+    key_b = (lane_b << 32) | words_b
     by_key = np.argsort(key_a, kind="stable")
     low = np.searchsorted(key_a[by_key], key_b, side="left")
     found = np.searchsorted(key_a[by_key], key_b, side="right") - low
     entry = np.repeat(np.arange(len(key_b)), found)                  # a b word, once per a position it matches
     at = by_key[ranges(low, found)]
-    masks = np.zeros((len(a), int(length_b.max())), dtype=np.uint64)
+    masks = np.zeros((len(length_a), int(length_b.max())), dtype=np.uint64)
     np.bitwise_or.at(masks, (lane_b[entry], place_b[entry]), np.uint64(1) << place_a[at].astype(np.uint64))
     return masks
 

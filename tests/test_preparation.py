@@ -359,3 +359,33 @@ def test_counts_laid_out_row_by_row_are_scipys_coordinate_counts_on_real_sentenc
                 assert getattr(found, name).dtype == getattr(expected, name).dtype
                 assert np.array_equal(getattr(found, name), getattr(expected, name))
     assert counts(*words.chars(), len(texts)).data.max() > 1
+
+
+def test_words_in_order_kept_as_one_array_give_each_sentences_words_and_the_pairwise_lcs(newscycle):
+    """Each sentence's word hashes laid end to end (``Ragged``) are the words of that sentence alone,
+    also after ``take`` and ``concat`` as the alignment gathers rows; and the LCS and word edit
+    distance read from the gathered arrays (``_lane_scores``, what ``pair_features`` uses) equal
+    the pair-by-pair functions on the words as tuples, for real sentence pairs of every length class."""
+    from dedup.paraphrase import SentenceModel
+    from dedup.sentences import SentenceRows, _lane_scores, _lcs, _word_edits
+
+    texts = [d.text[s:e] for d in newscycle[:12] for s, e in sentences(d.text)]
+    rows = SentenceRows.of(texts, SentenceModel.load().weights)
+    expected = [tuple(HashedTokens.of([t]).hashes.tolist()) for t in texts]
+    assert rows.tokens == tuple(expected) and len(rows) == len(texts)
+    half = len(texts) // 2
+    gathered = SentenceRows.concat([(rows, half, len(texts)), (rows.take(0, half), 0, half)])
+    assert gathered.tokens == tuple(expected[half:] + expected[:half])
+    rng = np.random.default_rng(7)
+    picked_a, picked_b = rng.integers(0, len(texts), 400), rng.integers(0, len(texts), 400)
+    longest = int(np.argmax([len(t) for t in expected]))
+    assert len(expected[longest]) > 64   # a pair over a lane's 64 words is done one by one
+    picked_a[:3], picked_b[:3] = longest, [longest, 0, picked_b[3]]
+    words = gathered.words_in_order
+    in_gathered = (np.arange(len(texts)) - half) % len(texts)   # sentence k's row in ``gathered``
+    a, b = in_gathered[picked_a], in_gathered[picked_b]
+    lcs, edits = _lane_scores(words.gather(a), words.lengths(a), words.gather(b), words.lengths(b))
+    pairs = [(expected[i], expected[j]) for i, j in zip(picked_a.tolist(), picked_b.tolist())]
+    assert lcs.tolist() == [_lcs(x, y) for x, y in pairs]
+    assert edits.tolist() == [_word_edits(x, y) for x, y in pairs]
+    assert lcs[0] == len(expected[longest]) and (lcs > 0).sum() > 100 and edits.max() > 20   # real overlaps
