@@ -72,12 +72,12 @@ from ..lineage import assemble_families, family_links
 from ..load import Corpus, InputError, load_path, parse_record_checked
 from ..passages import SharedPassages
 from ..pipeline import AlignJob, Scanner
-from ..records import Document, LoadWarning, ScanReport, Skipped, Source
+from ..records import Document, LoadWarning, ScanReport, Skipped
 from ..settings import Section, Settings, param
 from . import EngineResult
 from .components import connected_components
-from .datasets import DATASETS, document_row, pair_row, parents_of, reject_row, skipped_row, source_row, write_counts
-from .spark_lineage import distributed_lineage
+from .datasets import DATASETS, document_row, pair_row, reject_row, skipped_row, source_row, write_counts
+from .spark_lineage import distributed_lineage, executor_lineage
 
 if TYPE_CHECKING:
     from .spark_paraphrase import DistributedTextModel
@@ -597,6 +597,21 @@ class SparkEngine:
             filtered = filtered.persist(SPILL)
             filtered.count()
             verbatim.unpersist()
+        if n > self.spark.summary_max_documents:   # no report: nothing per pair or document to the driver
+            self.conclude_on_executors(analyses, context, shared, filtered, rejects, out)
+            report = None
+        else:
+            report = self.conclude_on_driver(analyses, context, shared, filtered, rejects, out)
+        self.counts["shuffle_bytes"] = sum(v for k, v in self.counts.items() if k.startswith("shuffle_bytes_"))
+        self.counts.update(self.collected_bytes())
+        if out is not None:
+            write_counts(Path(out), {**self.counts, "seconds": self.timings})
+        return EngineResult(report, dict(self.counts), out)
+
+    def conclude_on_driver(self, analyses, context: Context, shared: SharedPassages, filtered, rejects,
+                           out: str | None) -> ScanReport:
+        """The summary's steps: ``conclude`` on the driver, the families on the executors, collected."""
+        sc = self.session().sparkContext
         with self.step("driver"):
             skipped = [Skipped(r["path"], r["reason"], r["line"]) for r in rejects.collect()]
             report = self.conclude(analyses, context, shared, filtered, skipped)
@@ -604,19 +619,47 @@ class SparkEngine:
                                shared_passages=len(report.shared_passages))
         with self.step("families"):
             components = self.family_components(sc.parallelize(report.pairs, self.partitions))
-            roots = self.with_crediting(components, report.sources).persist(SPILL)
+            crediting = sc.parallelize([doc for s in report.sources for doc in s.cited_by], self.partitions)
+            roots = self.with_crediting(components, crediting).persist(SPILL)
             self.counts["families"] = roots.values().distinct().count()
-            if n <= self.spark.summary_max_documents:   # the summary's families, collected
-                families = assemble_families(family_members(components), report.sources)
-                report = replace(report, families=[list(f) for f in families])
+            families = assemble_families(family_members(components), report.sources)
+            report = replace(report, families=[list(f) for f in families])
         if out is not None:
             with self.step("write"):
-                self.write(out, report, self.document_rows(analyses, roots, report.edges), rejects)
-        self.counts["shuffle_bytes"] = sum(v for k, v in self.counts.items() if k.startswith("shuffle_bytes_"))
-        self.counts.update(self.collected_bytes())
-        if out is not None:
-            write_counts(Path(out), {**self.counts, "seconds": self.timings})
-        return EngineResult(report if n <= self.spark.summary_max_documents else None, dict(self.counts), out)
+                edges = sc.parallelize(report.edges, self.partitions)
+                self.write(out, {"pairs": self._rows(map(pair_row, report.pairs)),
+                                 "documents": self.document_rows(analyses, roots, edges),
+                                 "sources": self._rows(map(source_row, report.sources)), "rejects": rejects})
+        return report
+
+    def conclude_on_executors(self, analyses, context: Context, shared: SharedPassages, filtered, rejects,
+                              out: str) -> None:
+        """``Scanner.conclude_filtered`` on the executors (``spark_conclude``), its answers written
+        as the datasets: the driver is sent counts, never a pair or a document."""
+        from .spark_conclude import DistributedConclusion
+
+        conclusion = DistributedConclusion(self, analyses, context, shared)
+        with self.step("stories"):
+            verbatim, group = conclusion.stories(filtered)
+        with self.step("paraphrase"):
+            evidence = conclusion.paraphrased(verbatim, group).persist(SPILL)
+            self.counts["evidence_pairs"] = evidence.count()
+        with self.step("decide"):
+            decided = conclusion.decided(evidence)
+        with self.step("lineage"):
+            lineage = executor_lineage(self.settings.lineage, analyses, decided, self.partitions)
+            self.counts.update(pairs=lineage.pairs.count(), sources=lineage.sources.count(),
+                               shared_passages=len(shared.passages), pairs_dropped_as_shared=shared.pairs_dropped)
+        with self.step("families"):
+            components = self.family_components(lineage.pairs)
+            roots = self.with_crediting(components, lineage.sources.flatMap(lambda s: s.cited_by)).persist(SPILL)
+            self.counts["families"] = roots.values().distinct().count()
+        with self.step("write"):
+            self.write(out, {"pairs": lineage.pairs.map(pair_row),
+                             "documents": self.document_rows(analyses, roots, lineage.edges),
+                             "sources": lineage.sources.map(source_row), "rejects": rejects})
+        lineage.unpersist()
+        conclusion.unpersist()
 
     def fit_chrome(self, documents) -> Context:
         """Chrome lines repeated across documents, counted exactly (one reduceByKey of short lines)."""
@@ -721,29 +764,26 @@ class SparkEngine:
         return connected_components(pairs.mapPartitions(lambda found: family_links(found, share)),
                                     self.partitions).persist(SPILL)
 
-    def with_crediting(self, components, sources: list[Source]):
+    def with_crediting(self, components, crediting):
         """(document, family id) for every document in a family: the components, and each
-        document that only credits an absent source, a family of its own with it
-        (``lineage.assemble_families``' rule)."""
-        crediting = self.session().sparkContext.parallelize(
-            sorted({(doc, doc) for s in sources for doc in s.cited_by}), self.partitions)
-        return components.union(crediting.subtractByKey(components))
+        document that only credits an absent source (``crediting``: an RDD of the documents that
+        credit one), a family of its own with it (``lineage.assemble_families``' rule)."""
+        alone = crediting.map(lambda doc: (doc, doc)).distinct(self.partitions)
+        return components.union(alone.subtractByKey(components))
 
     def document_rows(self, analyses, roots, edges):
-        """The documents dataset: each document joined with its family id and its parents."""
-        parents = self.session().sparkContext.parallelize(list(parents_of(edges).items()), self.partitions)
+        """The documents dataset: each document joined with its family id and its parents (from an
+        RDD of the derivation edges)."""
+        parents = edges.map(lambda e: (e.child, e.parent)).groupByKey(self.partitions).mapValues(list)
         return (analyses.mapValues(lambda a: a.document).leftOuterJoin(roots).leftOuterJoin(parents)
                 .map(lambda kv: document_row(kv[1][0][0], kv[1][0][1], kv[1][1] or [])))
 
     # -- output -----------------------------------------------------------------
 
-    def write(self, out: str, report: ScanReport, documents, rejects) -> None:
-        """The datasets, rows by ``datasets``' functions (one definition with the local engine):
-        pairs and sources from the report, documents joined on the executors, rejects from the
-        read step with the records themselves."""
+    def write(self, out: str, rows: dict) -> None:
+        """The datasets, each an RDD of rows made by ``datasets``' functions (one definition with
+        the local engine)."""
         spark = self.session()
-        rows = {"pairs": self._rows(map(pair_row, report.pairs)), "documents": documents,
-                "sources": self._rows(map(source_row, report.sources)), "rejects": rejects}
         for name in DATASETS:
             frame = spark.read.json(rows[name].map(lambda row: json.dumps(row, ensure_ascii=False)),
                                     schema=SCHEMAS[name])
