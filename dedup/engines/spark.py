@@ -1,6 +1,6 @@
-"""The Spark engine: the local scanner's answers, the per-document and per-pair work, the
-paraphrase stage's text model and neighbours, lineage and the families on a cluster's executors,
-the other corpus-level steps on the driver through ``pipeline.Scanner`` itself.
+"""The Spark engine: the local scanner's answers, the per-document, per-pair and corpus-level work
+on a cluster's executors; only a corpus small enough for its report (``summary_max_documents``)
+is concluded on the driver, through ``pipeline.Scanner`` itself.
 
 Every rule is the analysis core's, the pipeline's or lineage's; this module only decides where
 each call runs and what is shuffled between them:
@@ -19,33 +19,33 @@ each call runs and what is shuffled between them:
       carriers are kept (``_longest_runs``, ``carrier_span``), merged and described on the driver
       (``SharedPassageFinder.learned``), broadcast; each verbatim pair filtered there
       (``SharedPassages.filter_pair``)
-    on the driver (``Scanner.conclude_filtered``, the local engine's own code):
-      each document's ``DriverDocument`` (document, chrome spans, length in tokens: no analysis)
-      and the filtered verbatim pairs collected, tallied (``SharedPassages.tally``); story groups
-      (``StoryGroups.of_evidence``), the paraphrase stage's planning (which pairs to align, the
-      second round's copies), ``classify.decide`` of every pair, ``SharedPassages.settle``, the report
-    on executors again, called from the driver's ``conclude_filtered``:
-      the paraphrase stage's text model, fitted in parts, and each story's TF-IDF neighbours by
-      a term join (``spark_paraphrase``; ``ExecutorScanner.paraphrase_candidates``): the driver
-      fits no text model and gets the candidate pairs with their cosines
-      sentence alignment of the pairs the paraphrase stage picks (``ExecutorScanner.align_pairs``),
-      the shared passages taken out of what it found (``ExecutorScanner.without_shared``)
-      lineage (``spark_lineage``): the decided pairs joined with their documents' metadata,
-      corpus-wide outlet facts broadcast -> directions, siblings, edges, absent sources, origins
-      families: ``lineage.family_links`` of the pairs (the substantive ones), connected by
-      ``components.connected_components`` (large-star / small-star), assembled with
-      ``lineage.assemble_families``; the documents dataset joins each document with its family
-      and parents, never collected.
+    then, over ``summary_max_documents`` (with ``--out``: no report), on executors
+    (``spark_conclude``: ``Scanner.conclude_filtered``'s per-pair and per-group rules joined there):
+      the filtered pairs tallied (the pairs dropped per passage reduced by key), keyed by document
+      numbers; story groups (``paraphrase.story_link`` per pair, connected components, ``story_rank``);
+      the text model fitted over the stories and its neighbours (``spark_paraphrase``), the verbatim
+      overlaps judged on their stories (``story_pairs`` per pair); ``RetoldCopies.alignable`` and
+      ``inherited`` per pair, both rounds aligned where the analyses are kept; what changed filtered
+      again; ``pipeline.decided_pair`` per pair (``classify.decide``); ``settle``'s count by a
+      subtract; lineage (``spark_lineage.executor_lineage``) on the RDD of decided pairs; families;
+      the pairs, documents and sources datasets written from these RDDs
+    or, up to ``summary_max_documents`` (the report returned), on the driver
+    (``Scanner.conclude_filtered``, the local engine's own code): each document's ``DriverDocument``
+      (document, chrome spans, length in tokens: no analysis) and the filtered verbatim pairs
+      collected, tallied; story groups, the paraphrase stage's planning, ``classify.decide``,
+      ``SharedPassages.settle``, the report; from it, on executors, the text model and neighbours
+      (``ExecutorScanner.paraphrase_candidates``), the alignments (``ExecutorScanner.align_pairs``),
+      the second filter (``ExecutorScanner.without_shared``), lineage (``distributed_lineage``)
+      and the families (``lineage.family_links`` connected by ``components.connected_components``,
+      assembled with ``lineage.assemble_families``).
 
-So the answers are the local engine's by construction.  The price: the driver still receives one
-``DriverDocument`` per document (its text: the report's documents) and every verbatim pair after
-the shared-passage filter, and runs story groups, the paraphrase stage's planning and
-``classify.decide`` over them (over ``summary_max_documents``, the documents come without their
-text: no report is returned); the pairs and sources datasets are written from what it holds.  What remains for corpora no driver holds: story groups by connected components, the
-paraphrase stage's inputs joined on the executors, ``classify.decide`` per pair there, lineage fed
-the RDD of decided pairs, the datasets written from RDDs.  Chrome's page furniture
-(``ChromeDetector`` rule 4) is learned on the driver from each outlet-named document's line
-hashes.  What the driver is sent is counted (``collected_bytes_*``).
+So the answers are the local engine's by construction.  Over ``summary_max_documents`` the driver
+is sent no pair and no document's analysis or ``DriverDocument``: counts, the chrome lines repeated
+across documents, the widely shared passages (their groups, spans and the ids of the documents
+paired with their carriers), the outlet facts (one entry per outlet) and the pairs dropped per
+passage.  What it still collects per document: chrome's page furniture (``ChromeDetector`` rule 4)
+is learned on the driver from each outlet-named document's line hashes.  What the driver is sent
+is counted (``collected_bytes_*``).
 """
 
 from __future__ import annotations

@@ -280,7 +280,7 @@ class DistributedTextModel:
         pairs and ``group`` an RDD of (number, representative): each overlap judged on its
         stories' representatives (``story_pairs`` of the one pair, where the pair is)."""
         parts = self.parts
-        found = self.neighbour_scores().persist(SPILL)
+        found = self.neighbour_scores().reduceByKey(lambda x, y: x, parts).persist(SPILL)   # a pair from both its rows
         by_second = overlaps.join(group, parts).map(lambda kv: (kv[1][0], (kv[0], kv[1][1])))   # j: (i, i's story)
         stories = by_second.join(group, parts).flatMap(
             lambda kv: story_pairs({kv[1][0][0]: kv[1][0][1], kv[0]: kv[1][1]}, [(kv[1][0][0], kv[0])], ()))
