@@ -353,6 +353,13 @@ def test_executors_text_model_neighbours_are_the_local_paraphrase_candidates(ses
         [DriverDocument.of(a) for a in analyses], driver_context, evidence, overlaps)   # no analysis on the driver
     assert found_groups == groups
     assert found == expected   # the same pairs, the same cosines to the bit
+    # the story groups by connected components (over summary_max_documents) are the union-find's
+    from dedup.engines.spark_conclude import story_groups
+
+    lengths = session.sparkContext.parallelize([(n, a.fingerprint.n_tokens) for n, a in enumerate(analyses)], 3)
+    distributed = story_groups(session.sparkContext.parallelize(list(evidence.items()), 3), lengths,
+                               scanner.settings.relation, 3)
+    assert [rep for _, rep in sorted(distributed.collect())] == list(groups.group)
     assert driver_context.text_model is None
     assert engine.counts["shortlisted_pairs"] > len(expected)
 

@@ -39,6 +39,7 @@ from ..paraphrase import ParaphraseFinder, story_link, story_rank
 from ..passages import SharedPassages
 from ..pipeline import RetoldCopies, Scanner, _verbatim_relation, decided_pair
 from ..records import DUPLICATE, EXCERPT, OVERLAP
+from ..settings import RelationSettings
 from .components import connected_components
 from .spark import SPILL, align_partition, executor_context
 
@@ -58,6 +59,26 @@ def inherited(job, evidence, members_i, members_j, settings) -> list[tuple[tuple
 def _later(x: tuple[int, object], y: tuple[int, object]) -> tuple[int, object]:
     """Of two (stage, value), the later stage's (a dict updated stage after stage)."""
     return x if x[0] >= y[0] else y
+
+
+def story_groups(verbatim, lengths, relation: RelationSettings, parts: int):
+    """(number, its story's representative) of every document: ``StoryGroups.of_evidence`` of the
+    ((i, j), ``PairEvidence``) of ``verbatim`` and the (number, length in tokens) of ``lengths``."""
+    links = verbatim.map(lambda kv: story_link(kv[0], kv[1], relation)).filter(lambda link: link is not None)
+    links = links.persist(SPILL)
+    duplicates = links.filter(lambda link: link[0] == DUPLICATE).values()
+    containers = (links.filter(lambda link: link[0] == EXCERPT).map(lambda link: (link[1][1], link[1][0]))
+                  .join(lengths, parts).map(lambda kv: (kv[1][0], (story_rank(kv[1][1], kv[0]), kv[0])))
+                  .reduceByKey(max, parts).mapValues(lambda found: found[1]))   # (excerpt, longest container)
+    roots = connected_components(duplicates.union(containers), parts)   # the documents of stories of several
+    longest = (roots.join(lengths, parts).map(lambda kv: (kv[1][0], (story_rank(kv[1][1], kv[0]), kv[0])))
+               .reduceByKey(max, parts).mapValues(lambda found: found[1]))   # root -> representative
+    grouped = roots.map(lambda kv: (kv[1], kv[0])).join(longest, parts).values()
+    alone = lengths.map(lambda kv: (kv[0], kv[0])).subtractByKey(grouped, parts)
+    found = alone.union(grouped).persist(SPILL)
+    found.count()
+    links.unpersist()
+    return found
 
 
 class DistributedConclusion:
@@ -110,26 +131,10 @@ class DistributedConclusion:
         tokens = self.analyses.mapValues(lambda a: a.fingerprint.n_tokens)
         return self.ids.join(tokens, self.parts).values().persist(SPILL)
 
-    def story_groups(self, verbatim, lengths):
-        """(number, its story's representative) of every document: ``StoryGroups.of_evidence``."""
-        relation, parts = self.settings.relation, self.parts
-        links = verbatim.map(lambda kv: story_link(kv[0], kv[1], relation)).filter(lambda link: link is not None).persist(SPILL)
-        duplicates = links.filter(lambda link: link[0] == DUPLICATE).values()
-        containers = (links.filter(lambda link: link[0] == EXCERPT).map(lambda link: (link[1][1], link[1][0]))
-                      .join(lengths, parts).map(lambda kv: (kv[1][0], (story_rank(kv[1][1], kv[0]), kv[0])))
-                      .reduceByKey(max, parts).mapValues(lambda found: found[1]))   # (excerpt, longest container)
-        roots = connected_components(duplicates.union(containers), parts)   # the documents of stories of several
-        longest = (roots.join(lengths, parts).map(lambda kv: (kv[1][0], (story_rank(kv[1][1], kv[0]), kv[0])))
-                   .reduceByKey(max, parts).mapValues(lambda found: found[1]))   # root -> representative
-        grouped = roots.map(lambda kv: (kv[1], kv[0])).join(longest, parts).values()
-        alone = lengths.map(lambda kv: (kv[0], kv[0])).subtractByKey(grouped, parts)
-        links.unpersist()
-        return alone.union(grouped).persist(SPILL)
-
     def stories(self, filtered):
         """(the tallied verbatim evidence keyed by numbers, each document's representative)."""
         verbatim = self.numbered(self.tally(filtered)).persist(SPILL)
-        group = self.story_groups(verbatim, self.lengths())
+        group = story_groups(verbatim, self.lengths(), self.settings.relation, self.parts)
         self.engine.counts.update(stories=group.filter(lambda kv: kv[0] == kv[1]).count(),
                                   filtered_pairs=verbatim.count())
         return verbatim, group
@@ -179,7 +184,7 @@ class DistributedConclusion:
     def aligned(self, jobs):
         """((i, j), (job, evidence)) of an RDD of ``AlignJob``: a job without a document cosine scored
         by the text model, each joined with its two analyses and aligned where they meet."""
-        parts, names, analyses = self.parts, self.names, self.analyses
+        parts, names = self.parts, self.names
         keyed = jobs.map(lambda job: ((job.i, job.j), job)).persist(SPILL)
         missing = keyed.filter(lambda kv: kv[1].similarity is None)
         scored = missing.join(self.text.cosines(missing.keys()), parts).mapValues(
@@ -187,8 +192,10 @@ class DistributedConclusion:
         ready = keyed.filter(lambda kv: kv[1].similarity is not None).union(scored)
         by_i = ready.map(lambda kv: (kv[0][0], kv)).join(names, parts)   # i: ((key, job), id a)
         by_j = by_i.map(lambda kv: (kv[1][0][0][1], kv[1])).join(names, parts)   # j: (((key, job), a), id b)
-        with_a = by_j.map(lambda kv: (kv[1][0][1], (kv[1][0][0], kv[1][1]))).join(analyses, parts)
-        both = with_a.map(lambda kv: (kv[1][0][1], (kv[1][0][0], kv[1][1]))).join(analyses, parts).map(
+        named = by_j.map(lambda kv: (kv[1][0][1], (kv[1][0][0], kv[1][1]))).persist(SPILL)   # a: ((key, job), b)
+        kept = self.kept_analyses(named.flatMap(lambda kv: (kv[0], kv[1][1]))).persist(SPILL)
+        with_a = named.join(kept, parts)
+        both = with_a.map(lambda kv: (kv[1][0][1], (kv[1][0][0], kv[1][1]))).join(kept, parts).map(
             lambda kv: (kv[1][0][0], kv[1][0][0][1], kv[1][0][1], kv[1][1]))   # ((key, job), job, a, b)
         context = self.sc.broadcast(executor_context(replace(self.context, paraphraser=ParaphraseFinder(
             self.settings.paraphrase))))
@@ -196,8 +203,18 @@ class DistributedConclusion:
         found = both.mapPartitions(lambda items: align_partition(items, context.value, settings))
         aligned = found.map(lambda kj: (kj[0][0], (kj[0][1], kj[1]))).persist(SPILL)
         self.engine.counts["aligned_pairs"] = self.engine.counts.get("aligned_pairs", 0) + aligned.count()
-        keyed.unpersist()
+        for done in (keyed, named, kept):
+            done.unpersist()
         return aligned
+
+    def kept_analyses(self, ids):
+        """(id, analysis) of the documents an RDD of ``ids`` names: the ids sent to the partitions
+        where the analyses are kept (partitioned as they are, so the join moves no analysis), and
+        only the analyses named leave them (joining every analysis shuffled all of them, twice a
+        round: 595 MiB at 10k)."""
+        parts = self.analyses.getNumPartitions()
+        wanted = ids.distinct(parts).map(lambda doc: (doc, None)).partitionBy(parts)
+        return wanted.join(self.analyses, parts).mapValues(lambda found: found[1])
 
     # -- decisions -------------------------------------------------------------------------
 
