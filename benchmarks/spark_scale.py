@@ -3,6 +3,10 @@
     python benchmarks/spark_scale.py                     # 10,000 and 100,000 generated articles
     python benchmarks/spark_scale.py --sizes 10000       # one size
     python benchmarks/spark_scale.py --small             # 1,000 (CI)
+    cd /tmp; python .../benchmarks/spark_scale.py --sizes 10000 --no-summary --engines spark2 baseline2 --baseline DIR
+                                                         # Spark with --out and no report: concluded on the
+                                                         # executors (before: on main's driver); run outside the
+                                                         # checkout, so that Spark's workers import --baseline's code
 
 For each size the generated corpus (``common.generated_corpus``: real MSRP news sentences, with
 copies, excerpts and paraphrases among them) is written once as JSON lines; then each engine
