@@ -41,8 +41,7 @@ each call runs and what is shuffled between them:
 
 So the answers are the local engine's by construction.  Over ``summary_max_documents`` the driver
 is sent no pair and no document's analysis or ``DriverDocument``: counts, the chrome lines repeated
-across documents, the widely shared passages (their groups, spans and the ids of the documents
-paired with their carriers), the outlet facts (one entry per outlet) and the pairs dropped per
+across documents, the widely shared passages (their groups, their carriers' spans), the outlet facts (one entry per outlet) and the pairs dropped per
 passage.  What it still collects per document: chrome's page furniture (``ChromeDetector`` rule 4)
 is learned on the driver from each outlet-named document's line hashes.  What the driver is sent
 is counted (``collected_bytes_*``).
@@ -249,6 +248,16 @@ def _analyse_batch(batch, context, doc_band, window_band):
         found = np.unique(np.concatenate(keys[a.id])) if keys[a.id] else np.empty(0, np.uint64)
         # the window signatures made the keys; kept, they would be most of what is shuffled and collected
         yield a.id, AnalysedDocument(a.without_windows(), found)
+
+
+def named_analyses(analyses, ids):
+    """(id, analysis) of the documents an RDD of ``ids`` names: the ids sent to the partitions where
+    the analyses are kept (partitioned as they are, so the join moves no analysis), and only the
+    analyses named leave them (joining every analysis to the paraphrase stage's jobs shuffled all
+    of them, twice a round: 595 MiB at 10k; nor are the ids collected to filter them)."""
+    parts = analyses.getNumPartitions()
+    wanted = ids.distinct(parts).map(lambda doc: (doc, None)).partitionBy(parts)
+    return wanted.join(analyses, parts).mapValues(lambda found: found[1])
 
 
 def analyses_of(keyed):

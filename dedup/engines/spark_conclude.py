@@ -41,7 +41,7 @@ from ..pipeline import RetoldCopies, Scanner, _verbatim_relation, decided_pair
 from ..records import DUPLICATE, EXCERPT, OVERLAP
 from ..settings import RelationSettings
 from .components import connected_components
-from .spark import SPILL, align_partition, executor_context
+from .spark import SPILL, align_partition, executor_context, named_analyses
 
 
 def alignable(key: tuple[int, int], similarity: float | None, known, settings) -> list:
@@ -193,7 +193,7 @@ class DistributedConclusion:
         by_i = ready.map(lambda kv: (kv[0][0], kv)).join(names, parts)   # i: ((key, job), id a)
         by_j = by_i.map(lambda kv: (kv[1][0][0][1], kv[1])).join(names, parts)   # j: (((key, job), a), id b)
         named = by_j.map(lambda kv: (kv[1][0][1], (kv[1][0][0], kv[1][1]))).persist(SPILL)   # a: ((key, job), b)
-        kept = self.kept_analyses(named.flatMap(lambda kv: (kv[0], kv[1][1]))).persist(SPILL)
+        kept = named_analyses(self.analyses, named.flatMap(lambda kv: (kv[0], kv[1][1]))).persist(SPILL)
         with_a = named.join(kept, parts)
         both = with_a.map(lambda kv: (kv[1][0][1], (kv[1][0][0], kv[1][1]))).join(kept, parts).map(
             lambda kv: (kv[1][0][0], kv[1][0][0][1], kv[1][0][1], kv[1][1]))   # ((key, job), job, a, b)
@@ -206,15 +206,6 @@ class DistributedConclusion:
         for done in (keyed, named, kept):
             done.unpersist()
         return aligned
-
-    def kept_analyses(self, ids):
-        """(id, analysis) of the documents an RDD of ``ids`` names: the ids sent to the partitions
-        where the analyses are kept (partitioned as they are, so the join moves no analysis), and
-        only the analyses named leave them (joining every analysis shuffled all of them, twice a
-        round: 595 MiB at 10k)."""
-        parts = self.analyses.getNumPartitions()
-        wanted = ids.distinct(parts).map(lambda doc: (doc, None)).partitionBy(parts)
-        return wanted.join(self.analyses, parts).mapValues(lambda found: found[1])
 
     # -- decisions -------------------------------------------------------------------------
 
