@@ -3,6 +3,10 @@
     python benchmarks/spark_scale.py                     # 10,000 and 100,000 generated articles
     python benchmarks/spark_scale.py --sizes 10000       # one size
     python benchmarks/spark_scale.py --small             # 1,000 (CI)
+    cd /tmp; python .../benchmarks/spark_scale.py --sizes 10000 --no-summary --engines spark2 baseline2 --baseline DIR
+                                                         # Spark with --out and no report: concluded on the
+                                                         # executors (before: on main's driver); run outside the
+                                                         # checkout, so that Spark's workers import --baseline's code
 
 For each size the generated corpus (``common.generated_corpus``: real MSRP news sentences, with
 copies, excerpts and paraphrases among them) is written once as JSON lines; then each engine
@@ -29,6 +33,7 @@ import os
 import sys
 import tempfile
 import threading
+from types import SimpleNamespace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -97,8 +102,12 @@ def answers_digest(pairs) -> str:
     return hashlib.sha1("\n".join(keys).encode()).hexdigest()[:12]
 
 
-def measure(engine: str, path: Path) -> dict:
+def measure(engine: str, path: Path, no_summary: bool = False) -> dict:
+    """One engine's scan of ``path`` in this process.  ``no_summary``: Spark writes ``--out``
+    datasets with ``summary_max_documents=0`` (no report collected: the path a corpus no driver
+    holds takes) and the answers are read back from its pairs dataset."""
     from dedup.engines import make_engine
+    from dedup.engines.datasets import read_dataset
 
     with TreeMemory() as memory, Timer() as timer:
         if engine == "local":
@@ -113,12 +122,22 @@ def measure(engine: str, path: Path) -> dict:
                        .config("spark.driver.memory", os.environ.get("SPARK_SCALE_DRIVER_MEMORY", "6g"))
                        .config("spark.sql.shuffle.partitions", str(4 * cores)).getOrCreate())
             session.sparkContext.setLogLevel("ERROR")
-            runner = make_engine("spark", session=session, partitions=4 * cores, summary_max_documents=10**9)
-            result = runner.scan(str(path))
+            if no_summary:
+                out = Path(tempfile.mkdtemp(prefix="spark-scale-out-"))
+                runner = make_engine("spark", session=session, partitions=4 * cores, summary_max_documents=0,
+                                     out_format="json")
+                result = runner.scan(str(path), out=str(out))
+            else:
+                runner = make_engine("spark", session=session, partitions=4 * cores, summary_max_documents=10**9)
+                result = runner.scan(str(path))
             timings = runner.timings
+    if result.report is None:   # the answers as written
+        pairs = [SimpleNamespace(**row) for row in read_dataset(Path(result.out) / "pairs")]
+    else:
+        pairs = result.report.pairs
     return {"load_average": round(os.getloadavg()[0], 1), "seconds": timer.seconds, "cpu_s": memory.cpu_s,
-            "peak_mb": memory.peak_mb, "driver_mb": memory.own_peak_mb, "pairs": len(result.report.pairs),
-            "digest": answers_digest(result.report.pairs), "counts": result.counts, "stages": timings}
+            "peak_mb": memory.peak_mb, "driver_mb": memory.own_peak_mb, "pairs": len(pairs),
+            "digest": answers_digest(pairs), "counts": result.counts, "stages": timings}
 
 
 def baseline_env(folder: Path) -> dict[str, str]:
@@ -153,11 +172,13 @@ def main() -> None:
     parser.add_argument("--output", type=Path, help="also write the results as JSON here")
     parser.add_argument("--baseline", type=Path, help="a source tree of dedup from before a change (e.g. "
                         "`git archive main | tar -x -C DIR`): engine baseline2 runs Spark local[2] on its code")
+    parser.add_argument("--no-summary", action="store_true", help="Spark engines write --out datasets with "
+                        "summary_max_documents=0: the driver collects no report (answers read from the datasets)")
     parser.add_argument("--worker", choices=list(ENGINES), help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(measure(args.worker, args.input), default=float))
+        print(json.dumps(measure(args.worker, args.input, args.no_summary), default=float))
         return
     sizes = [1_000] if args.small else args.sizes
     engines = [e for e in args.engines if e != "baseline2" or args.baseline]
@@ -167,6 +188,7 @@ def main() -> None:
             path = write_corpus(n, args.msrp, Path(folder))
             for engine in engines:
                 result = run_isolated(Path(__file__), "--worker", engine, "--input", str(path),
+                                      *(["--no-summary"] if args.no_summary else []),
                                       env=baseline_env(args.baseline) if engine == "baseline2" else None)
                 result.update(engine=ENGINES[engine], n=n, docs_per_s=n / result["seconds"])
                 rows.append(result)

@@ -166,14 +166,15 @@ class StoryGroups:
 
         container: dict[int, int] = {}
         for part, whole in excerpts:
-            if part not in container or (lengths[whole], -whole) > (lengths[container[part]], -container[part]):
+            if part not in container or story_rank(lengths[whole], whole) > story_rank(lengths[container[part]],
+                                                                                       container[part]):
                 container[part] = whole
         for i, j in [*duplicates, *container.items()]:
             parent[root(i)] = root(j)
         longest: dict[int, int] = {}
         for i in range(len(lengths)):
             r = root(i)
-            if r not in longest or lengths[i] > lengths[longest[r]]:
+            if r not in longest or story_rank(lengths[i], i) > story_rank(lengths[longest[r]], longest[r]):
                 longest[r] = i
         return cls(tuple(longest[root(i)] for i in range(len(lengths))))
 
@@ -189,13 +190,10 @@ class StoryGroups:
         """``of_verbatim`` from each document's length in tokens (all it reads of the analyses: the
         Spark engine's driver holds no analysis)."""
         duplicates, excerpts = [], []
-        for (i, j), evidence in verbatim.items():
-            found = verbatim_relation(evidence.overlap, relation)
-            if found == DUPLICATE:
-                duplicates.append((i, j))
-            elif found == EXCERPT:
-                a_in_b = evidence.overlap.containment_a_in_b >= evidence.overlap.containment_b_in_a
-                excerpts.append((i, j) if a_in_b else (j, i))
+        for key, evidence in verbatim.items():
+            link = story_link(key, evidence, relation)
+            if link is not None:
+                (duplicates if link[0] == DUPLICATE else excerpts).append(link[1])
         return cls.join(list(lengths), duplicates, excerpts)
 
     @property
@@ -209,6 +207,27 @@ class StoryGroups:
             if i != r:
                 found[r].append(i)
         return found
+
+
+def story_link(key: tuple[int, int], evidence: "PairEvidence", relation: "RelationSettings"
+               ) -> tuple[str, tuple[int, int]] | None:
+    """What one verbatim pair brings to the story groups: (``duplicate``, its key), (``excerpt``,
+    (contained, container)), or None (the rule for one pair: the Spark engine's executors call it
+    per pair, ``StoryGroups.of_evidence`` per corpus)."""
+    found = verbatim_relation(evidence.overlap, relation)
+    if found == DUPLICATE:
+        return DUPLICATE, key
+    if found == EXCERPT:
+        i, j = key
+        a_in_b = evidence.overlap.containment_a_in_b >= evidence.overlap.containment_b_in_a
+        return EXCERPT, (i, j) if a_in_b else (j, i)
+    return None
+
+
+def story_rank(length: int, index: int) -> tuple[int, int]:
+    """The order in which a story is represented by its longest member and an excerpt joins its
+    longest container: longer first, the lower index on ties."""
+    return length, -index
 
 
 def story_pairs(group: Sequence[int], pairs: Iterable[tuple[int, int]], known: Iterable[tuple[int, int]]

@@ -125,7 +125,7 @@ class SharedPassages:
             pairs += 1
             for group in found.lost:
                 dropped_by[group] += 1
-        self._count(dropped_by, pairs)
+        self.count_dropped(dropped_by, pairs)
         return kept
 
     def _without_shared_sentences(self, spans: "_ShingleSpans", doc: int, found: "SentenceEvidence"):
@@ -149,9 +149,11 @@ class SharedPassages:
             for group in groups:
                 dropped_by[group] += 1
         self._emptied.clear()
-        self._count(dropped_by, len(lost))
+        self.count_dropped(dropped_by, len(lost))
 
-    def _count(self, dropped_by: dict[int, int], pairs: int) -> None:
+    def count_dropped(self, dropped_by: dict[int, int], pairs: int) -> None:
+        """Add ``pairs`` to the pairs dropped as shared and ``dropped_by[n]`` to passage ``n``'s (the
+        Spark engine counts its pairs on the executors and adds them here)."""
         self.passages = [replace(p, pairs_dropped=p.pairs_dropped + dropped_by.get(n, 0))
                          for n, p in enumerate(self.passages)]
         self.pairs_dropped += pairs

@@ -25,7 +25,7 @@ from .lineage import Lineage, LineageBuilder
 from .load import Corpus
 from .passages import SharedPassageFinder, SharedPassages
 from .records import OVERLAP, PARAPHRASE, Document, Pair, ProgressCallback, ScanReport
-from .settings import Settings
+from .settings import RelationSettings, Settings
 from .workers import analyze_all
 
 if TYPE_CHECKING:
@@ -260,12 +260,8 @@ class Scanner:
         return found
 
     def decide(self, evidence: dict[tuple[int, int], PairEvidence]) -> list[Pair]:
-        pairs = []
-        for key in sorted(evidence):
-            decision = decide(evidence[key], self.settings.relation)
-            if decision is not None:
-                pairs.append(make_pair(evidence[key], decision))
-        return pairs
+        decided = (decided_pair(evidence[key], self.settings.relation) for key in sorted(evidence))
+        return [pair for pair in decided if pair is not None]
 
     def report(self, corpus: Corpus, analyses: Sequence[DocumentAnalysis], pairs: Sequence[Pair],
                shared: SharedPassages | None = None) -> ScanReport:
@@ -330,6 +326,13 @@ class Scanner:
             decision = decide(evidence, self.settings.relation)
         pair = make_pair(evidence, decision or Decision(NO_RELATION))
         return self.report(Corpus(documents=[first.document, second.document]), analyses, [pair])
+
+
+def decided_pair(evidence: PairEvidence, relation: RelationSettings) -> Pair | None:
+    """One pair as reported before lineage, or None when nothing links it (the rule for one pair:
+    the Spark engine's executors call it per pair, ``Scanner.decide`` per corpus)."""
+    decision = decide(evidence, relation)
+    return make_pair(evidence, decision) if decision is not None else None
 
 
 def _local_order(jobs: Sequence[AlignJob]) -> list[int]:

@@ -203,6 +203,49 @@ def test_out_datasets_equal_the_local_engines(generated_results):
     assert counts["pairs"] == len(local.report.pairs) and counts["shuffle_bytes"] > 0
 
 
+def refuse_driver_conclusion(monkeypatch) -> None:
+    """Make the driver's corpus-level steps fail: story groups, the paraphrase stage, decisions,
+    the shared-passage tally and settling, lineage."""
+    from dedup.lineage import LineageBuilder
+    from dedup.paraphrase import StoryGroups
+    from dedup.passages import SharedPassages
+    from dedup.pipeline import Scanner
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a corpus-level step run on the driver")
+
+    for owner, name in ((Scanner, "conclude_filtered"), (Scanner, "sentence_evidence"), (Scanner, "decide"),
+                        (StoryGroups, "of_evidence"), (SharedPassages, "tally"), (SharedPassages, "settle"),
+                        (LineageBuilder, "build")):
+        monkeypatch.setattr(owner, name, refuse)
+
+
+def test_over_the_summary_no_pair_or_document_reaches_the_driver(session, generated_jsonl, generated_results,
+                                                                 tmp_path, monkeypatch):
+    """With ``--out`` and a corpus over ``summary_max_documents``, story groups, the paraphrase
+    stage (both rounds), decisions, the shared-passage counts, lineage and families run on the
+    executors: the datasets are the local engine's, and the driver is sent no pair and no
+    document (what it collects is counted by kind)."""
+    local, summary = generated_results
+    refuse_driver_conclusion(monkeypatch)
+    over = make_engine("spark", session=session, out_format="json", summary_max_documents=10).scan(
+        str(generated_jsonl), out=str(tmp_path / "spark"))
+    assert over.report is None
+    for name in ("pairs", "documents", "sources"):
+        rows = sorted(read_dataset(f"{over.out}/{name}"), key=lambda r: json.dumps(r, sort_keys=True))
+        assert rows == sorted(read_dataset(f"{local.out}/{name}"), key=lambda r: json.dumps(r, sort_keys=True)), name
+    assert len(read_dataset(f"{over.out}/rejects")) == summary.counts["rejects"] == 3
+    assert any(p.relation == PARAPHRASE for p in local.report.pairs)
+    assert over.counts["aligned_pairs"] == summary.counts["aligned_pairs"] > 0   # both rounds, as on the driver
+    assert over.counts["families"] == summary.counts["families"]
+    per_item = {"documents", "verbatim", "alignments", "paraphrase_candidates"}   # what the summary's driver gets
+    assert all(summary.counts[f"collected_bytes_{kind}"] > 0 for kind in per_item)
+    collected = {k.removeprefix("collected_bytes_"): v for k, v in over.counts.items() if k.startswith("collected_bytes_")}
+    # left: each outlet-named document's page hashes (chrome rule 4), the widely shared passages, counts
+    assert set(collected) == {"chrome_pages", "shared_passages", "counts"}
+    assert collected["counts"] + collected["shared_passages"] < 1000
+
+
 NEWSCYCLE = SEEDS.parent / "tests" / "fixtures" / "newscycle"
 
 
@@ -224,10 +267,12 @@ def test_shared_passages_learned_and_filtered_on_executors(session, tmp_path, mo
     spark = make_engine("spark", session=session).scan(str(NEWSCYCLE))
     assert spark.report.to_json() == local.report.to_json()
     assert spark.counts["widely_shared_groups"] >= len(local.report.shared_passages)
+    refuse_driver_conclusion(monkeypatch)   # over the summary: the pairs counted on the executors
     over = make_engine("spark", session=session, out_format="json", summary_max_documents=10).scan(
         str(NEWSCYCLE), out=str(tmp_path / "spark"))
     assert over.report is None
-    for name in ("pairs", "documents"):
+    assert over.counts["pairs_dropped_as_shared"] == local.report.pairs_dropped_as_shared
+    for name in ("pairs", "documents", "sources"):
         rows = sorted(read_dataset(f"{over.out}/{name}"), key=lambda r: json.dumps(r, sort_keys=True))
         assert rows == sorted(read_dataset(f"{local.out}/{name}"), key=lambda r: json.dumps(r, sort_keys=True)), name
 
@@ -308,6 +353,13 @@ def test_executors_text_model_neighbours_are_the_local_paraphrase_candidates(ses
         [DriverDocument.of(a) for a in analyses], driver_context, evidence, overlaps)   # no analysis on the driver
     assert found_groups == groups
     assert found == expected   # the same pairs, the same cosines to the bit
+    # the story groups by connected components (over summary_max_documents) are the union-find's
+    from dedup.engines.spark_conclude import story_groups
+
+    lengths = session.sparkContext.parallelize([(n, a.fingerprint.n_tokens) for n, a in enumerate(analyses)], 3)
+    distributed = story_groups(session.sparkContext.parallelize(list(evidence.items()), 3), lengths,
+                               scanner.settings.relation, 3)
+    assert [rep for _, rep in sorted(distributed.collect())] == list(groups.group)
     assert driver_context.text_model is None
     assert engine.counts["shortlisted_pairs"] > len(expected)
 

@@ -1,6 +1,6 @@
-"""The Spark engine: the local scanner's answers, the per-document and per-pair work, the
-paraphrase stage's text model and neighbours, lineage and the families on a cluster's executors,
-the other corpus-level steps on the driver through ``pipeline.Scanner`` itself.
+"""The Spark engine: the local scanner's answers, the per-document, per-pair and corpus-level work
+on a cluster's executors; only a corpus small enough for its report (``summary_max_documents``)
+is concluded on the driver, through ``pipeline.Scanner`` itself.
 
 Every rule is the analysis core's, the pipeline's or lineage's; this module only decides where
 each call runs and what is shuffled between them:
@@ -19,33 +19,32 @@ each call runs and what is shuffled between them:
       carriers are kept (``_longest_runs``, ``carrier_span``), merged and described on the driver
       (``SharedPassageFinder.learned``), broadcast; each verbatim pair filtered there
       (``SharedPassages.filter_pair``)
-    on the driver (``Scanner.conclude_filtered``, the local engine's own code):
-      each document's ``DriverDocument`` (document, chrome spans, length in tokens: no analysis)
-      and the filtered verbatim pairs collected, tallied (``SharedPassages.tally``); story groups
-      (``StoryGroups.of_evidence``), the paraphrase stage's planning (which pairs to align, the
-      second round's copies), ``classify.decide`` of every pair, ``SharedPassages.settle``, the report
-    on executors again, called from the driver's ``conclude_filtered``:
-      the paraphrase stage's text model, fitted in parts, and each story's TF-IDF neighbours by
-      a term join (``spark_paraphrase``; ``ExecutorScanner.paraphrase_candidates``): the driver
-      fits no text model and gets the candidate pairs with their cosines
-      sentence alignment of the pairs the paraphrase stage picks (``ExecutorScanner.align_pairs``),
-      the shared passages taken out of what it found (``ExecutorScanner.without_shared``)
-      lineage (``spark_lineage``): the decided pairs joined with their documents' metadata,
-      corpus-wide outlet facts broadcast -> directions, siblings, edges, absent sources, origins
-      families: ``lineage.family_links`` of the pairs (the substantive ones), connected by
-      ``components.connected_components`` (large-star / small-star), assembled with
-      ``lineage.assemble_families``; the documents dataset joins each document with its family
-      and parents, never collected.
+    then, over ``summary_max_documents`` (with ``--out``: no report), on executors
+    (``spark_conclude``: ``Scanner.conclude_filtered``'s per-pair and per-group rules joined there):
+      the filtered pairs tallied (the pairs dropped per passage reduced by key), keyed by document
+      numbers; story groups (``paraphrase.story_link`` per pair, connected components, ``story_rank``);
+      the text model fitted over the stories and its neighbours (``spark_paraphrase``), the verbatim
+      overlaps judged on their stories (``story_pairs`` per pair); ``RetoldCopies.alignable`` and
+      ``inherited`` per pair, both rounds aligned where the analyses are kept; what changed filtered
+      again; ``pipeline.decided_pair`` per pair (``classify.decide``); ``settle``'s count by a
+      subtract; lineage (``spark_lineage.executor_lineage``) on the RDD of decided pairs; families;
+      the pairs, documents and sources datasets written from these RDDs
+    or, up to ``summary_max_documents`` (the report returned), on the driver
+    (``Scanner.conclude_filtered``, the local engine's own code): each document's ``DriverDocument``
+      (document, chrome spans, length in tokens: no analysis) and the filtered verbatim pairs
+      collected, tallied; story groups, the paraphrase stage's planning, ``classify.decide``,
+      ``SharedPassages.settle``, the report; from it, on executors, the text model and neighbours
+      (``ExecutorScanner.paraphrase_candidates``), the alignments (``ExecutorScanner.align_pairs``),
+      the second filter (``ExecutorScanner.without_shared``), lineage (``distributed_lineage``)
+      and the families (``lineage.family_links`` connected by ``components.connected_components``,
+      assembled with ``lineage.assemble_families``).
 
-So the answers are the local engine's by construction.  The price: the driver still receives one
-``DriverDocument`` per document (its text: the report's documents) and every verbatim pair after
-the shared-passage filter, and runs story groups, the paraphrase stage's planning and
-``classify.decide`` over them (over ``summary_max_documents``, the documents come without their
-text: no report is returned); the pairs and sources datasets are written from what it holds.  What remains for corpora no driver holds: story groups by connected components, the
-paraphrase stage's inputs joined on the executors, ``classify.decide`` per pair there, lineage fed
-the RDD of decided pairs, the datasets written from RDDs.  Chrome's page furniture
-(``ChromeDetector`` rule 4) is learned on the driver from each outlet-named document's line
-hashes.  What the driver is sent is counted (``collected_bytes_*``).
+So the answers are the local engine's by construction.  Over ``summary_max_documents`` the driver
+is sent no pair and no document's analysis or ``DriverDocument``: counts, the chrome lines repeated
+across documents, the widely shared passages (their groups, their carriers' spans), the outlet facts (one entry per outlet) and the pairs dropped per
+passage.  What it still collects per document: chrome's page furniture (``ChromeDetector`` rule 4)
+is learned on the driver from each outlet-named document's line hashes.  What the driver is sent
+is counted (``collected_bytes_*``).
 """
 
 from __future__ import annotations
@@ -72,12 +71,12 @@ from ..lineage import assemble_families, family_links
 from ..load import Corpus, InputError, load_path, parse_record_checked
 from ..passages import SharedPassages
 from ..pipeline import AlignJob, Scanner
-from ..records import Document, LoadWarning, ScanReport, Skipped, Source
+from ..records import Document, LoadWarning, ScanReport, Skipped
 from ..settings import Section, Settings, param
 from . import EngineResult
 from .components import connected_components
-from .datasets import DATASETS, document_row, pair_row, parents_of, reject_row, skipped_row, source_row, write_counts
-from .spark_lineage import distributed_lineage
+from .datasets import DATASETS, document_row, pair_row, reject_row, skipped_row, source_row, write_counts
+from .spark_lineage import distributed_lineage, executor_lineage
 
 if TYPE_CHECKING:
     from .spark_paraphrase import DistributedTextModel
@@ -249,6 +248,16 @@ def _analyse_batch(batch, context, doc_band, window_band):
         found = np.unique(np.concatenate(keys[a.id])) if keys[a.id] else np.empty(0, np.uint64)
         # the window signatures made the keys; kept, they would be most of what is shuffled and collected
         yield a.id, AnalysedDocument(a.without_windows(), found)
+
+
+def named_analyses(analyses, ids):
+    """(id, analysis) of the documents an RDD of ``ids`` names: the ids sent to the partitions where
+    the analyses are kept (partitioned as they are, so the join moves no analysis), and only the
+    analyses named leave them (joining every analysis to the paraphrase stage's jobs shuffled all
+    of them, twice a round: 595 MiB at 10k; nor are the ids collected to filter them)."""
+    parts = analyses.getNumPartitions()
+    wanted = ids.distinct(parts).map(lambda doc: (doc, None)).partitionBy(parts)
+    return wanted.join(analyses, parts).mapValues(lambda found: found[1])
 
 
 def analyses_of(keyed):
@@ -597,6 +606,21 @@ class SparkEngine:
             filtered = filtered.persist(SPILL)
             filtered.count()
             verbatim.unpersist()
+        if n > self.spark.summary_max_documents:   # no report: nothing per pair or document to the driver
+            self.conclude_on_executors(analyses, context, shared, filtered, rejects, out)
+            report = None
+        else:
+            report = self.conclude_on_driver(analyses, context, shared, filtered, rejects, out)
+        self.counts["shuffle_bytes"] = sum(v for k, v in self.counts.items() if k.startswith("shuffle_bytes_"))
+        self.counts.update(self.collected_bytes())
+        if out is not None:
+            write_counts(Path(out), {**self.counts, "seconds": self.timings})
+        return EngineResult(report, dict(self.counts), out)
+
+    def conclude_on_driver(self, analyses, context: Context, shared: SharedPassages, filtered, rejects,
+                           out: str | None) -> ScanReport:
+        """The summary's steps: ``conclude`` on the driver, the families on the executors, collected."""
+        sc = self.session().sparkContext
         with self.step("driver"):
             skipped = [Skipped(r["path"], r["reason"], r["line"]) for r in rejects.collect()]
             report = self.conclude(analyses, context, shared, filtered, skipped)
@@ -604,19 +628,47 @@ class SparkEngine:
                                shared_passages=len(report.shared_passages))
         with self.step("families"):
             components = self.family_components(sc.parallelize(report.pairs, self.partitions))
-            roots = self.with_crediting(components, report.sources).persist(SPILL)
+            crediting = sc.parallelize([doc for s in report.sources for doc in s.cited_by], self.partitions)
+            roots = self.with_crediting(components, crediting).persist(SPILL)
             self.counts["families"] = roots.values().distinct().count()
-            if n <= self.spark.summary_max_documents:   # the summary's families, collected
-                families = assemble_families(family_members(components), report.sources)
-                report = replace(report, families=[list(f) for f in families])
+            families = assemble_families(family_members(components), report.sources)
+            report = replace(report, families=[list(f) for f in families])
         if out is not None:
             with self.step("write"):
-                self.write(out, report, self.document_rows(analyses, roots, report.edges), rejects)
-        self.counts["shuffle_bytes"] = sum(v for k, v in self.counts.items() if k.startswith("shuffle_bytes_"))
-        self.counts.update(self.collected_bytes())
-        if out is not None:
-            write_counts(Path(out), {**self.counts, "seconds": self.timings})
-        return EngineResult(report if n <= self.spark.summary_max_documents else None, dict(self.counts), out)
+                edges = sc.parallelize(report.edges, self.partitions)
+                self.write(out, {"pairs": self._rows(map(pair_row, report.pairs)),
+                                 "documents": self.document_rows(analyses, roots, edges),
+                                 "sources": self._rows(map(source_row, report.sources)), "rejects": rejects})
+        return report
+
+    def conclude_on_executors(self, analyses, context: Context, shared: SharedPassages, filtered, rejects,
+                              out: str) -> None:
+        """``Scanner.conclude_filtered`` on the executors (``spark_conclude``), its answers written
+        as the datasets: the driver is sent counts, never a pair or a document."""
+        from .spark_conclude import DistributedConclusion
+
+        conclusion = DistributedConclusion(self, analyses, context, shared)
+        with self.step("stories"):
+            verbatim, group = conclusion.stories(filtered)
+        with self.step("paraphrase"):
+            evidence = conclusion.paraphrased(verbatim, group).persist(SPILL)
+            self.counts["evidence_pairs"] = evidence.count()
+        with self.step("decide"):
+            decided = conclusion.decided(evidence)
+        with self.step("lineage"):
+            lineage = executor_lineage(self.settings.lineage, analyses, decided, self.partitions)
+            self.counts.update(pairs=lineage.pairs.count(), sources=lineage.sources.count(),
+                               shared_passages=len(shared.passages), pairs_dropped_as_shared=shared.pairs_dropped)
+        with self.step("families"):
+            components = self.family_components(lineage.pairs)
+            roots = self.with_crediting(components, lineage.sources.flatMap(lambda s: s.cited_by)).persist(SPILL)
+            self.counts["families"] = roots.values().distinct().count()
+        with self.step("write"):
+            self.write(out, {"pairs": lineage.pairs.map(pair_row),
+                             "documents": self.document_rows(analyses, roots, lineage.edges),
+                             "sources": lineage.sources.map(source_row), "rejects": rejects})
+        lineage.unpersist()
+        conclusion.unpersist()
 
     def fit_chrome(self, documents) -> Context:
         """Chrome lines repeated across documents, counted exactly (one reduceByKey of short lines)."""
@@ -721,29 +773,26 @@ class SparkEngine:
         return connected_components(pairs.mapPartitions(lambda found: family_links(found, share)),
                                     self.partitions).persist(SPILL)
 
-    def with_crediting(self, components, sources: list[Source]):
+    def with_crediting(self, components, crediting):
         """(document, family id) for every document in a family: the components, and each
-        document that only credits an absent source, a family of its own with it
-        (``lineage.assemble_families``' rule)."""
-        crediting = self.session().sparkContext.parallelize(
-            sorted({(doc, doc) for s in sources for doc in s.cited_by}), self.partitions)
-        return components.union(crediting.subtractByKey(components))
+        document that only credits an absent source (``crediting``: an RDD of the documents that
+        credit one), a family of its own with it (``lineage.assemble_families``' rule)."""
+        alone = crediting.map(lambda doc: (doc, doc)).distinct(self.partitions)
+        return components.union(alone.subtractByKey(components))
 
     def document_rows(self, analyses, roots, edges):
-        """The documents dataset: each document joined with its family id and its parents."""
-        parents = self.session().sparkContext.parallelize(list(parents_of(edges).items()), self.partitions)
+        """The documents dataset: each document joined with its family id and its parents (from an
+        RDD of the derivation edges)."""
+        parents = edges.map(lambda e: (e.child, e.parent)).groupByKey(self.partitions).mapValues(list)
         return (analyses.mapValues(lambda a: a.document).leftOuterJoin(roots).leftOuterJoin(parents)
                 .map(lambda kv: document_row(kv[1][0][0], kv[1][0][1], kv[1][1] or [])))
 
     # -- output -----------------------------------------------------------------
 
-    def write(self, out: str, report: ScanReport, documents, rejects) -> None:
-        """The datasets, rows by ``datasets``' functions (one definition with the local engine):
-        pairs and sources from the report, documents joined on the executors, rejects from the
-        read step with the records themselves."""
+    def write(self, out: str, rows: dict) -> None:
+        """The datasets, each an RDD of rows made by ``datasets``' functions (one definition with
+        the local engine)."""
         spark = self.session()
-        rows = {"pairs": self._rows(map(pair_row, report.pairs)), "documents": documents,
-                "sources": self._rows(map(source_row, report.sources)), "rejects": rejects}
         for name in DATASETS:
             frame = spark.read.json(rows[name].map(lambda row: json.dumps(row, ensure_ascii=False)),
                                     schema=SCHEMAS[name])

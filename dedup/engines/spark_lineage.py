@@ -19,7 +19,7 @@ the id order; here they are the smallest and largest id, so the answers are the 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pyspark import RDD, StorageLevel
 
@@ -72,11 +72,11 @@ def directed_pairs(builder: LineageBuilder, pairs, credited, partitions: int):
     return with_b.map(lambda kv: sibling_check(kv[1][0][0], kv[1][0][1], kv[1][1] or {}))
 
 
-def absent_sources(credited) -> list[Source]:
-    """The absent sources, each with the documents crediting it (``lineage.cited_source``, as ``build``)."""
-    found = (credited.flatMap(lambda kv: [(name, kv[0]) for name in kv[1].absent]).groupByKey()
-             .map(lambda kv: cited_source(*kv)).collect())
-    return sorted(found, key=lambda s: s.name)
+def absent_source_rows(credited) -> "RDD[Source]":
+    """The absent sources, each with the documents crediting it (``lineage.cited_source``, as
+    ``build``): an RDD of ``Source``."""
+    return credited.flatMap(lambda kv: [(name, kv[0]) for name in kv[1].absent]).groupByKey().map(
+        lambda kv: cited_source(*kv))
 
 
 def origins(credited, directed, to_sources, names, share: float):
@@ -95,25 +95,49 @@ def origins(credited, directed, to_sources, names, share: float):
     return outlets.groupWith(to_documents, to_sources, siblings).map(origin)
 
 
-def distributed_lineage(settings: LineageSettings, analyses, pairs: list[Pair], partitions: int) -> Lineage:
-    """``LineageBuilder.build``'s answer for ``pairs`` over the kept ``analyses`` ((id,
-    DocumentAnalysis) on the executors): pairs, sources, edges and origins, collected for the
-    report; families are left to the engine's connected components."""
+@dataclass
+class ExecutorLineage:
+    """``LineageBuilder.build``'s answer kept on the executors: the directed pairs, the absent
+    sources, the derivation edges, each an RDD (``unpersist`` when read)."""
+
+    credited: RDD
+    pairs: RDD
+    sources: RDD
+    to_sources: RDD
+    edges: RDD
+
+    def unpersist(self) -> None:
+        for kept in (self.credited, self.pairs, self.sources, self.to_sources):
+            kept.unpersist()
+
+
+def executor_lineage(settings: LineageSettings, analyses, pairs, partitions: int) -> ExecutorLineage:
+    """``LineageBuilder.build``'s pairs, sources and edges for the RDD of ``pairs`` over the kept
+    ``analyses`` ((id, DocumentAnalysis) on the executors), nothing collected but the corpus-wide
+    outlet facts (one entry per outlet)."""
     sc = analyses.context
     builder = LineageBuilder(settings)
     metadata = analyses.mapValues(lambda a: replace(a.document, text="")).persist(SPILL)   # read 3 times, kept small
     facts = sc.broadcast(outlet_facts(builder, metadata))
     metadata.unpersist()
     credited = credited_documents(builder, analyses, facts).persist(SPILL)
-    directed = directed_pairs(builder, sc.parallelize(pairs, partitions), credited, partitions).persist(SPILL)
-    sources = absent_sources(credited)
+    directed = directed_pairs(builder, pairs, credited, partitions).persist(SPILL)
     to_sources = credited.values().flatMap(source_edges).map(lambda e: (e.child, e)).persist(SPILL)
-    edges = directed.map(pair_edge).filter(bool).union(to_sources.values()).collect()
+    edges = directed.map(pair_edge).filter(bool).union(to_sources.values())
+    return ExecutorLineage(credited, directed, absent_source_rows(credited).persist(SPILL), to_sources, edges)
+
+
+def distributed_lineage(settings: LineageSettings, analyses, pairs: list[Pair], partitions: int) -> Lineage:
+    """``LineageBuilder.build``'s answer for ``pairs`` over the kept ``analyses`` ((id,
+    DocumentAnalysis) on the executors): pairs, sources, edges and origins, collected for the
+    report; families are left to the engine's connected components."""
+    sc = analyses.context
+    found = executor_lineage(settings, analyses, sc.parallelize(pairs, partitions), partitions)
+    sources = sorted(found.sources.collect(), key=lambda s: s.name)
     names = sc.broadcast({s.id: s.name for s in sources})
-    found = origins(credited, directed, to_sources, names, settings.family_min_share).collect()
-    lineage = Lineage(tuple(sorted(directed.collect(), key=lambda p: (p.a, p.b))), (), tuple(sources),
-                      tuple(sorted(edges, key=lambda e: (e.child, e.parent))),
-                      origins=tuple(sorted(found, key=lambda o: o.document)))
-    for kept in (credited, directed, to_sources):
-        kept.unpersist()
+    told = origins(found.credited, found.pairs, found.to_sources, names, settings.family_min_share).collect()
+    lineage = Lineage(tuple(sorted(found.pairs.collect(), key=lambda p: (p.a, p.b))), (), tuple(sources),
+                      tuple(sorted(found.edges.collect(), key=lambda e: (e.child, e.parent))),
+                      origins=tuple(sorted(told, key=lambda o: o.document)))
+    found.unpersist()
     return lineage

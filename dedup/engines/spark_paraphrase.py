@@ -47,19 +47,21 @@ class Rows:
     words: sp.csr_matrix
     has_chars: np.ndarray
     texts: list[str]
+    stories: np.ndarray   # whether each document represents its story (``StoryGroups``)
 
 
-def hash_partition(items: Iterable[tuple[int, str]], group: np.ndarray) -> Iterator[tuple[str, object]]:
-    """A partition's (number, evidence text), ``TextModel.CHUNK`` at a time, hashed as ``TextModel.fit``
-    hashes them: ("rows", Rows of counts) and ("df", the chunk's story document frequencies of
-    word and character features, nonzero entries only)."""
+def hash_partition(items: Iterable[tuple[int, tuple[str, bool]]]) -> Iterator[tuple[str, object]]:
+    """A partition's (number, (evidence text, represents its story)), ``TextModel.CHUNK`` at a time,
+    hashed as ``TextModel.fit`` hashes them: ("rows", Rows of counts) and ("df", the chunk's story
+    document frequencies of word and character features, nonzero entries only)."""
     table = _WordTable()   # each distinct word of the partition hashed once
     for chunk in batches(items, TextModel.CHUNK):
         numbers = np.array([n for n, _ in chunk], dtype=np.int64)
-        texts = [text for _, text in chunk]
-        counted = _chunk_counts(table, texts, group[numbers] == numbers, keep_chars=False)
+        texts = [text for _, (text, _) in chunk]
+        stories = np.array([story for _, (_, story) in chunk], dtype=bool)
+        counted = _chunk_counts(table, texts, stories, keep_chars=False)
         yield "df", (counted.word_df, counted.char_df)
-        yield "rows", Rows(numbers, counted.words, counted.has_chars, texts)
+        yield "rows", Rows(numbers, counted.words, counted.has_chars, texts, stories)
 
 
 def _merge_df(x, y):
@@ -95,12 +97,11 @@ def _documents(rows: Rows) -> Iterator[tuple[int, tuple]]:
 
 # -- neighbours: terms joined, partial products summed per row ----------------------------------
 
-def pruned_postings(rows: Rows, group: np.ndarray, top_terms: int, parts: int) -> Iterator[tuple[int, tuple]]:
+def pruned_postings(rows: Rows, top_terms: int, parts: int) -> Iterator[tuple[int, tuple]]:
     """The stories' pruned rows (each its ``top_terms`` heaviest terms, ``_keep_top``) as postings
     (term, story, weight), split by term to ``parts`` partitions."""
-    stories = group[rows.numbers] == rows.numbers
-    pruned = _keep_top(rows.words[stories], top_terms).tocoo()
-    terms, numbers = pruned.col.astype(np.int64), rows.numbers[stories][pruned.row]
+    pruned = _keep_top(rows.words[rows.stories], top_terms).tocoo()
+    terms, numbers = pruned.col.astype(np.int64), rows.numbers[rows.stories][pruned.row]
     yield from by_part(terms % parts, parts, terms, numbers, pruned.data)
 
 
@@ -201,17 +202,24 @@ class DistributedTextModel:
         self.sc, self.settings, self.parts = sc, settings, partitions
         self.measured = measured   # counts what is collected to the driver (``SparkEngine.measured``)
         self.counts: dict[str, int] = {}
+        self.shortlist = self.scores = None   # kept while what is made from them may still be read
 
     def fit(self, numbered, group: Sequence[int]) -> "DistributedTextModel":
-        """Rows of the (number, evidence text) documents; IDF over the stories."""
-        group = np.asarray(group, dtype=np.int64)
-        self.group = self.sc.broadcast(group)
-        shared = self.group
-        self.hashed = hashed = numbered.mapPartitions(lambda items: hash_partition(items, shared.value)).persist(SPILL)
+        """Rows of the (number, evidence text) documents; IDF over the stories (``group``, each
+        document's representative, held by the driver: ``candidates`` reads it)."""
+        self.group = np.asarray(group, dtype=np.int64)
+        shared = self.sc.broadcast(self.group)
+        flagged = numbered.map(lambda nt: (nt[0], (nt[1], bool(shared.value[nt[0]] == nt[0]))))
+        return self.fit_stories(flagged, int((self.group == np.arange(len(self.group))).sum()))
+
+    def fit_stories(self, flagged, stories: int) -> "DistributedTextModel":
+        """Rows of the (number, (evidence text, represents its story)) documents; IDF over the
+        ``stories`` (how many documents represent one): nothing per document on the driver."""
+        self.hashed = hashed = flagged.mapPartitions(hash_partition).persist(SPILL)
         none = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
         word_df, char_df = map(_dense, hashed.filter(lambda t: t[0] == "df").values()
                                .treeAggregate((none, none), _merge_df, _merge_df))
-        is_story = group == np.arange(len(group))
+        is_story = np.ones(stories, dtype=bool)   # what ``_idf`` counts: the story rows
         word_idf, self.char_idf = self.sc.broadcast(_idf(word_df, is_story)), self.sc.broadcast(_idf(char_df, is_story))
         self.rows = hashed.filter(lambda t: t[0] == "rows").map(lambda t: _weighed(t[1], word_idf.value)).persist(SPILL)
         # partitioned once by number: each ``cosines`` join then moves only the rows it sends
@@ -220,8 +228,14 @@ class DistributedTextModel:
 
     def neighbours(self) -> dict[tuple[int, int], float]:
         """``ParaphraseFinder.candidate_pairs`` over the stories: (i, j) -> cosine, i < j."""
-        s, parts, group = self.settings, self.parts, self.group
-        postings = self.rows.flatMap(lambda rows: pruned_postings(rows, group.value, s.top_terms, parts))
+        found = dict(self.measured(self.neighbour_scores(), "paraphrase_candidates").collect())
+        self.counts["neighbour_pairs"] = len(found)
+        return found
+
+    def neighbour_scores(self):
+        """``neighbours`` as an RDD of ((i, j), cosine), on the executors."""
+        s, parts = self.settings, self.parts
+        postings = self.rows.flatMap(lambda rows: pruned_postings(rows, s.top_terms, parts))
         products = (postings.partitionBy(parts, lambda part: part)
                     .mapPartitions(lambda chunks: term_products(chunks, s.max_df_docs, parts)))
         shortlist = (products.partitionBy(parts, lambda part: part)
@@ -230,11 +244,9 @@ class DistributedTextModel:
         scores = self.cosines(once, at_least=s.min_similarity)
         by_pair = shortlist.map(lambda rc: ((min(rc), max(rc)), rc))
         scored = by_pair.join(scores, parts).map(lambda kv: (kv[1][0][0], (kv[1][0][1], kv[1][1])))
-        found = dict(self.measured(scored.groupByKey(parts).mapPartitions(lambda items: best_of_rows(items, s)),
-                                   "paraphrase_candidates").collect())
-        self.counts.update(shortlisted_pairs=shortlist.count(), neighbour_pairs=len(found))
-        shortlist.unpersist()
-        return found
+        self.counts["shortlisted_pairs"] = shortlist.count()
+        self.shortlist = shortlist   # unpersisted with the model: the scores are made from it when read
+        return scored.groupByKey(parts).mapPartitions(lambda items: best_of_rows(items, s))
 
     def cosines(self, pairs, at_least: float = 0.0):
         """((a, b), cosine) of an RDD of document-number pairs, as ``TextModel.cosines`` scores them:
@@ -260,10 +272,28 @@ class DistributedTextModel:
         """``ParaphraseFinder.candidates``: each story's best neighbours, plus the ``extra`` pairs
         (verbatim overlaps) judged on their stories' representatives."""
         found = self.neighbours()
-        found.update(self.cosines_of(story_pairs(self.group.value, extra, found)))
+        found.update(self.cosines_of(story_pairs(self.group, extra, found)))
         return found
 
+    def candidate_scores(self, overlaps, group):
+        """``candidates`` as an RDD of ((i, j), cosine), the ``overlaps`` an RDD of document-number
+        pairs and ``group`` an RDD of (number, representative): each overlap judged on its
+        stories' representatives (``story_pairs`` of the one pair, where the pair is)."""
+        parts = self.parts
+        found = self.neighbour_scores().reduceByKey(lambda x, y: x, parts).persist(SPILL)   # a pair from both its rows
+        by_second = overlaps.join(group, parts).map(lambda kv: (kv[1][0], (kv[0], kv[1][1])))   # j: (i, i's story)
+        stories = by_second.join(group, parts).flatMap(
+            lambda kv: story_pairs({kv[1][0][0]: kv[1][0][1], kv[0]: kv[1][1]}, [(kv[1][0][0], kv[0])], ()))
+        extra = stories.distinct(parts).map(lambda pair: (pair, None)).subtractByKey(found, parts).keys()
+        self.scores = found.union(self.cosines(extra)).persist(SPILL)
+        self.counts.update(neighbour_pairs=found.count(), paraphrase_candidates=self.scores.count())
+        found.unpersist()
+        return self.scores
+
     def unpersist(self) -> None:
+        for kept in (self.shortlist, self.scores):
+            if kept is not None:
+                kept.unpersist()
         self.hashed.unpersist()
         self.rows.unpersist()
         self.documents.unpersist()

@@ -30,7 +30,7 @@ from ..core import DocumentAnalysis, PairEvidence
 from ..passages import (CarrierSpan, FilteredPair, SharedPassageFinder, SharedPassages, _longest_runs, carried_widely,
                         carrier_span, describe, same_carrier_groups)
 from .components import connected_components
-from .spark import SPILL, by_part
+from .spark import SPILL, by_part, named_analyses
 
 SHINGLES_PER_PARTITION = 1_000_000   # postings per hash partition (about 12 MB of arrays)
 
@@ -157,9 +157,7 @@ class DistributedSharedPassages:
         # their analyses, and only the analyses they need are shuffled (all of them were: 250 MiB at 10k).
         carriers = self.sc.broadcast(frozenset(d for p in shared.passages for d in p.documents))
         touched = pairs.filter(lambda kv: kv[1].a in carriers.value).persist(SPILL)
-        seconds = self.sc.broadcast(frozenset(self.engine.measured(touched.map(lambda kv: kv[1].b).distinct(),
-                                                                   "shared_passages").collect()))
-        needed = analyses.filter(lambda kv: kv[0] in carriers.value or kv[0] in seconds.value)
+        needed = named_analyses(analyses, touched.flatMap(lambda kv: (kv[1].a, kv[1].b))).persist(SPILL)
         partitions, broadcast = self.engine.partitions, self.sc.broadcast(shared)
         second = (touched.map(lambda kv: (kv[1].b, kv)).join(needed, partitions)
                   .map(lambda kv: (kv[1][0][1].a, (kv[1][0], kv[1][1]))))   # a: ((key, evidence), analysis b)
