@@ -91,50 +91,53 @@ class ChromeDetector:
         pages = []
         for doc in documents:
             counts.update(self.line_keys(doc))
-            page = self._page(doc)
+            page = self.page(doc)
             if page is not None:
                 pages.append(page)
-        self.furniture_ = self._furniture(pages)
+        self.furniture_ = self.furniture(pages)
         return self.fit_counts(counts)
 
-    def _page(self, doc: Document) -> "_Page | None":
+    def page(self, doc: Document) -> "OutletPage | None":
         """A document's lines as stable 64-bit hashes (a corpus's paragraphs would not fit in memory),
-        each also xor-ed with its outlet's hash so that one number names "this line at this outlet"."""
+        each also xor-ed with its outlet's hash so that one number names "this line at this outlet";
+        None when the document names no outlet."""
         outlet = outlet_key(doc)
         if not outlet:
             return None
         texts = {line_key(doc.text[s:e]) for s, e in lines(doc.text)} - {""}
         salt = line_hash(outlet)
         plain = {k: line_hash(k) for k in texts}
-        return _Page(outlet, salt, doc.title.strip().lower() or doc.id,
-                     np.fromiter((h ^ salt for h in plain.values()), dtype=np.uint64, count=len(plain)),
-                     frozenset(h for k, h in plain.items() if len(k.split()) > self.repeat_max_words))
+        return OutletPage(outlet, salt, doc.title.strip().lower() or doc.id,
+                          np.fromiter((h ^ salt for h in plain.values()), dtype=np.uint64, count=len(plain)),
+                          frozenset(h for k, h in plain.items() if len(k.split()) > self.repeat_max_words))
 
-    def _furniture(self, pages: list["_Page"]) -> dict[str, set[int]]:
+    def furniture(self, pages: list["OutletPage"]) -> dict[str, set[int]]:
         """Rule 4: per outlet, the lines repeated under ``outlet_min_docs`` of its different stories
-        and found at no other outlet."""
+        and found at no other outlet, from all the pages in document order (in one process; the
+        Spark engine calls ``line_counts``' pieces, ``is_candidate`` and ``is_furniture`` itself)."""
         if not pages:
             return {}
-        local, local_n = np.unique(np.concatenate([p.lines for p in pages]), return_counts=True)
-        repeated = set(local[local_n >= 2].tolist())
-        plain, plain_n = np.unique(np.concatenate([p.lines ^ np.uint64(p.salt) for p in pages]), return_counts=True)
-        carriers: dict[int, dict[str, frozenset[int]]] = defaultdict(dict)   # line at outlet -> title -> body
-        where: dict[int, _Page] = {}
+        in_outlet, everywhere = line_counts(pages)
+        carriers: dict[int, list[OutletPage]] = defaultdict(list)   # candidate line at outlet -> its pages
         for page in pages:
             for h in page.lines.tolist():
-                if h in repeated:
-                    carriers[h].setdefault(page.title, page.body)
-                    where[h] = page
-        in_outlet = dict(zip(local.tolist(), local_n.tolist()))
+                if is_candidate(in_outlet[h], everywhere[h ^ page.salt]):
+                    carriers[h].append(page)
         furniture: dict[str, set[int]] = defaultdict(set)
-        for h, titled in carriers.items():
-            page = where[h]
-            line = h ^ page.salt
-            pages_with_line = int(plain_n[np.searchsorted(plain, np.uint64(line))])
-            if pages_with_line == in_outlet[h] and len(titled) >= self.outlet_min_docs \
-                    and _different_stories([body - {line} for body in titled.values()]):
-                furniture[page.outlet].add(line)
+        for h, carrying in carriers.items():
+            page = carrying[-1]
+            if self.is_furniture(h ^ page.salt, [(p.title, p.body) for p in carrying]):
+                furniture[page.outlet].add(h ^ page.salt)
         return dict(furniture)
+
+    def is_furniture(self, line: int, carriers: Iterable[tuple[str, frozenset[int]]]) -> bool:
+        """Whether a candidate ``line`` (see ``is_candidate``) is its outlet's furniture, given the
+        (title, body) of each page carrying it in document order: the first page of each title
+        stands for it; under ``outlet_min_docs`` titles or more, of mostly different stories."""
+        titled: dict[str, frozenset[int]] = {}
+        for title, body in carriers:
+            titled.setdefault(title, body)
+        return len(titled) >= self.outlet_min_docs and _different_stories([body - {line} for body in titled.values()])
 
     def fit_counts(self, counts: dict[str, int]) -> "ChromeDetector":
         """Learn from counts of documents per short line (an index keeps them as it grows)."""
@@ -236,12 +239,33 @@ def _different_stories(pages: list[frozenset[str]], limit: int = 12) -> bool:
 
 
 @dataclass(frozen=True)
-class _Page:
+class OutletPage:
+    """One outlet-named document as rule 4 sees it (``ChromeDetector.page``)."""
     outlet: str
     salt: int               # the outlet's hash
     title: str
     lines: np.ndarray       # hash of each distinct line, xor the outlet's hash
     body: frozenset[int]    # plain hashes of its long lines (paragraphs), to tell stories apart
+
+    def plain_lines(self) -> np.ndarray:
+        """The hash of each distinct line, whatever the outlet (the line at every outlet)."""
+        return self.lines ^ np.uint64(self.salt)
+
+
+def line_counts(pages: list[OutletPage]) -> tuple[dict[int, int], dict[int, int]]:
+    """Rule 4's counts: the pages carrying each line at its outlet (``OutletPage.lines``) and the
+    pages carrying each plain line at any outlet (``plain_lines``); both are sums of ones per
+    page, as a cluster reduces them by key."""
+    def counted(arrays) -> dict[int, int]:
+        keys, n = np.unique(np.concatenate(arrays), return_counts=True)
+        return dict(zip(keys.tolist(), n.tolist()))
+    return counted([p.lines for p in pages]), counted([p.plain_lines() for p in pages])
+
+
+def is_candidate(in_outlet: int, everywhere: int) -> bool:
+    """Whether a line at an outlet, on ``in_outlet`` of its pages and ``everywhere`` pages of any
+    outlet, may be furniture: repeated there and printed by no other outlet."""
+    return in_outlet >= 2 and everywhere == in_outlet
 
 
 def line_hash(key: str) -> int:

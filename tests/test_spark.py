@@ -241,9 +241,9 @@ def test_over_the_summary_no_pair_or_document_reaches_the_driver(session, genera
     per_item = {"documents", "verbatim", "alignments", "paraphrase_candidates"}   # what the summary's driver gets
     assert all(summary.counts[f"collected_bytes_{kind}"] > 0 for kind in per_item)
     collected = {k.removeprefix("collected_bytes_"): v for k, v in over.counts.items() if k.startswith("collected_bytes_")}
-    # left: each outlet-named document's page hashes (chrome rule 4), the widely shared passages, counts
-    assert set(collected) == {"chrome_pages", "shared_passages", "counts"}
-    assert collected["counts"] + collected["shared_passages"] < 1000
+    # left: the outlets' furniture (chrome rule 4: none here), the widely shared passages, counts
+    assert set(collected) == {"chrome_furniture", "shared_passages", "counts"}
+    assert collected["counts"] + collected["shared_passages"] + collected["chrome_furniture"] < 1000
 
 
 NEWSCYCLE = SEEDS.parent / "tests" / "fixtures" / "newscycle"
@@ -275,6 +275,27 @@ def test_shared_passages_learned_and_filtered_on_executors(session, tmp_path, mo
     for name in ("pairs", "documents", "sources"):
         rows = sorted(read_dataset(f"{over.out}/{name}"), key=lambda r: json.dumps(r, sort_keys=True))
         assert rows == sorted(read_dataset(f"{local.out}/{name}"), key=lambda r: json.dumps(r, sort_keys=True)), name
+
+
+def test_outlet_furniture_learned_on_executors(session, monkeypatch):
+    """Chrome rule 4 on a real news cycle whose outlets print furniture: the executors count, pick
+    and decide each line; the driver is sent the furniture only (no page), and it is ``fit``'s."""
+    from dedup.chrome import ChromeDetector
+    from dedup.load import load_path
+
+    local = ChromeDetector().fit(sorted(load_path(str(NEWSCYCLE)).documents, key=lambda d: d.id)).furniture_
+    assert sum(len(lines) for lines in local.values()) >= 50
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("furniture learned from whole pages on the driver")
+
+    monkeypatch.setattr(ChromeDetector, "furniture", refuse)
+    engine = make_engine("spark", session=session)
+    documents, _ = engine.read(str(NEWSCYCLE))
+    assert engine.fit_chrome(documents).chrome.furniture_ == local
+    collected = engine.collected_bytes()
+    assert set(collected) == {"collected_bytes_chrome_furniture", "collected_bytes"}
+    assert collected["collected_bytes_chrome_furniture"] < 100 * sum(len(lines) for lines in local.values())
 
 
 def test_seeds_folder_same_report(session, tmp_path):

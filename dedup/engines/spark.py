@@ -65,7 +65,7 @@ import numpy as np
 from pyspark import StorageLevel
 
 from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, NumpyEngine, banding, bucket_keys
-from ..chrome import ChromeDetector
+from ..chrome import ChromeDetector, is_candidate
 from ..core import Context, DocumentAnalysis, PairEvidence, analyze, verify_verbatim
 from ..lineage import assemble_families, family_links
 from ..load import Corpus, InputError, load_path, parse_record_checked
@@ -677,12 +677,43 @@ class SparkEngine:
         counts = (documents.flatMap(lambda kv: detector.line_keys(kv[1])).map(lambda key: (key, 1))
                   .reduceByKey(add).filter(lambda kv: kv[1] >= limit).collectAsMap())
         self.counts["chrome_lines"] = len(counts)
-        # each outlet's page furniture (``ChromeDetector.fit``'s rule 4), learned from the pages of the
-        # documents that name an outlet, in id order as the local fit sees them: line hashes, collected
-        pages = documents.flatMap(lambda kv: [(kv[0], page)] if (page := detector._page(kv[1])) is not None else [])
-        detector.furniture_ = detector._furniture([page for _, page in sorted(
-            self.measured(pages, "chrome_pages").collect(), key=lambda ip: ip[0])])
+        detector.furniture_ = self.outlet_furniture(documents, detector)
         return Context(self.settings, detector.fit_counts(counts))
+
+    def outlet_furniture(self, documents, detector: ChromeDetector) -> dict[str, set[int]]:
+        """Each outlet's page furniture (``ChromeDetector.fit``'s rule 4) decided on the executors by
+        the local pieces: each outlet-named document's ``page``, the pages per line at its outlet and
+        per plain line (``line_counts``, as sums of ones by key), the lines ``is_candidate`` keeps
+        joined back to their pages and grouped per line, in document id order as the local fit sees
+        them, ``is_furniture`` per line.  Only the furniture (outlet, line hash) reaches the driver."""
+        pages = documents.flatMapValues(lambda doc: [page] if (page := detector.page(doc)) is not None else []) \
+            .persist(SPILL)
+        at_outlet = (pages.flatMap(lambda ip: (((h, ip[1].salt), 1) for h in ip[1].lines.tolist()))
+                     .reduceByKey(add).filter(lambda kv: kv[1] >= 2))
+        everywhere = (pages.flatMap(lambda ip: ((line, 1) for line in ip[1].plain_lines().tolist()))
+                      .reduceByKey(add).filter(lambda kv: kv[1] >= 2))
+        # (line at outlet, plain line) of each candidate: repeated at its outlet, at no other
+        candidates = (at_outlet.map(lambda kv: (kv[0][0] ^ kv[0][1], (kv[0][0], kv[1]))).join(everywhere)
+                      .filter(lambda kv: is_candidate(kv[1][0][1], kv[1][1])).map(lambda kv: (kv[1][0][0], kv[0])))
+        # each candidate's carrier pages: (document id, candidate line) by a join of plain numbers,
+        # then each carrier's outlet, title and body joined by its id
+        carried = (pages.flatMap(lambda ip: ((h, ip[0]) for h in ip[1].lines.tolist())).join(candidates)
+                   .map(lambda kv: (kv[1][0], (kv[0], kv[1][1]))))
+        carriers = (pages.mapValues(lambda page: (page.outlet, page.title, page.body)).join(carried)
+                    .map(lambda kv: ((kv[1][1][0], kv[1][1][1]), (kv[0], kv[1][0]))).groupByKey())
+
+        def decided(group) -> list[tuple[str, int]]:
+            (_, line), pages_of = group
+            ordered = [page for _, page in sorted(pages_of, key=lambda ip: ip[0])]
+            if not detector.is_furniture(line, [(title, body) for _, title, body in ordered]):
+                return []
+            return [(ordered[-1][0], line)]
+
+        furniture: dict[str, set[int]] = {}
+        for outlet, line in self.measured(carriers.flatMap(decided), "chrome_furniture").collect():
+            furniture.setdefault(outlet, set()).add(line)
+        pages.unpersist()
+        return furniture
 
     def analyse(self, documents, context: Context):
         """(id, AnalysedDocument) for every document, analysed on the executors, kept for the
