@@ -8,6 +8,8 @@ each call runs and what is shuffled between them:
     on executors (distributed, linear in the corpus):
       read (JSONL / Parquet / a local folder)  -> documents keyed by id, rejects kept apart
       chrome: count short lines per document (reduceByKey)  -> Context, broadcast
+        and each outlet's furniture (rule 4): each outlet-named page's line hashes counted by key,
+        the candidate lines joined back to their pages, ``ChromeDetector.is_furniture`` per line
       ``core.analyze`` each document once, batched          -> analyses (kept, spilled to disk)
                                                                and LSH keys (``candidates.bucket_keys``)
       bucket keys as numpy arrays, paired per bucket partition -> verbatim candidate pairs
@@ -41,10 +43,9 @@ each call runs and what is shuffled between them:
 
 So the answers are the local engine's by construction.  Over ``summary_max_documents`` the driver
 is sent no pair and no document's analysis or ``DriverDocument``: counts, the chrome lines repeated
-across documents, the widely shared passages (their groups, their carriers' spans), the outlet facts (one entry per outlet) and the pairs dropped per
-passage.  What it still collects per document: chrome's page furniture (``ChromeDetector`` rule 4)
-is learned on the driver from each outlet-named document's line hashes.  What the driver is sent
-is counted (``collected_bytes_*``).
+across documents, the widely shared passages (their groups, their carriers' spans), the outlet facts (one entry per outlet), the pairs dropped per
+passage and each outlet's furniture lines (chrome rule 4, decided on the executors): nothing per
+document.  What the driver is sent is counted (``collected_bytes_*``).
 """
 
 from __future__ import annotations
