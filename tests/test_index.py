@@ -388,6 +388,45 @@ def test_a_bucket_meets_only_its_own_band_s_postings():
     assert len(postings.lookup(banded(np.array([10, 11]), 3))[0]) == 0   # the same ids, one band off
 
 
+def test_an_index_written_before_rows_had_bands_opens_and_answers_as_one_written_now(tmp_path):
+    """An index whose rows hold sorted distinct ids (as written before rows kept their bands' order)
+    opens as it is, its documents found by their ids in any band; documents added now get rows in
+    band order beside them; the verdicts are those of an index written now throughout."""
+    import shutil
+    import sqlite3
+
+    from dedup.index.postings import ROW_MARK
+    from dedup.index.sqlite import row_crc
+    docs = site_stream(160, seed=5)
+    first, later = docs[:100], docs[100:]
+    settings = Settings.of(jobs=1)
+    with Index.open(tmp_path / "now.index", settings) as index:
+        index.add_all(first)
+    # the same documents, their rows then rewritten as the code before bands wrote them
+    shutil.copy(tmp_path / "now.index", tmp_path / "before.index")
+    db = sqlite3.connect(tmp_path / "before.index")
+    for key, doc_id, digest, meta, row, lines in db.execute("SELECT key, id, digest, meta, buckets, lines "
+                                                             "FROM docs").fetchall():
+        plain = np.unique(np.frombuffer(row, dtype=np.uint32)[2:]).tobytes()
+        db.execute("UPDATE docs SET buckets = ?, crc = ? WHERE key = ?",
+                   (plain, row_crc(doc_id, digest, meta, plain, lines), key))
+    db.commit()
+    db.close()
+    with Index.open(tmp_path / "now.index", settings) as index:
+        expected = verdicts_of(index.add_all(later))
+    with Index.open(tmp_path / "before.index", settings) as index:
+        assert index.backend.postings._any_band > 0 and index.verify() == []
+        got = verdicts_of(index.add_all(later))
+    assert got == expected
+    matched = {i for _, _, _, matches in expected for i, _ in matches}
+    assert matched & {doc.id for doc in first}   # later documents were found by rows without bands
+    with Index.open(tmp_path / "before.index", settings) as index:
+        rows = dict(index.backend.db.execute("SELECT id, buckets FROM docs").fetchall())
+        assert index.verify() == []
+    marked = {doc_id for doc_id, row in rows.items() if np.frombuffer(row, dtype=np.uint32)[0] == ROW_MARK}
+    assert marked == {doc.id for doc, (_, _, added, _) in zip(later, expected) if added}
+
+
 # -- documents analysed ahead in a worker process (Index.add_all) ---------------------------
 
 def site_stream(n: int, seed: int) -> list[Document]:

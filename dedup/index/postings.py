@@ -70,17 +70,31 @@ def row_buckets(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The buckets of each stored row (``stored_row``'s, or sorted ids without bands: slot
     ``ANY_BAND``), all concatenated, and how many each row gave.  A bucket may occur twice in one
     row (a band's id repeated by two windows); the postings keep it once."""
-    shapes = [row_shape(row) for row in rows]
-    lengths = np.array([len(row) - 2 * (shape is not None) for row, shape in zip(rows, shapes)], dtype=np.int64)
-    if not len(rows):
-        return np.empty(0, dtype=BUCKET), lengths
-    ids = np.concatenate([row[2:] if shape else row for row, shape in zip(rows, shapes)]).astype(BUCKET)
-    document = np.repeat([shape[0] if shape else 0 for shape in shapes], lengths)
-    window = np.repeat([shape[1] if shape else 1 for shape in shapes], lengths)
-    place = np.arange(len(ids)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    slots = np.where(place < document, place + 1, document + 1 + (place - document) % window)
-    slots[document == 0] = ANY_BAND
-    return ids | (slots.astype(BUCKET) << _HIGH), lengths
+    buckets = [_buckets_of_row(row) for row in rows]
+    lengths = np.array([len(one) for one in buckets], dtype=np.int64)
+    return (np.concatenate(buckets) if buckets else np.empty(0, dtype=BUCKET)), lengths
+
+
+def _buckets_of_row(row: np.ndarray) -> np.ndarray:
+    shape = row_shape(row)
+    if shape is None:
+        return row.astype(BUCKET)
+    return row[2:].astype(BUCKET) | _slots(*shape, len(row) - 2)
+
+
+_SLOTS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _slots(document: int, window: int, length: int) -> np.ndarray:
+    """The slots (shifted into place) of the first ``length`` ids of a row with these bands: the
+    document's bands 1..``document``, then the windows' bands over and over (made once, grown as needed)."""
+    made = _SLOTS.get((document, window))
+    if made is None or len(made) < length:
+        size = document + window * max(8, 2 * -(-(length - document) // window))
+        place = np.arange(size)
+        slots = np.where(place < document, place + 1, document + 1 + (place - document) % window)
+        made = _SLOTS[document, window] = slots.astype(BUCKET) << _HIGH
+    return made[:length]
 
 
 def spread(buckets: np.ndarray) -> np.ndarray:
@@ -111,7 +125,7 @@ def by_bucket(buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.n
     pairs = ((buckets[order] & _ID) << _HIGH) | owners[order].astype(np.uint64)
     bounds = np.searchsorted(slots, np.arange(int(slots[-1]) + 2 if len(slots) else 1))
     for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-        pairs[lo:hi].sort()
+        pairs[lo:hi].sort(kind="stable")   # a merge of sorted runs: timsort merges them in linear time
     if len(pairs) > 1:
         first = np.concatenate(([True], (pairs[1:] != pairs[:-1]) | (slots[1:] != slots[:-1])))
         slots, pairs = slots[first], pairs[first]
