@@ -132,6 +132,25 @@ def by_bucket(buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.n
     return slots, (pairs >> _HIGH).astype(KEY), (pairs & _ID).astype(DOC)
 
 
+_SLOT_BITS, _LOCAL_BITS = 6, 26   # a posting as one 64-bit number: slot, id, its document's place in a load
+
+
+def by_bucket_of_rows(buckets: np.ndarray, docs: np.ndarray, lengths: np.ndarray):
+    """``by_bucket`` of the buckets of many rows (``lengths[k]`` of them for ``docs[k]``): each posting
+    as one 64-bit number (slot, id, place of its document among ``docs``) and one sort, as long as
+    those fit (64 bands, 67 million documents); the grouping by slot then a sort per slot took 1.6
+    times as long (the 40 million postings of 100,000 articles, loaded on open)."""
+    if len(buckets) and (int(buckets.max() >> _HIGH) >= 1 << _SLOT_BITS or len(docs) >= 1 << _LOCAL_BITS):
+        return by_bucket(buckets, np.repeat(docs, lengths))
+    place = np.repeat(np.arange(len(docs), dtype=np.uint64), lengths)
+    words = ((buckets >> _HIGH) << np.uint64(64 - _SLOT_BITS)) | ((buckets & _ID) << np.uint64(_LOCAL_BITS)) | place
+    words.sort()
+    if len(words) > 1:
+        words = words[np.concatenate(([True], words[1:] != words[:-1]))]
+    return ((words >> np.uint64(64 - _SLOT_BITS)).astype(np.uint16), ((words >> np.uint64(_LOCAL_BITS)) & _ID).astype(KEY),
+            docs[(words & np.uint64((1 << _LOCAL_BITS) - 1)).astype(np.intp)])
+
+
 class BucketMap:
     """bucket -> documents in a dict, filled and searched with set operations (loops in C).
 
@@ -221,7 +240,7 @@ class Postings:
         buckets, lengths = row_buckets(rows)
         self._occupied.add(buckets)
         self._any_band += int(np.count_nonzero(buckets >> _HIGH == ANY_BAND))
-        self._push(*by_bucket(buckets, np.repeat(np.asarray(docs, dtype=DOC), lengths)))
+        self._push(*by_bucket_of_rows(buckets, np.asarray(docs, dtype=DOC), lengths))
 
     def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(document keys, how many of the ``query`` buckets (distinct) each is in)."""
