@@ -2,8 +2,8 @@
 
 A bucket is one band of one table (documents or windows) and a 32-bit id (``candidates.bucket_keys``
 folded to 32 bits).  The ids of all bands share one 32-bit space, so at 100,000 articles (~40
-million postings) one id in a hundred looked up met some other band's posting by chance: ~6 chance
-candidates a document, each fetched and ruled out.  So a bucket in memory is its band's slot and its
+million postings) one id in a hundred looked up met some other band's posting by chance: 3-7
+candidates a document, nearly all of them chance ones, each fetched and ruled out.  So a bucket in memory is its band's slot and its
 id (``banded``: the slot in the high 32 bits), and a query meets only its own band's postings.  The
 embedded index stores each document's ids packed in its row (4 bytes a bucket) in band order
 (``stored_row``), so the slot of every id is its place in the row and costs nothing to store; rows
@@ -37,7 +37,7 @@ ANY_BAND = 0         # the slot of ids stored without their band: they meet a qu
 ROW_MARK = 0xFFFFFFFF   # first word of a row in band order (a row of sorted ids starts so only if it is that id alone)
 _HIGH = np.uint64(32)
 _ID = np.uint64(0xFFFFFFFF)
-_SLOT_MIX = np.uint64(0x9E3779B1)
+_SLOT_MIX_32 = np.uint32(0x9E3779B1)
 
 
 def banded(ids: np.ndarray, first_slot: int) -> np.ndarray:
@@ -70,30 +70,35 @@ def row_buckets(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The buckets of each stored row (``stored_row``'s, or sorted ids without bands: slot
     ``ANY_BAND``), all concatenated, and how many each row gave.  A bucket may occur twice in one
     row (a band's id repeated by two windows); the postings keep it once."""
-    buckets = [_buckets_of_row(row) for row in rows]
-    lengths = np.array([len(one) for one in buckets], dtype=np.int64)
-    return (np.concatenate(buckets) if buckets else np.empty(0, dtype=BUCKET)), lengths
+    ids, slots, lengths = row_ids_and_slots(rows)
+    return (slots.astype(BUCKET) << _HIGH) | ids, lengths
 
 
-def _buckets_of_row(row: np.ndarray) -> np.ndarray:
-    shape = row_shape(row)
-    if shape is None:
-        return row.astype(BUCKET)
-    return row[2:].astype(BUCKET) | _slots(*shape, len(row) - 2)
+def row_ids_and_slots(rows: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``row_buckets`` as 32-bit ids and 16-bit slots: what a bulk load holds (64-bit buckets for the
+    40 million postings of 100,000 articles, and their temporaries, took ~500 MB more on open)."""
+    shapes = [row_shape(row) for row in rows]
+    ids = [row[2:] if shape else row for row, shape in zip(rows, shapes)]
+    lengths = np.array([len(one) for one in ids], dtype=np.int64)
+    if not rows:
+        return np.empty(0, dtype=KEY), np.empty(0, dtype=np.uint16), lengths
+    slots = [_slots(*shape, len(one)) if shape else np.zeros(len(one), dtype=np.uint16)
+             for one, shape in zip(ids, shapes)]
+    return np.concatenate(ids).astype(KEY, copy=False), np.concatenate(slots), lengths
 
 
 _SLOTS: dict[tuple[int, int], np.ndarray] = {}
 
 
 def _slots(document: int, window: int, length: int) -> np.ndarray:
-    """The slots (shifted into place) of the first ``length`` ids of a row with these bands: the
-    document's bands 1..``document``, then the windows' bands over and over (made once, grown as needed)."""
+    """The slots of the first ``length`` ids of a row with these bands: the document's bands
+    1..``document``, then the windows' bands over and over (made once, grown as needed)."""
     made = _SLOTS.get((document, window))
     if made is None or len(made) < length:
         size = document + window * max(8, 2 * -(-(length - document) // window))
         place = np.arange(size)
         slots = np.where(place < document, place + 1, document + 1 + (place - document) % window)
-        made = _SLOTS[document, window] = slots.astype(BUCKET) << _HIGH
+        made = _SLOTS[document, window] = slots.astype(np.uint16)
     return made[:length]
 
 
@@ -101,7 +106,13 @@ def spread(buckets: np.ndarray) -> np.ndarray:
     """A 32-bit number per bucket, the same for equal buckets, one-to-one on each band's ids (the id
     with its slot mixed in): what bitmaps of buckets in use are indexed by."""
     buckets = np.asarray(buckets, dtype=BUCKET)
-    return ((buckets ^ ((buckets >> _HIGH) * _SLOT_MIX)) & _ID).astype(KEY)
+    return spread_ids((buckets & _ID).astype(KEY), buckets >> _HIGH)
+
+
+def spread_ids(ids: np.ndarray, slots: np.ndarray) -> np.ndarray:
+    """``spread`` of the buckets (``slots``, ``ids``), from the two (32-bit products wrap as the
+    low half of 64-bit ones)."""
+    return ids ^ (slots.astype(KEY) * _SLOT_MIX_32)
 
 
 def counted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -136,20 +147,25 @@ def by_bucket(buckets: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.n
 _SLOT_BITS, _LOCAL_BITS = 6, 26   # a posting as one 64-bit number: slot, id, its document's place in a load
 
 
-def by_bucket_of_rows(buckets: np.ndarray, docs: np.ndarray, lengths: np.ndarray):
-    """``by_bucket`` of the buckets of many rows (``lengths[k]`` of them for ``docs[k]``): each posting
-    as one 64-bit number (slot, id, place of its document among ``docs``) and one sort, as long as
-    those fit (64 bands, 67 million documents); the grouping by slot then a sort per slot took 1.6
-    times as long (the 40 million postings of 100,000 articles, loaded on open)."""
-    if len(buckets) and (int(buckets.max() >> _HIGH) >= 1 << _SLOT_BITS or len(docs) >= 1 << _LOCAL_BITS):
-        return by_bucket(buckets, np.repeat(docs, lengths))
-    place = np.repeat(np.arange(len(docs), dtype=np.uint64), lengths)
-    words = ((buckets >> _HIGH) << np.uint64(64 - _SLOT_BITS)) | ((buckets & _ID) << np.uint64(_LOCAL_BITS)) | place
+def by_bucket_of_rows(ids: np.ndarray, slots: np.ndarray, docs: np.ndarray, lengths: np.ndarray):
+    """``by_bucket`` of the buckets (``slots``, ``ids``) of many rows (``lengths[k]`` of them for
+    ``docs[k]``): each posting as one 64-bit number (slot, id, place of its document among ``docs``)
+    and one sort, as long as those fit (64 bands, 67 million documents); the grouping by slot then a
+    sort per slot took 1.6 times as long (the 40 million postings of 100,000 articles, on open)."""
+    if (len(slots) and int(slots.max()) >= 1 << _SLOT_BITS) or len(docs) >= 1 << _LOCAL_BITS:
+        return by_bucket((slots.astype(BUCKET) << _HIGH) | ids, np.repeat(docs, lengths))
+    words = slots.astype(np.uint64)
+    words <<= np.uint64(64 - _SLOT_BITS)
+    words |= ids.astype(np.uint64) << np.uint64(_LOCAL_BITS)
+    words |= np.repeat(np.arange(len(docs), dtype=np.uint64), lengths)
     words.sort()
     if len(words) > 1:
         words = words[np.concatenate(([True], words[1:] != words[:-1]))]
-    return ((words >> np.uint64(64 - _SLOT_BITS)).astype(np.uint16), ((words >> np.uint64(_LOCAL_BITS)) & _ID).astype(KEY),
-            docs[(words & np.uint64((1 << _LOCAL_BITS) - 1)).astype(np.intp)])
+    places = (words & np.uint64((1 << _LOCAL_BITS) - 1)).astype(np.intp)
+    words >>= np.uint64(_LOCAL_BITS)
+    keys = (words & _ID).astype(KEY)
+    words >>= np.uint64(32)
+    return words.astype(np.uint16), keys, docs[places]
 
 
 class BucketMap:
@@ -203,10 +219,11 @@ class Occupied:
         self.shift = np.uint32(32 - bits)
         self.bits = np.zeros(1 << (bits - 3), dtype=np.uint8)
 
-    def add(self, buckets: np.ndarray) -> None:
+    def add(self, spread_buckets: np.ndarray) -> None:
+        """Buckets now in use, as ``spread`` gives them."""
         # no np.unique first: ``ufunc.at`` applies repeated slots correctly, and numpy's hash-table
         # unique took 30 s for the 12 million postings of a 30,000-document index on open
-        slots = spread(buckets) >> self.shift
+        slots = spread_buckets >> self.shift
         np.bitwise_or.at(self.bits, slots >> 3, np.left_shift(1, slots & 7).astype(np.uint8))
 
     def may_hold(self, buckets: np.ndarray) -> np.ndarray:
@@ -228,7 +245,7 @@ class Postings:
     def add(self, doc: int, buckets: np.ndarray) -> None:
         """A document's postings (``banded`` buckets; repeated ones kept once)."""
         buckets = distinct(np.asarray(buckets, dtype=BUCKET))
-        self._occupied.add(buckets)
+        self._occupied.add(spread(buckets))
         self._any_band += int(np.count_nonzero(buckets >> _HIGH == ANY_BAND))
         self._buffer.add(doc, buckets.tolist())
         if self._buffer.size >= self.buffer_size:
@@ -238,10 +255,10 @@ class Postings:
         """Bulk load (opening an index, a committed group): the documents' stored rows, one sorted run."""
         if not docs:
             return
-        buckets, lengths = row_buckets(rows)
-        self._occupied.add(buckets)
-        self._any_band += int(np.count_nonzero(buckets >> _HIGH == ANY_BAND))
-        self._push(*by_bucket_of_rows(buckets, np.asarray(docs, dtype=DOC), lengths))
+        ids, slots, lengths = row_ids_and_slots(rows)
+        self._occupied.add(spread_ids(ids, slots))
+        self._any_band += int(np.count_nonzero(slots == ANY_BAND))
+        self._push(*by_bucket_of_rows(ids, slots, np.asarray(docs, dtype=DOC), lengths))
 
     def lookup(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(document keys, how many of the ``query`` buckets (distinct) each is in)."""
