@@ -28,7 +28,8 @@ check + add, in its own process so each peak RSS is its own:
 
 Columns: wall-clock documents/s and documents per CPU-second (the machine may be shared:
 CPU time is what the engine itself spent, its worker process included), the ratio to the same-work baseline, peak RSS,
-bytes on disk per indexed document, the latency of Index.check on 500 held-out
+bytes on disk per indexed document, the candidates per document (indexed documents sharing a
+bucket with it, before IndexSettings.max_candidates), the latency of Index.check on 500 held-out
 articles against the finished index (p50 and p99), and how the verifier's kept shingle sets
 served the candidates verified in the index's own process (checked by them / ruled out by them),
 and the share of add_all's time the index's process waited for its worker's analyses (near 0:
@@ -85,6 +86,7 @@ def run_dedup(n: int, msrp: Path, group: int = GROUP) -> dict:
 
     articles, held_out = stream(n, msrp)
     documents = [Document(doc_id, text) for doc_id, text in articles]
+    candidates = count_candidates()
     folder = tempfile.mkdtemp(prefix="dedup-bench-")
     path = os.path.join(folder, "bench.index")
     verdicts = []
@@ -100,6 +102,7 @@ def run_dedup(n: int, msrp: Path, group: int = GROUP) -> dict:
             kept = getattr(index._verifier, "counts", {})   # absent in code before the shingle sets
             waited, handing_out = getattr(index._preparer, "waited", (NAN, NAN))
     cpu_seconds = cpu()
+    candidates_per_doc = candidates[0] / n   # of the stream's documents (not the held-out checks below)
     held = sum(v.is_duplicate for v in verdicts)
     if os.environ.get(VERDICTS) and group > 1:
         verdicts_file(n, Path(dedup.__file__).parents[1]).write_text("".join(
@@ -116,10 +119,28 @@ def run_dedup(n: int, msrp: Path, group: int = GROUP) -> dict:
             latencies.append((time.perf_counter() - began) * 1000)
     shutil.rmtree(folder)
     return {"seconds": timer.seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_rss_mb(), "held_back": held,
+            "candidates": candidates_per_doc,
             "bytes_per_doc": stats["bytes_on_disk"] / max(1, stats["documents"]), "open_s": open_timer.seconds,
             "check_p50": float(np.percentile(latencies, 50)), "check_p99": float(np.percentile(latencies, 99)),
             "kept": f"{kept.get('shingles checked', 0)}/{kept.get('ruled out', 0)}" if kept else "-",
             "waited": f"{waited / handing_out:.0%}" if handing_out == handing_out and handing_out else "-"}
+
+
+def count_candidates() -> list[int]:
+    """A counter of the candidates the index's process judges each document against (the indexed
+    documents in its buckets, before ``max_candidates``), kept by wrapping ``ranked`` as the index
+    calls it (so any version of the code is counted alike)."""
+    import dedup.index as index_module
+
+    counter = [0]
+    ranked = index_module.ranked
+
+    def counting(hits, limit):
+        counter[0] += len(hits)
+        return ranked(hits, limit)
+
+    index_module.ranked = counting
+    return counter
 
 
 def run_dedup_per_doc(n: int, msrp: Path) -> dict:
@@ -188,7 +209,8 @@ def run_same_work(n: int, msrp: Path) -> dict:
 
 def in_memory(timer, cpu, held: int) -> dict:
     return {"seconds": timer.seconds, "cpu_seconds": cpu(), "peak_mb": peak_rss_mb(), "held_back": held,
-            "bytes_per_doc": NAN, "open_s": NAN, "check_p50": NAN, "check_p99": NAN, "kept": "-", "waited": "-"}
+            "bytes_per_doc": NAN, "open_s": NAN, "check_p50": NAN, "check_p99": NAN, "kept": "-", "waited": "-",
+            "candidates": NAN}
 
 
 def run_doc_level(n: int, msrp: Path) -> dict:
@@ -243,7 +265,7 @@ def main() -> None:
         same = [r for r in rows if r["n"] == row["n"] and r["engine"] == ENGINES["same"][0]]
         row["vs_same"] = (f"{row['docs_per_s'] / same[0]['docs_per_s']:.1f}x / "
                           f"{row['cpu_docs_per_s'] / same[0]['cpu_docs_per_s']:.1f}x") if same else "-"
-        for key in ("bytes_per_doc", "check_p50", "check_p99"):
+        for key in ("bytes_per_doc", "check_p50", "check_p99", "candidates"):
             row[key + "_text"] = "-" if row[key] != row[key] else (f"{row[key]:.0f}" if key == "bytes_per_doc"
                                                                    else f"{row[key]:.2f}")
     print()
@@ -252,6 +274,7 @@ def main() -> None:
                        ("vs same-work (wall / cpu)", "{vs_same}"), ("peak MB", "{peak_mb:.0f}"),
                        ("bytes/doc on disk", "{bytes_per_doc_text}"), ("check p50 ms", "{check_p50_text}"),
                        ("check p99 ms", "{check_p99_text}"), ("held back", "{held_back}"),
+                       ("candidates/doc", "{candidates_text}"),
                        ("kept shingles: checked/ruled out", "{kept}"), ("waited for worker", "{waited}")])
     if args.baseline_code:
         for n in sizes:

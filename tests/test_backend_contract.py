@@ -88,6 +88,33 @@ def test_same_id_replaces_and_remove_forgets(open_backend, seeds):
         assert view.line_counts([6]) == {} and view.stats()["documents"] == 0
 
 
+def test_a_bucket_id_meets_its_own_band_only_and_rows_without_bands_meet_any(open_backend, seeds):
+    """Rows in band order (``stored_row``): an id is found under the band its place in the row gives,
+    not under another band's; a row of plain ids (as written before rows had bands) by any band's.
+    Replacing and removing such documents forgets exactly their buckets."""
+    from dedup.index.postings import banded, stored_row
+
+    def row(document, windows):
+        return stored_row(np.array(document, dtype=np.uint32), np.array(windows, dtype=np.uint32))
+
+    backend = open_backend()
+    commit(backend, entry("a", seeds[SEED_000], row([5, 6], [[7, 8, 9], [7, 7, 7]])),
+           entry("b", seeds[SEED_001], row([6, 5], [[9, 8, 7]])), entry("c", seeds[SEED_002], [6, 9]))
+    other = open_backend()
+    for view in (backend, other):
+        assert view.lookup(banded(np.array([5, 6]), 1)) == {"a": 2, "c": 1}   # c: id 6, once
+        assert view.lookup(banded(np.array([6, 5]), 1)) == {"b": 2, "c": 1}
+        assert view.lookup(banded(np.array([7, 8, 9]), 3)) == {"a": 3, "b": 1, "c": 1}   # b: 8 in band 4
+        assert view.lookup(banded(np.array([7, 7, 7]), 3)) == {"a": 3, "b": 1}   # a's second window; b's 7 in band 5
+        assert view.verify() == []
+    commit(backend, entry("a", seeds[SEED_002], row([1, 2], [[3, 4, 5]])))   # a new version of a
+    assert backend.remove("b")
+    for view in (backend, open_backend()):
+        assert view.lookup(banded(np.array([5, 6]), 1)) == {"c": 1}
+        assert view.lookup(banded(np.array([1, 6]), 1)) == {"a": 1, "c": 1}
+        assert view.verify() == []
+
+
 def test_rollback_writes_nothing_and_checkpoints_travel_with_their_batch(open_backend, seeds):
     backend = open_backend()
     backend.begin()

@@ -304,32 +304,39 @@ def test_a_line_repeated_in_enough_indexed_documents_is_chrome_in_filter_as_in_s
 
 def test_in_memory_postings_answer_as_a_plain_dict_would(seeds, monkeypatch):
     """The bucket -> documents index (sorted runs merged as they grow, plus a dict buffer) finds
-    exactly the documents a dict of lists finds, with the same counts, whatever was sealed or merged."""
+    exactly the documents a dict of lists finds, with the same counts, whatever was sealed or merged:
+    a bucket meets its own band's postings only, and rows stored without bands (an index written
+    before buckets had them) by their ids in any band, counted once per distinct id."""
     import random
     from collections import Counter
 
     from dedup.core import Context, analyze
-    from dedup.index.prepare import bucket_ids
-    from dedup.index.postings import Postings, Run
+    from dedup.index.prepare import Banding, bucket_ids
+    from dedup.index.postings import Postings, Run, row_buckets
     from synth import edit_words
     monkeypatch.setattr(Run, "COUNTED", 997)   # a run's directory counted in several slices
+    banding = Banding((25, 5), (37, 3))
 
-    def buckets_of(text: str, all_windows: bool):
-        sketch = analyze(Document("x", text), context).sketch
-        return bucket_ids(sketch, (25, 5), (37, 3), all_windows=all_windows)
+    def sketch_of(text: str):
+        return analyze(Document("x", text), context).sketch
+
+    def expected(query: np.ndarray, plain: dict, unbanded: dict) -> Counter:
+        ids = {b & 0xFFFFFFFF for b in query.tolist()}
+        return Counter([d for b in query.tolist() for d in plain.get(b, [])]
+                       + [d for i in ids for d in unbanded.get(i, [])])
 
     context, rng = Context(), random.Random(2)
     postings, plain = Postings(buffer_size=3000), {}
     queries, found, most_runs = [], 0, 0
     texts = [edit_words(seeds[name], rate, rng) for name in seeds for rate in (0.0, 0.05, 0.2, 0.5)] * 3
     for doc, text in enumerate(texts):
-        buckets = buckets_of(text, all_windows=False)
+        buckets = bucket_ids(sketch_of(text), (25, 5), (37, 3), all_windows=False)
         postings.add(doc, buckets)
         for bucket in buckets.tolist():
             plain.setdefault(bucket, []).append(doc)
-        query = buckets_of(texts[doc // 2], all_windows=True)
+        query = bucket_ids(sketch_of(texts[doc // 2]), (25, 5), (37, 3), all_windows=True)
         docs, counts = postings.lookup(query)
-        assert dict(zip(docs.tolist(), counts.tolist())) == Counter(d for b in query.tolist() for d in plain.get(b, []))
+        assert dict(zip(docs.tolist(), counts.tolist())) == expected(query, plain, {})
         queries.append(query)
         most_runs = max(most_runs, len(postings._runs))
         if doc % 7 == 6:   # several documents looked up together: each gets what it gets alone
@@ -339,15 +346,85 @@ def test_in_memory_postings_answer_as_a_plain_dict_would(seeds, monkeypatch):
             found += sum(len(d) for d, _ in together)
             queries = []
     assert found and len(postings) == sum(len(v) for v in plain.values()) and most_runs >= 2
-    # loaded a group at a time (opening an index, a committed group): sorted by (bucket, document) at once
-    bulk, stored = Postings(buffer_size=3000), [buckets_of(text, all_windows=False) for text in texts]
+    # loaded from stored rows a group at a time (opening an index, a committed group), every third
+    # row as an index written before bands stored it (its distinct ids, sorted)
+    rows = [banding.query_and_stored(sketch_of(text))[1] for text in texts]
+    for k in range(0, len(rows), 3):
+        rows[k] = np.unique(rows[k][2:])
+    plain, unbanded = {}, {}
+    for doc, row in enumerate(rows):
+        buckets = row_buckets([row])[0]
+        assert len(row) - len(buckets) == (0 if doc % 3 == 0 else 2)   # the header is no bucket
+        for bucket in set(buckets.tolist()):
+            if bucket >> 32:
+                plain.setdefault(bucket, []).append(doc)
+            else:
+                unbanded.setdefault(bucket, []).append(doc)
+    bulk = Postings(buffer_size=3000)
     for start in range(0, len(texts), 20):
-        bulk.add_many(list(range(start, min(start + 20, len(texts)))), stored[start:start + 20])
-    for text in texts[::3]:
-        query = buckets_of(text, all_windows=True)
+        bulk.add_rows(list(range(start, min(start + 20, len(texts)))), rows[start:start + 20])
+    for text in texts[::3] + [texts[1]]:
+        query = bucket_ids(sketch_of(text), (25, 5), (37, 3), all_windows=True)
         docs, counts = bulk.lookup(query)
-        assert dict(zip(docs.tolist(), counts.tolist())) == Counter(d for b in query.tolist() for d in plain.get(b, []))
-    assert len(bulk) == len(postings)   # groups merged into the runs before them
+        assert dict(zip(docs.tolist(), counts.tolist())) == expected(query, plain, unbanded)
+    assert len(bulk) == sum(len(v) for v in plain.values()) + sum(len(v) for v in unbanded.values())
+
+
+def test_a_bucket_meets_only_its_own_band_s_postings():
+    """The same 32-bit id in two bands is two buckets (chance collisions across bands are what
+    grew the candidates with the index); stored without bands, it meets both."""
+    from dedup.index.postings import Postings, banded
+    postings = Postings()
+    postings.add_rows(list(range(100, 200)), [np.array([0xFFFFFFFF, 2 << 16 | 3, 7, 8, 9, 10, 11])] * 100)
+    postings.add(1, banded(np.array([7, 8]), 1))            # ids 7, 8 in bands 1, 2
+    postings.add(2, banded(np.array([8, 7]), 1))            # the same ids, bands swapped
+    postings.add(3, np.array([7, 8], dtype=np.uint64))      # without bands
+    docs, counts = postings.lookup(banded(np.array([7, 8]), 1))
+    assert dict(zip(docs.tolist(), counts.tolist())) == {1: 2, 3: 2, **{d: 2 for d in range(100, 200)}}
+    docs, counts = postings.lookup(banded(np.array([9, 7]), 3))   # window bands: 9 in 3, 7 in 4
+    assert dict(zip(docs.tolist(), counts.tolist())) == {3: 1, **{d: 1 for d in range(100, 200)}}
+    docs, counts = postings.lookup(banded(np.array([10, 11]), 4))   # the window's second and third bands
+    assert dict(zip(docs.tolist(), counts.tolist())) == {d: 2 for d in range(100, 200)}
+    assert len(postings.lookup(banded(np.array([10, 11]), 3))[0]) == 0   # the same ids, one band off
+
+
+def test_an_index_written_before_rows_had_bands_opens_and_answers_as_one_written_now(tmp_path):
+    """An index whose rows hold sorted distinct ids (as written before rows kept their bands' order)
+    opens as it is, its documents found by their ids in any band; documents added now get rows in
+    band order beside them; the verdicts are those of an index written now throughout."""
+    import shutil
+    import sqlite3
+
+    from dedup.index.postings import ROW_MARK
+    from dedup.index.sqlite import row_crc
+    docs = site_stream(160, seed=5)
+    first, later = docs[:100], docs[100:]
+    settings = Settings.of(jobs=1)
+    with Index.open(tmp_path / "now.index", settings) as index:
+        index.add_all(first)
+    # the same documents, their rows then rewritten as the code before bands wrote them
+    shutil.copy(tmp_path / "now.index", tmp_path / "before.index")
+    db = sqlite3.connect(tmp_path / "before.index")
+    for key, doc_id, digest, meta, row, lines in db.execute("SELECT key, id, digest, meta, buckets, lines "
+                                                             "FROM docs").fetchall():
+        plain = np.unique(np.frombuffer(row, dtype=np.uint32)[2:]).tobytes()
+        db.execute("UPDATE docs SET buckets = ?, crc = ? WHERE key = ?",
+                   (plain, row_crc(doc_id, digest, meta, plain, lines), key))
+    db.commit()
+    db.close()
+    with Index.open(tmp_path / "now.index", settings) as index:
+        expected = verdicts_of(index.add_all(later))
+    with Index.open(tmp_path / "before.index", settings) as index:
+        assert index.backend.postings._any_band > 0 and index.verify() == []
+        got = verdicts_of(index.add_all(later))
+    assert got == expected
+    matched = {i for _, _, _, matches in expected for i, _ in matches}
+    assert matched & {doc.id for doc in first}   # later documents were found by rows without bands
+    with Index.open(tmp_path / "before.index", settings) as index:
+        rows = dict(index.backend.db.execute("SELECT id, buckets FROM docs").fetchall())
+        assert index.verify() == []
+    marked = {doc_id for doc_id, row in rows.items() if np.frombuffer(row, dtype=np.uint32)[0] == ROW_MARK}
+    assert marked == {doc.id for doc, (_, _, added, _) in zip(later, expected) if added}
 
 
 # -- documents analysed ahead in a worker process (Index.add_all) ---------------------------
@@ -658,8 +735,10 @@ def test_the_worker_runs_this_dedup_whatever_the_working_folder_holds(tmp_path, 
 
 def test_a_document_s_query_and_stored_buckets_are_its_bucket_ids(seeds):
     """``Banding.query_and_stored`` makes each window's keys once for both: on real text (seeds,
-    a site stream, a text of one window) they are ``bucket_ids`` of all windows and of the stored ones."""
+    a site stream, a text of one window) they are ``bucket_ids`` of all windows and, read back from
+    the stored row by the places of its ids, of the stored ones."""
     from dedup.core import Context, analyze
+    from dedup.index.postings import row_buckets
     from dedup.index.prepare import Banding, bucket_ids
     context, banding = Context(), Banding((25, 5), (37, 3))
     docs = [Document(n, t) for n, t in seeds.items()] + site_stream(20, seed=1) + \
@@ -668,11 +747,16 @@ def test_a_document_s_query_and_stored_buckets_are_its_bucket_ids(seeds):
     for doc in docs:
         sketch = analyze(doc, context).sketch
         query, stored = banding.query_and_stored(sketch)
-        assert np.array_equal(stored, bucket_ids(sketch, (25, 5), (37, 3), all_windows=False))
+        assert np.array_equal(np.unique(row_buckets([stored])[0]),
+                              bucket_ids(sketch, (25, 5), (37, 3), all_windows=False))
+        n = len(sketch.windows)   # every other window and the last, all of two or fewer
+        kept_windows = n if n <= 2 else (n + 1) // 2 + (n % 2 == 0)
+        assert stored.dtype == np.uint32 and len(stored) == 2 + 25 + 37 * kept_windows
         if sketch.empty:
             assert query is None
         else:
             assert np.array_equal(query, bucket_ids(sketch, (25, 5), (37, 3), all_windows=True))
+            assert set((query >> 32).tolist()) == set(range(1, 1 + 25 + 37))
         windows.add(min(len(sketch.windows), 3))
     assert windows == {0, 1, 2, 3}   # empty, one window, two (all kept), more (every other one)
 

@@ -40,7 +40,7 @@ from ..records import DUPLICATE, EXCERPT, OVERLAP, Document
 from ..settings import Settings
 from .backend import (Batch, Conflict, Entry, IndexBackend, IndexDamaged, IndexError_, IndexLocked, IndexMismatch,
                       IndexUnreachable, NoSpace, StoredDocument)
-from .postings import KEY, BucketMap
+from .postings import KEY, BucketMap, row_buckets, spread
 from .prepare import CONTAINS, Banding, Prepared, Preparer, Verifier, analyze_with_chrome, ranked, short_lines
 
 __all__ = ["Index", "Verdict", "Batch", "Conflict", "IndexError_", "IndexLocked", "IndexMismatch",
@@ -99,14 +99,15 @@ class _Pending:
     def add(self, entry: Entry) -> None:
         self.batch.entries.append(entry)
         self.docs[entry.doc.id] = entry.doc
-        self.postings.add(entry.doc.id, entry.buckets.tolist())
-        self.occupied[entry.buckets >> _PENDING_SHIFT] = True
+        buckets = row_buckets([entry.buckets])[0]
+        self.postings.add(entry.doc.id, buckets.tolist())
+        self.occupied[spread(buckets) >> _PENDING_SHIFT] = True
         self.lines.update(entry.lines.tolist())
 
     def lookup(self, buckets: np.ndarray, hits: dict[str, int]) -> None:
         if not self.docs:
             return
-        found = Counter(self.postings.lookup(buckets[self.occupied[buckets >> _PENDING_SHIFT]].tolist()))
+        found = Counter(self.postings.lookup(buckets[self.occupied[spread(buckets) >> _PENDING_SHIFT]].tolist()))
         for doc_id, count in found.items():
             hits[doc_id] = max(hits.get(doc_id, 0), count)
 

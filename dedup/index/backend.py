@@ -25,6 +25,7 @@ from typing import Protocol, Sequence
 import numpy as np
 
 from ..records import Document
+from .postings import KEY, row_shape
 
 # Exit statuses of the CLI, one per kind of failure (README "Pre-ingest filter").
 EXIT_USAGE = 2
@@ -134,7 +135,7 @@ class Entry:
     """One document to store, with what it is found by: its LSH buckets and its short lines."""
 
     doc: StoredDocument
-    buckets: np.ndarray      # uint32 bucket ids (stored windows and document bands), unique
+    buckets: np.ndarray      # its row of uint32 bucket ids, in band order (postings.stored_row)
     lines: np.ndarray        # uint64 hashes of its distinct short lines (chrome counts)
 
 
@@ -156,6 +157,18 @@ def unpack_uint(blob: bytes, dtype, where: str, doc_id: str) -> np.ndarray:
         raise IndexDamaged(f"{where}: stored document {doc_id!r} is damaged (truncated bucket list); "
                            "run 'dedup index check' and rebuild the index")
     return np.frombuffer(blob, dtype=dtype)
+
+
+def unpack_row(blob: bytes, where: str, doc_id: str) -> np.ndarray:
+    """A document's stored row of bucket ids, checked: one whose length does not fit its bands is
+    ``IndexDamaged`` (its ids would be read under the wrong bands)."""
+    row = unpack_uint(blob, KEY, where, doc_id)
+    try:
+        row_shape(row)
+    except ValueError as err:
+        raise IndexDamaged(f"{where}: stored document {doc_id!r} is damaged ({err}); "
+                           "run 'dedup index check' and rebuild the index") from None
+    return row
 
 
 class IndexBackend(Protocol):

@@ -41,7 +41,7 @@ from ..records import EXCERPT, Document
 from ..sketch import Fingerprint, Sketch
 from ..fanout import resolve_jobs
 from .backend import StoredDocument
-from .postings import KEY
+from .postings import BUCKET, KEY, banded, stored_row
 
 
 CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
@@ -61,8 +61,8 @@ class Prepared:
     lines: dict[str, int]                   # short line -> its stored hash
     chrome: frozenset[str] = frozenset()    # the short lines the analysis took as chrome
     analysis: DocumentAnalysis | None = None
-    query: np.ndarray | None = None         # bucket ids it is looked up by (all windows)
-    stored: np.ndarray | None = None        # bucket ids it is stored under (every other window)
+    query: np.ndarray | None = None         # buckets it is looked up by (all windows; postings.banded)
+    stored: np.ndarray | None = None        # the row of bucket ids it is stored under (every other window)
     hits: dict[str, int] | None = None      # committed documents in its buckets (None: not looked up yet)
     checked: dict[str, "Comparison"] = field(default_factory=dict)   # the first of them, verified
     record: StoredDocument | None = None    # the document as stored (digest, compressed text), made ahead
@@ -227,16 +227,17 @@ class Banding:
     window: tuple[int, int]
 
     def query_and_stored(self, sketch) -> tuple[np.ndarray | None, np.ndarray]:
-        """The bucket ids a document is looked up by (None: an empty sketch, never looked up),
-        and those it is stored under (``bucket_ids`` of both, each window's keys made once)."""
+        """The buckets a document is looked up by (None: an empty sketch, never looked up), and the
+        row it is stored under (``bucket_ids`` and ``stored_row`` of it, each window's keys made once)."""
         document, windows = _folded_keys(sketch, self.document, self.window)
-        stored = distinct(np.concatenate([document, windows[_stored_windows(len(windows))].ravel()]))
-        return None if sketch.empty else distinct(np.concatenate([document, windows.ravel()])), stored
+        stored = stored_row(document, windows[_stored_windows(len(windows))])
+        return None if sketch.empty else _buckets(document, windows), stored
 
 
 def bucket_ids(sketch, document_bands: tuple[int, int], window_bands: tuple[int, int], *,
                all_windows: bool) -> np.ndarray:
-    """Bucket ids of a sketch (32 bits: what is stored): its document bands and its window bands.
+    """Buckets of a sketch (``postings.banded``: each 32-bit id as stored, with its band), distinct:
+    its document bands and its window bands.
 
     Stored documents keep every other window (they tile the text without overlap);
     queries use all windows, which overlap by half, so an excerpt anywhere still
@@ -244,7 +245,12 @@ def bucket_ids(sketch, document_bands: tuple[int, int], window_bands: tuple[int,
     document, windows = _folded_keys(sketch, document_bands, window_bands)
     if not all_windows:
         windows = windows[_stored_windows(len(windows))]
-    return distinct(np.concatenate([document, windows.ravel()]))
+    return _buckets(document, windows)
+
+
+def _buckets(document: np.ndarray, windows: np.ndarray) -> np.ndarray:
+    """The distinct buckets of a document's band ids and its windows', slots in ``stored_row``'s order."""
+    return distinct(np.concatenate([banded(document, 1), banded(windows, 1 + len(document))]))
 
 
 def _stored_windows(count: int) -> list[int] | slice:
@@ -417,7 +423,7 @@ def packed(prepared: list[Prepared]) -> Packed | list[Prepared]:
     """``prepared`` (analysed ahead: each with its analysis and record) to send back; as they are
     when an array's dtype differs between documents (concatenating would change it)."""
     fields = {name: [getattr(p.analysis.fingerprint, name) for p in prepared] for name in _ARRAYS}
-    fields["query"] = [p.query if p.query is not None else p.stored[:0] for p in prepared]
+    fields["query"] = [p.query if p.query is not None else np.empty(0, BUCKET) for p in prepared]
     fields["stored"] = [p.stored for p in prepared]
     if any(len({a.dtype for a in arrays}) > 1 for arrays in fields.values()):
         return prepared

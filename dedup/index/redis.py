@@ -4,7 +4,9 @@ Keys, under a prefix (default ``dedup``):
   PREFIX:meta            string, JSON settings the index was built with
   PREFIX:gen             counter, incremented by every commit and removal
   PREFIX:doc:ID          hash {digest, text (zlib), meta, buckets, lines, gen, seq}
-  PREFIX:b:BUCKET        set of document ids in an LSH bucket
+  PREFIX:b:ID            set of the documents with a bucket of that 32-bit id: each as
+                         0xFF, its band's slot (2 bytes), its id (``member``), or as its
+                         id alone when stored without bands (``postings.ANY_BAND``)
   PREFIX:docs            set of all document ids
   PREFIX:line:HASH       counter, documents carrying a short line
   PREFIX:runs            hash {run name: checkpoint of an interrupted filter run}
@@ -26,8 +28,29 @@ from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 
-from .backend import (Batch, Conflict, IndexError_, IndexUnreachable, StoredDocument, pack_uint, unpack_uint)
-from .postings import KEY
+from ..arrays import distinct
+from .backend import (Batch, Conflict, IndexError_, IndexUnreachable, StoredDocument, pack_uint, unpack_row,
+                      unpack_uint)
+from .postings import ANY_BAND, BUCKET, KEY, row_buckets
+
+_BANDED = b"\xff"   # starts a member with a band (never the first byte of a UTF-8 document id)
+
+
+def member(slot: int, doc_id: str) -> bytes:
+    """A document as a member of a bucket id's set: with the band's slot the id was stored under."""
+    return doc_id.encode("utf-8") if slot == ANY_BAND else _BANDED + slot.to_bytes(2, "big") + doc_id.encode("utf-8")
+
+
+def split_member(found: bytes) -> tuple[int, str]:
+    """(slot, document id) of a member."""
+    if found[:1] == _BANDED:
+        return int.from_bytes(found[1:3], "big"), found[3:].decode("utf-8")
+    return ANY_BAND, found.decode("utf-8")
+
+
+def _ids_and_slots(buckets: np.ndarray) -> list[tuple[int, int]]:
+    buckets = np.asarray(buckets, dtype=BUCKET)
+    return list(zip((buckets & np.uint64(0xFFFFFFFF)).tolist(), (buckets >> np.uint64(32)).tolist()))
 
 CONNECT_TIMEOUT_S = 5.0   # also bounds a TLS handshake against a server that does not speak TLS
 COMMAND_TIMEOUT_S = 30.0
@@ -108,13 +131,12 @@ class RedisBackend:
             for seq, entry in enumerate(batch.entries):
                 doc = entry.doc
                 self._unlink(pipe, doc.id, *old[doc.id])
-                buckets = np.asarray(entry.buckets, dtype=KEY)
                 pipe.hset(self._key("doc", doc.id), mapping={
                     "digest": doc.digest, "text": doc.pack_text(), "meta": doc.pack_meta(),
-                    "buckets": pack_uint(buckets, KEY), "lines": pack_uint(entry.lines, np.int64),
+                    "buckets": pack_uint(entry.buckets, KEY), "lines": pack_uint(entry.lines, np.int64),
                     "gen": self._generation + 1, "seq": seq})   # commit order (batch, place in it)
-                for bucket in buckets.tolist():
-                    pipe.sadd(self._key("b", str(bucket)), doc.id)
+                for bucket, slot in _ids_and_slots(distinct(row_buckets([entry.buckets])[0])):
+                    pipe.sadd(self._key("b", str(bucket)), member(slot, doc.id))
                 for line in entry.lines.tolist():
                     pipe.incr(self._key("line", str(line)))
                 pipe.sadd(self._key("docs"), doc.id)
@@ -139,8 +161,8 @@ class RedisBackend:
     def _unlink(self, pipe, doc_id: str, old_buckets: bytes | None, old_lines: bytes | None) -> None:
         if old_buckets is None:
             return
-        for bucket in unpack_uint(old_buckets, KEY, self.location, doc_id).tolist():
-            pipe.srem(self._key("b", str(bucket)), doc_id)
+        for bucket, slot in _ids_and_slots(row_buckets([unpack_row(old_buckets, self.location, doc_id)])[0]):
+            pipe.srem(self._key("b", str(bucket)), member(slot, doc_id))
         for line in unpack_uint(old_lines or b"", np.int64, self.location, doc_id).tolist():
             pipe.decr(self._key("line", str(line)))
         pipe.delete(self._key("doc", doc_id))
@@ -152,16 +174,21 @@ class RedisBackend:
         return [self.lookup(query) for query in queries]
 
     def lookup(self, buckets: np.ndarray) -> dict[str, int]:
-        keys = [self._key("b", str(bucket)) for bucket in np.unique(np.asarray(buckets, dtype=KEY)).tolist()]
+        """A document stored with bands is counted once per bucket (slot and id) of ``buckets`` it is
+        in; one stored without, once per distinct id (as ``Postings.lookup``)."""
+        wanted = set(_ids_and_slots(distinct(np.asarray(buckets, dtype=BUCKET))))
+        ids = sorted({bucket for bucket, _ in wanted})
+        keys = [self._key("b", str(bucket)) for bucket in ids]
         self._watch(keys)
         pipe = self.client.pipeline(transaction=False)
         for key in keys:
             pipe.smembers(key)
         hits: dict[str, int] = {}
-        for members in self._call(pipe.execute):
-            for member in members:
-                doc_id = member.decode("utf-8")
-                hits[doc_id] = hits.get(doc_id, 0) + 1
+        for bucket, members in zip(ids, self._call(pipe.execute)):
+            for found in members:
+                slot, doc_id = split_member(found)
+                if slot == ANY_BAND or (bucket, slot) in wanted:
+                    hits[doc_id] = hits.get(doc_id, 0) + 1
         return hits
 
     def get(self, doc_id: str) -> StoredDocument | None:
@@ -227,16 +254,16 @@ class RedisBackend:
     def verify(self) -> list[str]:
         """Every stored document decompresses and matches its digest, and is in its buckets."""
         problems = []
-        for member in self._call(self.client.smembers, self._key("docs")):
-            doc_id = member.decode("utf-8")
+        for listed in self._call(self.client.smembers, self._key("docs")):
+            doc_id = listed.decode("utf-8")
             try:
                 if self.get(doc_id) is None:
                     problems.append(f"document {doc_id!r} is listed but not stored")
                     continue
                 packed = self._call(self.client.hget, self._key("doc", doc_id), "buckets")
-                buckets = unpack_uint(packed or b"", KEY, self.location, doc_id)
-                if len(buckets) and not self._call(self.client.sismember, self._key("b", str(int(buckets[0]))),
-                                                   doc_id):
+                buckets = _ids_and_slots(row_buckets([unpack_row(packed or b"", self.location, doc_id)])[0])
+                if buckets and not self._call(self.client.sismember, self._key("b", str(buckets[0][0])),
+                                              member(buckets[0][1], doc_id)):
                     problems.append(f"document {doc_id!r} is missing from its buckets")
             except IndexError_ as err:
                 problems.append(str(err).split(": ", 1)[-1])

@@ -33,8 +33,8 @@ from typing import Iterator, Sequence
 import numpy as np
 
 from .backend import (Batch, Entry, IndexDamaged, IndexError_, IndexLocked, NoSpace, StoredDocument, pack_uint,
-                      unpack_uint)
-from .postings import KEY, Postings
+                      unpack_row, unpack_uint)
+from .postings import KEY, Postings, row_buckets
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -248,7 +248,7 @@ class SQLiteBackend:
                 if row_crc(doc_id, digest, meta, buckets, lines) != crc:
                     raise IndexDamaged(f"stored document {doc_id!r} is damaged (checksum mismatch)")
                 StoredDocument.unpack(doc_id, digest, text, meta, where=self.location)
-                unpack_uint(buckets, KEY, self.location, doc_id)
+                unpack_row(buckets, self.location, doc_id)
                 for h in unpack_uint(lines, np.int64, self.location, doc_id).tolist():
                     counts[h] = counts.get(h, 0) + 1
             except IndexDamaged as err:
@@ -276,19 +276,20 @@ class SQLiteBackend:
             self._ids[key] = doc_id
             self._keys[doc_id] = key
             keys.append(key)
-            buckets.append(unpack_uint(packed, KEY, self.location, doc_id))
+            buckets.append(unpack_row(packed, self.location, doc_id))
         if not keys:
             return
         self._index_postings(keys, buckets)
         self._synced = keys[-1]
 
-    def _index_postings(self, keys: list[int], buckets: list[np.ndarray]) -> None:
+    def _index_postings(self, keys: list[int], rows: list[np.ndarray]) -> None:
         """Postings of new rows: many (a committed batch, rows other processes added) as one sorted
         run, with numpy; a few one by one (a sorted run each would mean many small runs)."""
         if len(keys) > 64:
-            self.postings.add_many(keys, buckets)
+            self.postings.add_rows(keys, rows)
         else:
-            for key, b in zip(keys, buckets):
+            buckets, lengths = row_buckets(rows)
+            for key, b in zip(keys, np.split(buckets, np.cumsum(lengths)[:-1])):
                 self.postings.add(key, b)
 
     def _run_write(self, action, *, sync: bool = True):
