@@ -796,3 +796,19 @@ def test_an_unreadable_answer_from_a_live_worker_ends_it_instead_of_hanging(tmp_
     assert not thread.is_alive(), "the filter hung closing a worker it could not read"
     assert len(outcome) == 1 and isinstance(outcome[0], RuntimeError)
     assert "worker process died" in str(outcome[0])
+
+
+def test_the_kept_analyses_are_bounded_the_least_recent_dropped(tmp_path, monkeypatch):
+    """Memory stays bounded however long the stream: at most ``ANALYSES_KEPT`` analyses, of the
+    documents admitted or verified against last; the ones dropped are analysed again when they are
+    candidates."""
+    from dedup.index import prepare
+    from dedup.index.backend import StoredDocument
+    monkeypatch.setattr(prepare, "ANALYSES_KEPT", 6)
+    docs = site_stream(40, seed=3)
+    with Index.open(tmp_path / "i.index", Settings.of(jobs=1)) as index:
+        admitted = [d for d, v in zip(docs, index.add_all(docs)) if v.added]
+        kept = index._verifier._analyses
+        assert len(admitted) > 6 and len(kept) == 6
+        held = [kept.get((d.id, StoredDocument.digest_of(d.text))) is not None for d in admitted]
+        assert sum(held) == 6 and held[-1] and not held[0]   # the last admitted kept, the first dropped

@@ -45,7 +45,10 @@ from .postings import BUCKET, KEY, banded, stored_row
 
 
 CONTAINS = "contains"      # the incoming document contains an indexed one (it is not a copy)
-ANALYSES_KEPT = 512   # indexed documents whose analysis is kept for the next comparisons
+# Indexed documents whose analysis is kept for the next comparisons (~13 KB each: ~110 MB).  The
+# candidates of a stream are mostly documents admitted a few thousand earlier: building 30,000,
+# 512 kept spared 9% of the candidates' analyses, 8,192 kept 73% (index process CPU -16%).
+ANALYSES_KEPT = 8192
 MIN_AHEAD = 48    # documents in a batch before the worker is used
 CHUNK = 24        # documents per task
 FIRST = 8         # documents analysed here while the worker starts on the next ones (its first task as small)
