@@ -61,6 +61,13 @@ def _later(x: tuple[int, object], y: tuple[int, object]) -> tuple[int, object]:
     return x if x[0] >= y[0] else y
 
 
+def updated(earlier, later, parts: int):
+    """(key, value) of ``earlier`` updated by ``later``, as ``{**earlier, **later}`` merges two dicts:
+    a key in both takes ``later``'s value."""
+    staged = earlier.mapValues(lambda value: (0, value)).union(later.mapValues(lambda value: (1, value)))
+    return staged.reduceByKey(_later, parts).mapValues(lambda found: found[1])
+
+
 def story_groups(verbatim, lengths, relation: RelationSettings, parts: int):
     """(number, its story's representative) of every document: ``StoryGroups.of_evidence`` of the
     ((i, j), ``PairEvidence``) of ``verbatim`` and the (number, length in tokens) of ``lengths``."""
@@ -152,8 +159,7 @@ class DistributedConclusion:
         refiltered = DistributedSharedPassages(self.engine, Scanner(self.settings).passage_finder()).filtered(
             self.shared, found, self.analyses)
         changed = self.tally(refiltered)
-        return verbatim.mapValues(lambda ev: (0, ev)).union(changed.mapValues(lambda ev: (1, ev))).reduceByKey(
-            _later, self.parts).mapValues(lambda found: found[1])
+        return updated(verbatim, changed, self.parts)
 
     def sentence_evidence(self, verbatim, group):
         """((i, j), evidence) of every pair the paraphrase stage aligns: the candidates, then the
@@ -178,8 +184,7 @@ class DistributedConclusion:
                   .flatMap(lambda kv: alignable(kv[0], None, kv[1][1], s)))
         second = self.aligned(second)
         self.engine.counts.update(self.text.counts)
-        return first.mapValues(lambda je: (0, je[1])).union(second.mapValues(lambda je: (1, je[1]))).reduceByKey(
-            _later, parts).mapValues(lambda found: found[1]).persist(SPILL)
+        return updated(first.mapValues(lambda je: je[1]), second.mapValues(lambda je: je[1]), parts).persist(SPILL)
 
     def aligned(self, jobs):
         """((i, j), (job, evidence)) of an RDD of ``AlignJob``: a job without a document cosine scored
