@@ -262,10 +262,15 @@ def line_counts(pages: list[OutletPage]) -> tuple[dict[int, int], dict[int, int]
     return counted([p.lines for p in pages]), counted([p.plain_lines() for p in pages])
 
 
+FURNITURE_MIN_PAGES = 2   # a line on fewer of an outlet's pages is not repeated there
+
+
 def is_candidate(in_outlet: int, everywhere: int) -> bool:
     """Whether a line at an outlet, on ``in_outlet`` of its pages and ``everywhere`` pages of any
-    outlet, may be furniture: repeated there and printed by no other outlet."""
-    return in_outlet >= 2 and everywhere == in_outlet
+    outlet, may be furniture: repeated there and printed by no other outlet.  (Counts under
+    ``FURNITURE_MIN_PAGES``, at the outlet or anywhere, can never qualify: a cluster drops them
+    before joining.)"""
+    return in_outlet >= FURNITURE_MIN_PAGES and everywhere == in_outlet
 
 
 def line_hash(key: str) -> int:

@@ -66,7 +66,7 @@ import numpy as np
 from pyspark import StorageLevel
 
 from ..candidates import DOCUMENT_TABLE, WINDOW_TABLE, NumpyEngine, banding, bucket_keys
-from ..chrome import ChromeDetector, is_candidate
+from ..chrome import FURNITURE_MIN_PAGES, ChromeDetector, is_candidate
 from ..core import Context, DocumentAnalysis, PairEvidence, analyze, verify_verbatim
 from ..lineage import assemble_families, family_links
 from ..load import Corpus, InputError, load_path, parse_record_checked
@@ -690,9 +690,9 @@ class SparkEngine:
         pages = documents.flatMapValues(lambda doc: [page] if (page := detector.page(doc)) is not None else []) \
             .persist(SPILL)
         at_outlet = (pages.flatMap(lambda ip: (((h, ip[1].salt), 1) for h in ip[1].lines.tolist()))
-                     .reduceByKey(add).filter(lambda kv: kv[1] >= 2))
+                     .reduceByKey(add).filter(lambda kv: kv[1] >= FURNITURE_MIN_PAGES))
         everywhere = (pages.flatMap(lambda ip: ((line, 1) for line in ip[1].plain_lines().tolist()))
-                      .reduceByKey(add).filter(lambda kv: kv[1] >= 2))
+                      .reduceByKey(add).filter(lambda kv: kv[1] >= FURNITURE_MIN_PAGES))
         # (line at outlet, plain line) of each candidate: repeated at its outlet, at no other
         candidates = (at_outlet.map(lambda kv: (kv[0][0] ^ kv[0][1], (kv[0][0], kv[1]))).join(everywhere)
                       .filter(lambda kv: is_candidate(kv[1][0][1], kv[1][1])).map(lambda kv: (kv[1][0][0], kv[0])))
